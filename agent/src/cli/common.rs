@@ -1,0 +1,158 @@
+//! Options every measuring subcommand shares (`run`, `llm`, `search`), and the
+//! one routine that turns them into a measured, recorded, summarised run.
+
+use crate::run_loop::{self, LoopSettings};
+use crate::sensors::discover::{self, DiscoverOptions, TotalChoice};
+use crate::workload::Workload;
+use anyhow::Context;
+use hoeveel_record::summary::Summary;
+use hoeveel_record::{RecordWriter, RunStatus};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct MeasureArgs {
+    /// Measured repetitions.
+    #[arg(short = 'r', long, default_value_t = 10)]
+    pub runs: u32,
+    /// Warm-up repetitions, run first and left out of the results.
+    #[arg(short = 'w', long, default_value_t = 1)]
+    pub warmup: u32,
+    /// Seconds of idle baseline before the workload (0 disables it, and net energy with it).
+    #[arg(long, value_name = "SECS", default_value_t = 3.0)]
+    pub baseline: f64,
+    /// Sampling interval of the time series, e.g. 100ms or 0.5s.
+    #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = parse_duration_s)]
+    pub interval: f64,
+    /// Where the record goes (default: ./runs/<workload>-<timestamp>.jsonl).
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Root of sysfs, for containers with the host's /sys mounted elsewhere.
+    #[arg(long, value_name = "DIR", default_value = "/sys")]
+    pub sysfs_root: PathBuf,
+    /// Sensors to use, comma separated: rapl-perf, rapl-powercap, nvml, model.
+    /// Default: the best available for the CPU, and NVML for GPUs.
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub sensors: Option<Vec<String>>,
+    /// What the total is: `package` (package + DRAM + GPUs) or `psys` (platform).
+    #[arg(long, value_enum, default_value_t = TotalChoice::Package)]
+    pub total: TotalChoice,
+    /// NVML library to load instead of the system's libnvidia-ml.so.1.
+    #[arg(long, value_name = "FILE", env = "HOEVEEL_NVML_LIBRARY")]
+    pub nvml_library: Option<PathBuf>,
+    /// Keep going when a repetition fails (non-zero exit, server error).
+    #[arg(long)]
+    pub ignore_failure: bool,
+    /// Do not write the sampled time series into the record.
+    #[arg(long)]
+    pub no_samples: bool,
+    /// No progress bar on stderr.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// Parses `100ms`, `0.5s`, `2s` or a bare number of milliseconds into seconds.
+pub fn parse_duration_s(text: &str) -> Result<f64, String> {
+    let text = text.trim();
+    let (number, scale) = if let Some(n) = text.strip_suffix("ms") {
+        (n, 1e-3)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1.0)
+    } else {
+        (text, 1e-3)
+    };
+    let value: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration (examples: 100ms, 0.5s)"))?;
+    let seconds = value * scale;
+    if !(seconds.is_finite() && seconds >= 0.001) {
+        return Err(format!(
+            "`{text}` is too short: the interval must be at least 1ms"
+        ));
+    }
+    Ok(seconds)
+}
+
+impl MeasureArgs {
+    pub fn discover_options(&self) -> anyhow::Result<DiscoverOptions> {
+        DiscoverOptions::from_names(
+            self.sysfs_root.clone(),
+            self.sensors.as_deref(),
+            self.nvml_library.clone(),
+            self.total,
+        )
+    }
+
+    pub fn loop_settings(&self) -> anyhow::Result<LoopSettings> {
+        if self.runs == 0 {
+            anyhow::bail!("--runs must be at least 1");
+        }
+        if !(self.baseline.is_finite() && self.baseline >= 0.0) {
+            anyhow::bail!(
+                "--baseline must be 0 or more seconds, not {}",
+                self.baseline
+            );
+        }
+        Ok(LoopSettings {
+            runs: self.runs,
+            warmup: self.warmup,
+            baseline_s: self.baseline,
+            interval_s: self.interval,
+            ignore_failure: self.ignore_failure,
+            write_samples: !self.no_samples,
+            progress: !self.no_progress,
+            sysfs_root: self.sysfs_root.clone(),
+        })
+    }
+
+    /// The record path: `--output`, or `./runs/<stem>-<UTC timestamp>.jsonl`.
+    pub fn output_path(&self, stem: &str) -> PathBuf {
+        self.output.clone().unwrap_or_else(|| {
+            let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+            PathBuf::from("runs").join(format!("{stem}-{stamp}.jsonl"))
+        })
+    }
+}
+
+/// Discovers sensors, opens the record (failing before anything is measured when
+/// it cannot be written), measures the workload, and prints the summary.
+/// `stem` names the default record file (`command`, `llm`, `search`).
+pub fn measure(
+    args: &MeasureArgs,
+    stem: &str,
+    workload: &mut dyn Workload,
+) -> anyhow::Result<ExitCode> {
+    let settings = args.loop_settings()?;
+    let options = args.discover_options()?;
+    let path = args.output_path(stem);
+    let writer = RecordWriter::create(&path)?;
+    let inventory = discover::discover(&options)?;
+    for note in inventory.notes() {
+        eprintln!("hoeveel-agent: {note}");
+    }
+    let interrupted = run_loop::install_interrupt_handler()?;
+    let record = run_loop::measure(inventory, workload, &settings, writer, &interrupted)
+        .with_context(|| format!("measuring into {}", path.display()))?;
+    print!("{}", Summary::of(&record).render_text());
+    println!("\n  Record: {}", path.display());
+    Ok(match record.run_end.as_ref().map(|e| e.status) {
+        Some(RunStatus::Ok) => ExitCode::SUCCESS,
+        Some(RunStatus::Interrupted) => ExitCode::from(130),
+        _ => ExitCode::from(1),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration_s;
+
+    #[test]
+    fn durations_parse_to_seconds() {
+        assert_eq!(parse_duration_s("100ms"), Ok(0.1));
+        assert_eq!(parse_duration_s("0.5s"), Ok(0.5));
+        assert_eq!(parse_duration_s("250"), Ok(0.25));
+        assert!(parse_duration_s("0ms").is_err());
+        assert!(parse_duration_s("fast").is_err());
+    }
+}

@@ -1,0 +1,10 @@
+//! `hoeveel-agent llm` (placeholder: being implemented).
+
+use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("`hoeveel-agent llm` is not implemented yet")
+}

@@ -1,0 +1,10 @@
+//! `hoeveel-agent run` (placeholder: being implemented).
+
+use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("`hoeveel-agent run` is not implemented yet")
+}

@@ -1,0 +1,10 @@
+//! `hoeveel-agent search` (placeholder: being implemented).
+
+use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("`hoeveel-agent search` is not implemented yet")
+}

@@ -1,0 +1,1 @@
+//! Facts about this machine for the record (placeholder).

@@ -1,0 +1,194 @@
+//! Chooses the sensors for a run: the best available for the CPU (perf_event RAPL,
+//! then powercap RAPL, then the labelled model) and NVML for GPUs, or exactly the
+//! ones the user names. Everything looked for and not usable is kept, with the
+//! reason and the fix, so that the output can say what is not measured and why.
+
+use super::modelled::ModelledCpu;
+use super::nvml;
+use super::rapl_perf::RaplPerfSensor;
+use super::rapl_powercap::RaplPowercapSensor;
+use super::{Sensor, SensorError, SensorKind};
+use hoeveel_record::{GpuInfo, Unavailable};
+use std::path::PathBuf;
+
+/// What the total is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TotalChoice {
+    /// Package + DRAM of every socket, plus every GPU.
+    Package,
+    /// RAPL psys (the whole platform as the SoC sees it), plus every GPU.
+    Psys,
+}
+
+#[derive(Debug, Clone)]
+pub struct DiscoverOptions {
+    pub sysfs_root: PathBuf,
+    /// `None`: choose automatically. `Some`: exactly these, and fail if one cannot be used.
+    pub only: Option<Vec<SensorKind>>,
+    pub nvml_library: Option<PathBuf>,
+    pub total: TotalChoice,
+}
+
+impl DiscoverOptions {
+    pub fn from_names(
+        sysfs_root: PathBuf,
+        names: Option<&[String]>,
+        nvml_library: Option<PathBuf>,
+        total: TotalChoice,
+    ) -> anyhow::Result<DiscoverOptions> {
+        let only = match names {
+            None => None,
+            Some(names) => Some(
+                names
+                    .iter()
+                    .map(|n| {
+                        SensorKind::parse(n.trim()).ok_or_else(|| {
+                            anyhow::anyhow!(
+                                "unknown sensor `{n}` in --sensors; known: rapl-perf, rapl-powercap, nvml, model"
+                            )
+                        })
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()?,
+            ),
+        };
+        Ok(DiscoverOptions {
+            sysfs_root,
+            only,
+            nvml_library,
+            total,
+        })
+    }
+
+    fn wants(&self, kind: SensorKind) -> bool {
+        self.only.as_ref().is_none_or(|o| o.contains(&kind))
+    }
+
+    fn explicit(&self, kind: SensorKind) -> bool {
+        self.only.as_ref().is_some_and(|o| o.contains(&kind))
+    }
+}
+
+/// The sensors chosen for a run, and what could not be used.
+pub struct Inventory {
+    pub sensors: Vec<Box<dyn Sensor>>,
+    pub unavailable: Vec<Unavailable>,
+    pub gpus: Vec<GpuInfo>,
+    pub total: TotalChoice,
+}
+
+impl Inventory {
+    /// One line for each thing that is not measured, said once at the start.
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes: Vec<String> = self
+            .unavailable
+            .iter()
+            .map(|u| match &u.fix {
+                Some(fix) => format!("{} not used: {} (fix: {fix})", u.sensor, u.reason),
+                None => format!("{} not used: {}", u.sensor, u.reason),
+            })
+            .collect();
+        if self.sensors.iter().any(|s| s.kind() == SensorKind::Model) {
+            notes.push(
+                "CPU energy is MODELLED from utilisation (no RAPL counter could be read); results say so"
+                    .to_string(),
+            );
+        }
+        notes
+    }
+}
+
+fn unavailable(kind: SensorKind, err: &SensorError) -> Unavailable {
+    Unavailable {
+        sensor: kind.name().to_string(),
+        reason: err.to_string(),
+        fix: err.fix().map(str::to_string),
+    }
+}
+
+/// Looks for every sensor the options allow.
+pub fn discover(options: &DiscoverOptions) -> anyhow::Result<Inventory> {
+    let mut sensors: Vec<Box<dyn Sensor>> = Vec::new();
+    let mut missing = Vec::new();
+    let mut gpus = Vec::new();
+    let mut cpu_covered = false;
+
+    let fail_if_explicit = |kind: SensorKind, err: &SensorError| -> anyhow::Result<()> {
+        if options.explicit(kind) {
+            let fix = err
+                .fix()
+                .map(|f| format!("\n  fix: {f}"))
+                .unwrap_or_default();
+            anyhow::bail!(
+                "sensor {} was asked for but cannot be used: {err}{fix}",
+                kind.name()
+            );
+        }
+        Ok(())
+    };
+
+    if options.wants(SensorKind::RaplPerf) {
+        match RaplPerfSensor::discover(&options.sysfs_root) {
+            Ok(s) => {
+                sensors.push(Box::new(s));
+                cpu_covered = true;
+            }
+            Err(e) => {
+                fail_if_explicit(SensorKind::RaplPerf, &e)?;
+                missing.push(unavailable(SensorKind::RaplPerf, &e));
+            }
+        }
+    }
+    // powercap reads the same RAPL counters: use it only when perf could not, or
+    // when the user asks for it by name.
+    if options.wants(SensorKind::RaplPowercap)
+        && (!cpu_covered || options.explicit(SensorKind::RaplPowercap))
+    {
+        match RaplPowercapSensor::discover(&options.sysfs_root) {
+            Ok(s) => {
+                sensors.push(Box::new(s));
+                cpu_covered = true;
+            }
+            Err(e) => {
+                fail_if_explicit(SensorKind::RaplPowercap, &e)?;
+                missing.push(unavailable(SensorKind::RaplPowercap, &e));
+            }
+        }
+    }
+    if options.wants(SensorKind::Nvml) {
+        match nvml::discover(options.nvml_library.as_deref()) {
+            Ok(found) => {
+                gpus = found.gpus;
+                sensors.extend(
+                    found
+                        .sensors
+                        .into_iter()
+                        .map(|s| Box::new(s) as Box<dyn Sensor>),
+                );
+            }
+            Err(e) => {
+                fail_if_explicit(SensorKind::Nvml, &e)?;
+                missing.push(unavailable(SensorKind::Nvml, &e));
+            }
+        }
+    }
+    if options.wants(SensorKind::Model) && (!cpu_covered || options.explicit(SensorKind::Model)) {
+        let model = ModelledCpu::for_this_host()?;
+        sensors.push(Box::new(model));
+    }
+    if sensors.is_empty() {
+        anyhow::bail!(
+            "no sensor can be used: {}",
+            missing
+                .iter()
+                .map(|u| format!("{}: {}", u.sensor, u.reason))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+    }
+    Ok(Inventory {
+        sensors,
+        unavailable: missing,
+        gpus,
+        total: options.total,
+    })
+}

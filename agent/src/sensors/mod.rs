@@ -1,0 +1,124 @@
+//! Energy sensors. Each module reads one kind of source and does all the I/O;
+//! the arithmetic lives in [`crate::meter`].
+//!
+//! A sensor owns one or more domains (a powercap tree has a package and a DRAM
+//! zone per socket; an NVML sensor has one GPU). Each call to [`Sensor::sample`]
+//! reads every domain once, in the order of [`Sensor::domains`].
+
+pub mod discover;
+pub mod modelled;
+pub mod nvml;
+pub mod rapl_perf;
+pub mod rapl_powercap;
+pub mod total;
+
+use hoeveel_record::{DomainKind, Provenance, SensorInfo};
+use std::path::PathBuf;
+
+/// One reading of one domain.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Reading {
+    /// A cumulative energy counter in microjoules. It may wrap at the domain's
+    /// `wrap_range_uj`; the meter corrects that.
+    Counter { energy_uj: u64 },
+    /// Instantaneous power in milliwatts; the meter integrates it (trapezoid rule).
+    Power { power_mw: f64 },
+    /// Mean power since the previous reading, in milliwatts (utilisation models,
+    /// which can only know an interval's average); the meter multiplies by the interval.
+    MeanPower { power_mw: f64 },
+}
+
+/// A domain as a sensor sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Domain {
+    /// Unique in a run: `package-0`, `dram-1`, `psys`, `gpu-0`, `cpu-model`.
+    pub id: String,
+    pub kind: DomainKind,
+    pub provenance: Provenance,
+    /// Counter range after which it wraps to 0 (powercap `max_energy_range_uj`).
+    /// `None` when the counter does not wrap in practice (perf's 64-bit counts).
+    pub wrap_range_uj: Option<u64>,
+    /// Physical package (socket) for CPU domains, GPU index for GPUs.
+    pub unit: Option<u32>,
+}
+
+/// The kinds of sensor, as named on the command line (`--sensors`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SensorKind {
+    RaplPerf,
+    RaplPowercap,
+    Nvml,
+    Model,
+}
+
+impl SensorKind {
+    pub const ALL: [SensorKind; 4] = [
+        SensorKind::RaplPerf,
+        SensorKind::RaplPowercap,
+        SensorKind::Nvml,
+        SensorKind::Model,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SensorKind::RaplPerf => "rapl-perf",
+            SensorKind::RaplPowercap => "rapl-powercap",
+            SensorKind::Nvml => "nvml",
+            SensorKind::Model => "model",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<SensorKind> {
+        SensorKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+/// Why a sensor cannot be read. Callers branch on these: permission problems
+/// print the fix, unavailable sensors are skipped, transient errors are retried.
+#[derive(Debug, thiserror::Error)]
+pub enum SensorError {
+    #[error("permission denied reading {path}")]
+    PermissionDenied {
+        path: PathBuf,
+        /// The one command that fixes it.
+        fix: String,
+    },
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("transient: {0}")]
+    Transient(String),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Malformed { path: PathBuf, message: String },
+}
+
+impl SensorError {
+    /// The fix to print, for errors that have one.
+    pub fn fix(&self) -> Option<&str> {
+        match self {
+            SensorError::PermissionDenied { fix, .. } => Some(fix),
+            _ => None,
+        }
+    }
+}
+
+/// A source of energy readings.
+pub trait Sensor: Send {
+    /// `rapl-perf`, `rapl-powercap`, `nvml`, `model`.
+    fn kind(&self) -> SensorKind;
+
+    /// The domains this sensor reads, in the order `sample` returns them.
+    fn domains(&self) -> &[Domain];
+
+    /// What goes into the record's sensor inventory.
+    fn info(&self) -> SensorInfo;
+
+    /// Reads every domain once and appends one reading per domain to `out`,
+    /// in the order of [`Sensor::domains`]. On error nothing is appended.
+    fn sample(&mut self, out: &mut Vec<Reading>) -> Result<(), SensorError>;
+}

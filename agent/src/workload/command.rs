@@ -1,0 +1,1 @@
+//! A command run once per repetition (placeholder).

@@ -1,0 +1,75 @@
+//! Workloads: what the run loop measures. One repetition runs one request, or a
+//! batch of requests when one alone is too short for the sensors to resolve.
+
+pub mod command;
+pub mod fetch;
+pub mod llm;
+pub mod search;
+
+use hoeveel_record::{Metrics, WorkloadInfo};
+use std::sync::atomic::AtomicBool;
+
+/// What a repetition did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outcome {
+    /// Requests done (1, or the batch size).
+    pub requests: u64,
+    pub metrics: Metrics,
+    /// Exit code of a command.
+    pub exit_code: Option<i32>,
+}
+
+/// Why a repetition did not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkloadError {
+    /// The request failed (non-zero exit, server error). With `--ignore-failure`
+    /// the run goes on; otherwise it ends with status failed.
+    #[error("{message}")]
+    Failed {
+        message: String,
+        exit_code: Option<i32>,
+    },
+    /// Ctrl-C arrived while the request was running.
+    #[error("interrupted")]
+    Interrupted,
+    /// The workload cannot continue at all (model vanished, corpus unreadable).
+    #[error(transparent)]
+    Fatal(#[from] anyhow::Error),
+}
+
+/// Shared with the workload while it runs.
+pub struct RunContext<'a> {
+    /// Set by the Ctrl-C handler. Long requests check it and return `Interrupted`.
+    pub interrupted: &'a AtomicBool,
+}
+
+/// A batch size chosen at run time, with the reason, for the record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Calibration {
+    pub requests_per_repetition: u64,
+    pub note: String,
+}
+
+pub trait Workload {
+    /// What goes into the record's `run_start`.
+    fn info(&self) -> WorkloadInfo;
+
+    /// Name of the measured phase for [`Workload::prepare`] (`model_load`,
+    /// `index_build`), or `None` to run it without measuring it.
+    fn prepare_phase(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// One-off work before any repetition: load a model, build an index.
+    fn prepare(&mut self) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    /// Chooses a batch size after `prepare`, unmeasured. `None`: one request per repetition.
+    fn calibrate(&mut self) -> anyhow::Result<Option<Calibration>> {
+        Ok(None)
+    }
+
+    /// Runs one repetition.
+    fn run_once(&mut self, ctx: &RunContext<'_>) -> Result<Outcome, WorkloadError>;
+}

@@ -1,0 +1,347 @@
+//! Event types of the record. See the crate docs for the envelope and ordering.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Energy or power per domain id, in the unit named by the field that holds it.
+pub type DomainMap = BTreeMap<String, f64>;
+
+/// One line of a record: `{"type": "...", "data": {...}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+pub enum Event {
+    RunStart(Box<RunStart>),
+    Baseline(Baseline),
+    Phase(Phase),
+    Sample(Sample),
+    Repetition(Repetition),
+    Notice(Notice),
+    RunEnd(RunEnd),
+}
+
+/// How an energy figure was obtained. Users trust a number only if it says this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Provenance {
+    /// A hardware energy counter (RAPL, NVML total energy).
+    Counter,
+    /// Instantaneous power polled and integrated over time (trapezoid rule).
+    Integrated,
+    /// No sensor: estimated from utilisation and a power model.
+    Modelled,
+}
+
+impl Provenance {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provenance::Counter => "counter",
+            Provenance::Integrated => "integrated",
+            Provenance::Modelled => "modelled",
+        }
+    }
+
+    /// The weakest of several provenances: a sum that contains a modelled part is modelled.
+    pub fn weakest(items: impl IntoIterator<Item = Provenance>) -> Option<Provenance> {
+        items.into_iter().max()
+    }
+}
+
+impl std::fmt::Display for Provenance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What part of the machine a domain covers. Used to avoid double counting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DomainKind {
+    /// Whole platform (RAPL psys): contains package, DRAM on some parts, and more.
+    Psys,
+    /// CPU package (RAPL pkg): contains cores, uncore and the integrated GPU.
+    Package,
+    /// CPU cores only (RAPL pp0): inside package.
+    Cores,
+    /// Uncore / integrated graphics (RAPL pp1, "gpu" in the power PMU): inside package.
+    Uncore,
+    /// Memory (RAPL dram).
+    Dram,
+    /// A discrete GPU board (NVML).
+    Gpu,
+    /// The modelled CPU when no counter can be read.
+    CpuModel,
+}
+
+impl DomainKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DomainKind::Psys => "psys",
+            DomainKind::Package => "package",
+            DomainKind::Cores => "cores",
+            DomainKind::Uncore => "uncore",
+            DomainKind::Dram => "dram",
+            DomainKind::Gpu => "gpu",
+            DomainKind::CpuModel => "cpu_model",
+        }
+    }
+}
+
+/// Settings that identify one run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunStart {
+    /// `MAJOR.MINOR` of the record format.
+    pub schema_version: String,
+    pub agent_version: String,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    pub host: Host,
+    pub gpus: Vec<GpuInfo>,
+    /// Every sensor that is measuring in this run.
+    pub sensors: Vec<SensorInfo>,
+    /// Every domain measured, and whether it is part of the total.
+    pub domains: Vec<DomainInfo>,
+    /// Why the total is the sum it is.
+    pub total_rule: String,
+    /// Sensors that were looked for and could not be used, with the reason and fix.
+    pub unavailable: Vec<Unavailable>,
+    pub workload: WorkloadInfo,
+    pub settings: Settings,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Host {
+    pub hostname: String,
+    pub os: String,
+    pub kernel: String,
+    pub cpu_model: String,
+    pub logical_cpus: u32,
+    pub memory_bytes: u64,
+    /// True when the agent believes it runs in a virtual machine or container.
+    pub virtualized: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GpuInfo {
+    pub index: u32,
+    pub name: String,
+    pub uuid: Option<String>,
+    pub bus_id: Option<String>,
+    pub power_limit_w: Option<f64>,
+}
+
+/// One sensor and how it reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SensorInfo {
+    /// `rapl-perf`, `rapl-powercap`, `nvml`, `model`.
+    pub kind: String,
+    pub provenance: Provenance,
+    /// Domain ids this sensor provides.
+    pub domains: Vec<String>,
+    /// Where it reads from (a sysfs path, a PMU, a library) and how often it updates.
+    pub source: String,
+    /// Sensor-specific facts: the power model and its parameters for `model`,
+    /// the PMU type and scale for `rapl-perf`, and so on.
+    #[serde(default)]
+    pub details: serde_json::Value,
+}
+
+/// One measured domain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DomainInfo {
+    /// Unique in the run: `package-0`, `dram-1`, `psys`, `gpu-0`, `cpu-model`.
+    pub id: String,
+    pub kind: DomainKind,
+    /// Sensor kind that reads it.
+    pub sensor: String,
+    pub provenance: Provenance,
+    /// Whether this domain is summed into `total`.
+    pub in_total: bool,
+    /// Why it is or is not in the total (e.g. "inside package-0").
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Unavailable {
+    pub sensor: String,
+    pub reason: String,
+    /// The one command or change that fixes it, where there is one.
+    pub fix: Option<String>,
+}
+
+/// What was measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadInfo {
+    /// `command`, `llm`, `search`.
+    pub kind: String,
+    /// One line a person reads: the command line, the model and prompt, the query.
+    pub label: String,
+    /// How requests are grouped into repetitions when one request is too short to
+    /// measure alone (e.g. "auto-calibrated: each repetition lasts at least 0.2 s").
+    /// Each repetition's `requests` says how many it did.
+    pub batching: Option<String>,
+    /// Workload facts: model file, sha256, parameters, quantisation; corpus and index; command argv.
+    #[serde(default)]
+    pub details: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    pub runs: u32,
+    pub warmup: u32,
+    pub baseline_s: f64,
+    pub interval_s: f64,
+    pub ignore_failure: bool,
+    pub sysfs_root: String,
+}
+
+/// Idle power before the workload, used to compute net energy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Baseline {
+    pub start_s: f64,
+    pub duration_s: f64,
+    pub energy_j: DomainMap,
+    pub power_w: DomainMap,
+    /// Power of the domains in the total.
+    pub total_power_w: f64,
+}
+
+/// A one-off measured phase: model load, index build.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Phase {
+    pub name: String,
+    pub start_s: f64,
+    pub duration_s: f64,
+    pub energy_j: DomainMap,
+    pub total_energy_j: f64,
+    pub net_energy_j: Option<f64>,
+}
+
+/// Which part of the run a sample or window belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunPhase {
+    Baseline,
+    Prepare,
+    Warmup,
+    Repetition,
+    Between,
+}
+
+/// One tick of the time series: mean power per domain since the previous tick.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    /// Seconds since the run started (the run_start timestamp).
+    pub t_s: f64,
+    pub phase: RunPhase,
+    /// Repetition index, when `phase` is warm-up or repetition.
+    pub repetition: Option<u32>,
+    pub power_w: DomainMap,
+}
+
+/// Outcome of one repetition of the workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RepetitionStatus {
+    Ok,
+    Failed,
+    Interrupted,
+}
+
+/// One warm-up or measured repetition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Repetition {
+    /// 0-based, counted separately for warm-ups and measured runs.
+    pub index: u32,
+    pub warmup: bool,
+    pub status: RepetitionStatus,
+    pub start_s: f64,
+    pub duration_s: f64,
+    /// Gross energy per domain over the repetition's window.
+    pub energy_j: DomainMap,
+    /// Sum of the domains in the total.
+    pub total_energy_j: f64,
+    /// Gross minus idle baseline power × duration; absent without a baseline.
+    pub net_energy_j: Option<f64>,
+    /// Domains whose counter wrapped during the window (corrected).
+    #[serde(default)]
+    pub wraps_corrected: Vec<String>,
+    /// Requests done in this repetition (the batch size).
+    pub requests: u64,
+    /// Exit code of a command workload.
+    pub exit_code: Option<i32>,
+    /// What failed, when status is failed.
+    pub error: Option<String>,
+    #[serde(default)]
+    pub metrics: Metrics,
+}
+
+/// Workload metrics of one repetition, summed over its requests.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_to_first_token_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_per_s: Option<f64>,
+    /// Search hits returned, over all requests of the repetition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub results: Option<u64>,
+    /// Bytes received from a server, over all requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_bytes: Option<u64>,
+    /// Generated text (LLM) or top hit (search), to check determinism.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_text: Option<String>,
+}
+
+/// Something a reader of the record should know: a sensor lost, a wrap corrected.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notice {
+    pub t_s: f64,
+    pub level: NoticeLevel,
+    pub sensor: Option<String>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeLevel {
+    Info,
+    Warning,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Ok,
+    Failed,
+    Interrupted,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Ok => "ok",
+            RunStatus::Failed => "failed",
+            RunStatus::Interrupted => "interrupted",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunEnd {
+    pub status: RunStatus,
+    pub ended_at: String,
+    pub duration_s: f64,
+    /// Measured repetitions that completed (warm-ups not counted).
+    pub repetitions: u32,
+    /// CPU time (user + system) the agent itself used, over the whole run.
+    pub agent_cpu_s: f64,
+    /// Peak resident memory of the agent.
+    pub agent_max_rss_bytes: Option<u64>,
+    /// Why the run failed or was interrupted.
+    pub message: Option<String>,
+}

@@ -1,0 +1,39 @@
+//! The hoeveel record: what `hoeveel-agent` writes and `hoeveel` reads.
+//!
+//! A record is a JSON Lines file, one [`Event`] per line, each line an envelope
+//! `{"type": "<kind>", "data": {...}}`. Lines are flushed as they are written, so a
+//! run that is killed keeps everything measured up to the kill. The first line is
+//! always `run_start`, which carries [`SCHEMA_VERSION`]; readers refuse a record
+//! whose major version they do not know.
+//!
+//! Event kinds, in the order a run writes them:
+//!
+//! | type         | when                                   | struct          |
+//! |--------------|----------------------------------------|-----------------|
+//! | `run_start`  | once, before anything is measured      | [`RunStart`]    |
+//! | `baseline`   | after the idle baseline (if enabled)   | [`Baseline`]    |
+//! | `phase`      | a measured one-off phase (model load, index build) | [`Phase`] |
+//! | `sample`     | every sampling tick (optional series)  | [`Sample`]      |
+//! | `repetition` | after each warm-up and measured run    | [`Repetition`]  |
+//! | `notice`     | a sensor lost, a wrap corrected, …     | [`Notice`]      |
+//! | `run_end`    | once, at the end (ok, failed, interrupted) | [`RunEnd`]  |
+//!
+//! Every field that holds a quantity carries its unit in its name (`energy_j`,
+//! `duration_s`, `power_w`). Energies are joules, times seconds, powers watts.
+//! Domain maps are keyed by domain id (`package-0`, `dram-0`, `gpu-0`, `cpu-model`).
+
+pub mod events;
+pub mod reader;
+pub mod summary;
+pub mod writer;
+
+pub use events::*;
+pub use reader::{ReadError, Record, read_record, read_record_str};
+pub use writer::{RecordWriter, WriteError};
+
+/// Version of the record format, `MAJOR.MINOR`. A reader accepts any minor
+/// version of a major it knows; new optional fields bump the minor version.
+pub const SCHEMA_VERSION: &str = "1.0";
+
+/// The major version this crate reads.
+pub const SCHEMA_MAJOR: u32 = 1;

@@ -1,0 +1,263 @@
+//! Reads a record back, tolerating a truncated last line (a run killed mid-write).
+
+use crate::events::*;
+use std::path::{Path, PathBuf};
+
+/// Everything in one record file, grouped by event type.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub path: Option<PathBuf>,
+    pub run_start: RunStart,
+    pub baseline: Option<Baseline>,
+    pub phases: Vec<Phase>,
+    pub samples: Vec<Sample>,
+    /// Warm-ups and measured repetitions, in file order.
+    pub repetitions: Vec<Repetition>,
+    pub notices: Vec<Notice>,
+    /// Absent when the run was killed before it could write it.
+    pub run_end: Option<RunEnd>,
+    /// Problems the reader tolerated (a truncated last line, a missing run_end).
+    pub warnings: Vec<String>,
+}
+
+impl Record {
+    /// Measured (non-warm-up) repetitions.
+    pub fn measured(&self) -> impl Iterator<Item = &Repetition> {
+        self.repetitions.iter().filter(|r| !r.warmup)
+    }
+
+    /// Measured repetitions that completed with status ok.
+    pub fn measured_ok(&self) -> impl Iterator<Item = &Repetition> {
+        self.measured().filter(|r| r.status == RepetitionStatus::Ok)
+    }
+
+    /// The weakest provenance of the domains in the total.
+    pub fn total_provenance(&self) -> Option<Provenance> {
+        Provenance::weakest(
+            self.run_start
+                .domains
+                .iter()
+                .filter(|d| d.in_total)
+                .map(|d| d.provenance),
+        )
+    }
+
+    /// Builds a record from events held in memory (the agent's own summary uses this,
+    /// so that it prints exactly what `hoeveel report` prints from the file).
+    pub fn from_events(run_start: RunStart, events: impl IntoIterator<Item = Event>) -> Record {
+        let mut parts = Parts::default();
+        for event in events {
+            parts.push(event);
+        }
+        Record {
+            path: None,
+            run_start,
+            baseline: parts.baseline,
+            phases: parts.phases,
+            samples: parts.samples,
+            repetitions: parts.repetitions,
+            notices: parts.notices,
+            run_end: parts.run_end,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// A name for the record in messages: its file name, or "record".
+    pub fn name(&self) -> String {
+        self.path
+            .as_ref()
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "record".to_string())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: the record is empty (no run_start line)")]
+    Empty { path: PathBuf },
+    #[error("{path}:{line}: {message}")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("{path}:1: the first event is `{found}`, expected `run_start`")]
+    NoRunStart { path: PathBuf, found: String },
+    #[error(
+        "{path}:1: schema_version {found} is not supported: this build reads major version {supported}. Use a hoeveel that matches the agent that wrote it"
+    )]
+    UnknownSchema {
+        path: PathBuf,
+        found: String,
+        supported: u32,
+    },
+}
+
+/// Reads the record at `path`.
+pub fn read_record(path: &Path) -> Result<Record, ReadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ReadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut record = read_record_str(&text, path)?;
+    record.path = Some(path.to_path_buf());
+    Ok(record)
+}
+
+/// Reads a record from text; `path` is used in messages only.
+pub fn read_record_str(text: &str, path: &Path) -> Result<Record, ReadError> {
+    let path_buf = path.to_path_buf();
+    let complete = text.ends_with('\n');
+    let lines: Vec<(usize, &str)> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l))
+        .filter(|(_, l)| !l.trim().is_empty())
+        .collect();
+    let Some(&(first_no, first)) = lines.first() else {
+        return Err(ReadError::Empty { path: path_buf });
+    };
+    check_schema(first, first_no, &path_buf)?;
+
+    let mut warnings = Vec::new();
+    let mut run_start = None;
+    let mut record_parts = Parts::default();
+    let last_index = lines.len() - 1;
+    for (i, &(line_no, line)) in lines.iter().enumerate() {
+        match serde_json::from_str::<Event>(line) {
+            Ok(Event::RunStart(start)) => {
+                if run_start.is_some() {
+                    return Err(ReadError::Parse {
+                        path: path_buf,
+                        line: line_no,
+                        message: "a second run_start: one record holds one run".into(),
+                    });
+                }
+                run_start = Some(*start);
+            }
+            Ok(event) => {
+                if run_start.is_none() {
+                    return Err(ReadError::NoRunStart {
+                        path: path_buf,
+                        found: event_kind(&event).to_string(),
+                    });
+                }
+                record_parts.push(event);
+            }
+            Err(e) if i == last_index && !complete && i > 0 => {
+                warnings.push(format!(
+                    "{}:{line_no}: the last line is cut short ({e}); it was skipped and everything before it was read",
+                    path.display()
+                ));
+            }
+            Err(e) => {
+                return Err(ReadError::Parse {
+                    path: path_buf,
+                    line: line_no,
+                    message: e.to_string(),
+                });
+            }
+        }
+    }
+    let Some(run_start) = run_start else {
+        return Err(ReadError::Empty { path: path_buf });
+    };
+    if record_parts.run_end.is_none() {
+        warnings.push(format!(
+            "{}: no run_end: the run was killed or is still going; the repetitions found are used",
+            path.display()
+        ));
+    }
+    Ok(Record {
+        path: None,
+        run_start,
+        baseline: record_parts.baseline,
+        phases: record_parts.phases,
+        samples: record_parts.samples,
+        repetitions: record_parts.repetitions,
+        notices: record_parts.notices,
+        run_end: record_parts.run_end,
+        warnings,
+    })
+}
+
+#[derive(Default)]
+struct Parts {
+    baseline: Option<Baseline>,
+    phases: Vec<Phase>,
+    samples: Vec<Sample>,
+    repetitions: Vec<Repetition>,
+    notices: Vec<Notice>,
+    run_end: Option<RunEnd>,
+}
+
+impl Parts {
+    fn push(&mut self, event: Event) {
+        match event {
+            Event::RunStart(_) => {}
+            Event::Baseline(b) => self.baseline = Some(b),
+            Event::Phase(p) => self.phases.push(p),
+            Event::Sample(s) => self.samples.push(s),
+            Event::Repetition(r) => self.repetitions.push(r),
+            Event::Notice(n) => self.notices.push(n),
+            Event::RunEnd(e) => self.run_end = Some(e),
+        }
+    }
+}
+
+fn event_kind(event: &Event) -> &'static str {
+    match event {
+        Event::RunStart(_) => "run_start",
+        Event::Baseline(_) => "baseline",
+        Event::Phase(_) => "phase",
+        Event::Sample(_) => "sample",
+        Event::Repetition(_) => "repetition",
+        Event::Notice(_) => "notice",
+        Event::RunEnd(_) => "run_end",
+    }
+}
+
+/// Looks at the first line's schema version before parsing the rest, so that a
+/// record from a future major version is refused by name rather than failing on
+/// some renamed field.
+fn check_schema(first: &str, line_no: usize, path: &Path) -> Result<(), ReadError> {
+    let value: serde_json::Value = serde_json::from_str(first).map_err(|e| ReadError::Parse {
+        path: path.to_path_buf(),
+        line: line_no,
+        message: format!("not a JSON event: {e}"),
+    })?;
+    let kind = value.get("type").and_then(|t| t.as_str()).unwrap_or("?");
+    if kind != "run_start" {
+        return Err(ReadError::NoRunStart {
+            path: path.to_path_buf(),
+            found: kind.to_string(),
+        });
+    }
+    let version = value
+        .pointer("/data/schema_version")
+        .and_then(|v| v.as_str())
+        .unwrap_or("");
+    let major = version
+        .split('.')
+        .next()
+        .and_then(|m| m.parse::<u32>().ok());
+    if major != Some(crate::SCHEMA_MAJOR) {
+        return Err(ReadError::UnknownSchema {
+            path: path.to_path_buf(),
+            found: if version.is_empty() {
+                "(missing)".to_string()
+            } else {
+                version.to_string()
+            },
+            supported: crate::SCHEMA_MAJOR,
+        });
+    }
+    Ok(())
+}

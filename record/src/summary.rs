@@ -1,0 +1,331 @@
+//! The run summary that both binaries print: the agent at the end of a run, and
+//! `hoeveel report` from the file. One routine, so the numbers cannot drift apart.
+//!
+//! Figures are per request: a repetition's energy divided by the requests it did
+//! (1 unless short requests were batched).
+
+use crate::events::{Provenance, RunStatus};
+use crate::reader::Record;
+use std::fmt::Write as _;
+
+/// Location and spread of a set of values. `sd` is absent with fewer than two values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spread {
+    pub n: usize,
+    pub mean: f64,
+    pub sd: Option<f64>,
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Spread {
+    /// None for an empty set.
+    pub fn of(values: &[f64]) -> Option<Spread> {
+        if values.is_empty() {
+            return None;
+        }
+        let n = values.len();
+        let mean = values.iter().sum::<f64>() / n as f64;
+        let sd = (n > 1).then(|| {
+            let ss: f64 = values.iter().map(|v| (v - mean).powi(2)).sum();
+            (ss / (n - 1) as f64).sqrt()
+        });
+        let mut sorted = values.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let median = if n % 2 == 1 {
+            sorted[n / 2]
+        } else {
+            (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+        };
+        Some(Spread {
+            n,
+            mean,
+            sd,
+            median,
+            min: sorted[0],
+            max: sorted[n - 1],
+        })
+    }
+}
+
+/// Per-domain figures of one run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DomainSummary {
+    pub id: String,
+    pub provenance: Provenance,
+    pub in_total: bool,
+    pub energy_per_request_j: Spread,
+}
+
+/// Everything the summary prints.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    pub workload_label: String,
+    pub workload_kind: String,
+    pub requests_per_repetition: u64,
+    pub batching: Option<String>,
+    pub status: Option<RunStatus>,
+    pub measured: usize,
+    pub failed: usize,
+    pub warmups: usize,
+    pub total_provenance: Option<Provenance>,
+    pub total_domains: Vec<String>,
+    pub baseline_power_w: Option<f64>,
+    pub gross_per_request_j: Option<Spread>,
+    pub net_per_request_j: Option<Spread>,
+    pub duration_per_request_s: Option<Spread>,
+    /// Mean total power over the measured repetitions.
+    pub mean_power_w: Option<f64>,
+    pub domains: Vec<DomainSummary>,
+    pub output_tokens_per_request: Option<Spread>,
+    pub energy_per_output_token_j: Option<Spread>,
+    pub agent_cpu_s: Option<f64>,
+    pub run_duration_s: Option<f64>,
+    pub modelled_note: Option<String>,
+}
+
+impl Summary {
+    pub fn of(record: &Record) -> Summary {
+        let start = &record.run_start;
+        let ok: Vec<_> = record.measured_ok().collect();
+        let per_req = |r: &crate::events::Repetition, v: f64| v / r.requests.max(1) as f64;
+        let gross: Vec<f64> = ok.iter().map(|r| per_req(r, r.total_energy_j)).collect();
+        let net: Vec<f64> = ok
+            .iter()
+            .filter_map(|r| r.net_energy_j.map(|n| per_req(r, n)))
+            .collect();
+        let durations: Vec<f64> = ok.iter().map(|r| per_req(r, r.duration_s)).collect();
+        let total_energy: f64 = ok.iter().map(|r| r.total_energy_j).sum();
+        let total_time: f64 = ok.iter().map(|r| r.duration_s).sum();
+        let domains = start
+            .domains
+            .iter()
+            .filter_map(|d| {
+                let values: Vec<f64> = ok
+                    .iter()
+                    .filter_map(|r| r.energy_j.get(&d.id).map(|e| per_req(r, *e)))
+                    .collect();
+                Spread::of(&values).map(|s| DomainSummary {
+                    id: d.id.clone(),
+                    provenance: d.provenance,
+                    in_total: d.in_total,
+                    energy_per_request_j: s,
+                })
+            })
+            .collect();
+        let tokens: Vec<f64> = ok
+            .iter()
+            .filter_map(|r| r.metrics.output_tokens.map(|t| per_req(r, t as f64)))
+            .collect();
+        let per_token: Vec<f64> = ok
+            .iter()
+            .filter_map(|r| match r.metrics.output_tokens {
+                Some(t) if t > 0 => Some(r.net_energy_j.unwrap_or(r.total_energy_j) / t as f64),
+                _ => None,
+            })
+            .collect();
+        let total_provenance = record.total_provenance();
+        let modelled_note = (total_provenance == Some(Provenance::Modelled)).then(|| {
+            let models: Vec<String> = start
+                .sensors
+                .iter()
+                .filter(|s| s.provenance == Provenance::Modelled)
+                .map(|s| s.source.clone())
+                .collect();
+            format!(
+                "MODELLED: no energy sensor was read; these figures are estimates from {}",
+                models.join("; ")
+            )
+        });
+        Summary {
+            workload_label: start.workload.label.clone(),
+            workload_kind: start.workload.kind.clone(),
+            requests_per_repetition: ok.first().map(|r| r.requests).unwrap_or(1),
+            batching: start.workload.batching.clone(),
+            status: record.run_end.as_ref().map(|e| e.status),
+            measured: record.measured().count(),
+            failed: record
+                .measured()
+                .filter(|r| r.status != crate::events::RepetitionStatus::Ok)
+                .count(),
+            warmups: record.repetitions.iter().filter(|r| r.warmup).count(),
+            total_provenance,
+            total_domains: start
+                .domains
+                .iter()
+                .filter(|d| d.in_total)
+                .map(|d| d.id.clone())
+                .collect(),
+            baseline_power_w: record.baseline.as_ref().map(|b| b.total_power_w),
+            gross_per_request_j: Spread::of(&gross),
+            net_per_request_j: Spread::of(&net),
+            duration_per_request_s: Spread::of(&durations),
+            mean_power_w: (total_time > 0.0).then(|| total_energy / total_time),
+            domains,
+            output_tokens_per_request: Spread::of(&tokens),
+            energy_per_output_token_j: Spread::of(&per_token),
+            agent_cpu_s: record.run_end.as_ref().map(|e| e.agent_cpu_s),
+            run_duration_s: record.run_end.as_ref().map(|e| e.duration_s),
+            modelled_note,
+        }
+    }
+
+    /// The human summary, hyperfine style.
+    pub fn render_text(&self) -> String {
+        let mut out = String::new();
+        let prov = |p: Option<Provenance>| p.map(|p| p.as_str()).unwrap_or("none");
+        let _ = writeln!(
+            out,
+            "Workload: {} ({})",
+            self.workload_label, self.workload_kind
+        );
+        let _ = writeln!(
+            out,
+            "  {} measured run(s), {} warm-up(s), {} failed; status {}",
+            self.measured,
+            self.warmups,
+            self.failed,
+            self.status
+                .map(|s| s.as_str())
+                .unwrap_or("unknown (no run_end)")
+        );
+        if let Some(b) = self
+            .batching
+            .as_ref()
+            .filter(|_| self.requests_per_repetition > 1)
+        {
+            let _ = writeln!(
+                out,
+                "  {} requests per run ({b}); figures below are per request",
+                self.requests_per_repetition
+            );
+        }
+        if let Some(p) = self.baseline_power_w {
+            let _ = writeln!(
+                out,
+                "  Idle baseline: {} [{}]",
+                fmt_power(p),
+                prov(self.total_provenance)
+            );
+        }
+        let _ = writeln!(out);
+        let total_label = format!("Total ({})", self.total_domains.join(" + "));
+        if let Some(s) = &self.gross_per_request_j {
+            let _ = writeln!(out, "  {total_label} [{}]", prov(self.total_provenance));
+            let _ = writeln!(out, "    Energy, gross:  {}", fmt_spread(s, fmt_energy));
+        }
+        if let Some(s) = &self.net_per_request_j {
+            let _ = writeln!(out, "    Energy, net:    {}", fmt_spread(s, fmt_energy));
+        }
+        if let Some(s) = &self.duration_per_request_s {
+            let _ = writeln!(out, "    Duration:       {}", fmt_spread(s, fmt_time));
+        }
+        if let Some(p) = self.mean_power_w {
+            let _ = writeln!(out, "    Mean power:     {}", fmt_power(p));
+        }
+        if let Some(s) = &self.output_tokens_per_request {
+            let _ = writeln!(
+                out,
+                "    Output tokens:  {}",
+                fmt_spread(s, |v| format!("{v:.1}"))
+            );
+        }
+        if let Some(s) = &self.energy_per_output_token_j {
+            let _ = writeln!(out, "    Energy/token:   {}", fmt_spread(s, fmt_energy));
+        }
+        if self.domains.len() > 1 || self.domains.iter().any(|d| !d.in_total) {
+            let _ = writeln!(out, "\n  Per domain (gross energy per request):");
+            for d in &self.domains {
+                let _ = writeln!(
+                    out,
+                    "    {:<12} {}  [{}]{}",
+                    d.id,
+                    fmt_spread(&d.energy_per_request_j, fmt_energy),
+                    d.provenance,
+                    if d.in_total { "" } else { "  (not in total)" }
+                );
+            }
+        }
+        if self.gross_per_request_j.is_none() {
+            let _ = writeln!(out, "  No measured repetition completed.");
+        }
+        if let (Some(cpu), Some(wall)) = (self.agent_cpu_s, self.run_duration_s) {
+            let _ = writeln!(
+                out,
+                "\n  Agent overhead: {} CPU over a {} run ({:.2}% of one core)",
+                fmt_time(cpu),
+                fmt_time(wall),
+                if wall > 0.0 { 100.0 * cpu / wall } else { 0.0 }
+            );
+        }
+        if let Some(note) = &self.modelled_note {
+            let _ = writeln!(out, "\n  {note}");
+        }
+        out
+    }
+}
+
+fn fmt_spread(s: &Spread, unit: fn(f64) -> String) -> String {
+    match s.sd {
+        Some(sd) => format!(
+            "{} ± {}   [{} … {}]",
+            unit(s.mean),
+            unit(sd),
+            unit(s.min),
+            unit(s.max)
+        ),
+        None => format!("{} (one run)", unit(s.mean)),
+    }
+}
+
+/// Energy with a readable unit, 4 significant digits.
+pub fn fmt_energy(j: f64) -> String {
+    let a = j.abs();
+    if a >= 3600.0 {
+        format!("{:.4} Wh", j / 3600.0)
+    } else if a >= 1.0 || a == 0.0 {
+        format!("{j:.3} J")
+    } else if a >= 1e-3 {
+        format!("{:.3} mJ", j * 1e3)
+    } else {
+        format!("{:.3} µJ", j * 1e6)
+    }
+}
+
+pub fn fmt_time(s: f64) -> String {
+    let a = s.abs();
+    if a >= 1.0 || a == 0.0 {
+        format!("{s:.3} s")
+    } else if a >= 1e-3 {
+        format!("{:.3} ms", s * 1e3)
+    } else {
+        format!("{:.3} µs", s * 1e6)
+    }
+}
+
+pub fn fmt_power(w: f64) -> String {
+    format!("{w:.3} W")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spread_of_known_values() {
+        let s = Spread::of(&[1.0, 2.0, 3.0, 4.0]).expect("non-empty");
+        assert_eq!(s.mean, 2.5);
+        assert_eq!(s.median, 2.5);
+        assert!((s.sd.expect("n>1") - 1.290_994_448_735_805_6).abs() < 1e-12);
+        assert_eq!((s.min, s.max), (1.0, 4.0));
+        assert_eq!(Spread::of(&[5.0]).expect("one").sd, None);
+        assert!(Spread::of(&[]).is_none());
+    }
+
+    #[test]
+    fn energy_units_scale() {
+        assert_eq!(fmt_energy(0.0123), "12.300 mJ");
+        assert_eq!(fmt_energy(7200.0), "2.0000 Wh");
+    }
+}
