@@ -1,9 +1,9 @@
 //! `hoeveel-agent sensors`: what can be measured here, how, and the exact fix for
 //! what cannot.
 
+use crate::sensors::SensorKind;
 use crate::sensors::discover::{self, DiscoverOptions, TotalChoice};
 use crate::sensors::modelled::PowerModels;
-use crate::sensors::SensorKind;
 use std::path::PathBuf;
 use std::process::ExitCode;
 

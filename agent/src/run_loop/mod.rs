@@ -420,3 +420,6 @@ fn run_phases(
     }
     Ok(RunStatus::Ok)
 }
+
+#[cfg(test)]
+mod tests;
