@@ -22,8 +22,12 @@ pub fn python() -> String {
 
 /// Fails with [`FetchError::PipMissing`] and the fix when Python or its pip is absent.
 pub fn check_available() -> anyhow::Result<()> {
-    let python = python();
-    let output = match Command::new(&python)
+    check_available_for(&python())
+}
+
+/// [`check_available`] for a given interpreter.
+pub fn check_available_for(python: &str) -> anyhow::Result<()> {
+    let output = match Command::new(python)
         .args(["-m", "pip", "--version"])
         .stdin(Stdio::null())
         .output()
@@ -103,4 +107,21 @@ pub fn download(package: &Package, dir: &Path) -> anyhow::Result<PathBuf> {
         );
     }
     Ok(wheel)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_python_is_reported_with_the_fix() {
+        let err = check_available_for("hoeveel-no-such-python3").expect_err("missing");
+        assert!(matches!(
+            err.downcast_ref::<FetchError>(),
+            Some(FetchError::PipMissing(_))
+        ));
+        let message = err.to_string();
+        assert!(message.contains("hoeveel-no-such-python3"), "{message}");
+        assert!(message.contains("python3-pip"), "{message}");
+    }
 }

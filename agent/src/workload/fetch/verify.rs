@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{self, Read, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
@@ -114,6 +115,9 @@ impl Staged {
             }
             .into());
         }
+        // Temporary files are created private (0600); a cached model or corpus is not secret.
+        std::fs::set_permissions(self.file.path(), std::fs::Permissions::from_mode(0o644))
+            .with_context(|| format!("setting permissions of {}", self.file.path().display()))?;
         self.file
             .as_file()
             .sync_all()

@@ -61,11 +61,23 @@ pub fn seconds_per_request<E>(
 
 /// Requests per repetition so that one lasts at least `min_repetition_s` (with [`MARGIN`]).
 pub fn batch_size(min_repetition_s: f64, seconds_per_request: f64) -> u64 {
-    if !(seconds_per_request > 0.0) {
+    if seconds_per_request.is_nan() || seconds_per_request <= 0.0 {
         return 1;
     }
     let n = (min_repetition_s * MARGIN / seconds_per_request).ceil();
     if n.is_finite() { (n as u64).max(1) } else { 1 }
+}
+
+/// Rounds `n` up to whole cycles of `queries` when it holds at least one cycle, so that
+/// every repetition runs the same mix of queries (and ends on the same one); a batch
+/// shorter than the cycle is kept, and the cycle then continues across repetitions.
+/// Rounding adds fewer than `queries` requests, so at most doubles the batch.
+pub fn whole_cycles(n: u64, queries: u64) -> u64 {
+    if queries <= 1 || n < queries {
+        n
+    } else {
+        n.div_ceil(queries) * queries
+    }
 }
 
 #[cfg(test)]
@@ -80,6 +92,15 @@ mod tests {
         assert_eq!(batch_size(0.2, 0.5), 1);
         assert_eq!(batch_size(0.2, 0.0), 1);
         assert_eq!(batch_size(0.2, f64::NAN), 1);
+    }
+
+    #[test]
+    fn batches_hold_whole_query_cycles() {
+        assert_eq!(whole_cycles(778, 3), 780);
+        assert_eq!(whole_cycles(780, 3), 780);
+        assert_eq!(whole_cycles(5, 1), 5);
+        // Fewer requests than queries: the cycle spans repetitions.
+        assert_eq!(whole_cycles(2, 100), 2);
     }
 
     #[test]

@@ -149,7 +149,10 @@ pub fn html_text(html: &str) -> (Option<String>, String) {
             i += lower[i..].find("-->").map_or(rest.len(), |end| end + 3);
             continue;
         }
-        if rest.starts_with('<') {
+        // A tag starts with `<` and a letter, `/` or `!`; any other `<` is text ("a < b").
+        if let Some(after) = rest.strip_prefix('<')
+            && after.starts_with(|c: char| c.is_ascii_alphabetic() || c == '/' || c == '!')
+        {
             let Some(end) = rest.find('>') else {
                 break;
             };
@@ -159,7 +162,7 @@ pub fn html_text(html: &str) -> (Option<String>, String) {
                 .next()
                 .unwrap_or("")
                 .to_string();
-            let closing = rest[1..].starts_with('/');
+            let closing = after.starts_with('/');
             i += end + 1;
             if !closing && (tag == "script" || tag == "style") {
                 let close = format!("</{tag}");
@@ -168,21 +171,24 @@ pub fn html_text(html: &str) -> (Option<String>, String) {
             }
             if !closing && (tag == "title" || tag == "h1") && capture.is_none() {
                 capture = Some((tag, String::new()));
-            } else if closing && capture.as_ref().is_some_and(|(t, _)| *t == tag) {
-                if let Some((tag, text)) = capture.take() {
-                    let text = collapse_spaces(&decode_entities(&text));
-                    if tag == "title" && title.is_none() && !text.is_empty() {
-                        title = Some(text);
-                    } else if tag == "h1" && h1.is_none() && !text.is_empty() {
-                        h1 = Some(text);
-                    }
+            } else if closing
+                && capture.as_ref().is_some_and(|(t, _)| *t == tag)
+                && let Some((tag, text)) = capture.take()
+            {
+                let text = collapse_spaces(&decode_entities(&text));
+                if tag == "title" && title.is_none() && !text.is_empty() {
+                    title = Some(text);
+                } else if tag == "h1" && h1.is_none() && !text.is_empty() {
+                    h1 = Some(text);
                 }
             }
             // Tags separate words: `a<br>b` is two words.
             body.push(' ');
             continue;
         }
-        let next = rest.find('<').unwrap_or(rest.len());
+        // Text runs to the next `<` (the first byte is text even when it is a `<`).
+        let first = rest.chars().next().map_or(1, char::len_utf8);
+        let next = rest[first..].find('<').map_or(rest.len(), |n| n + first);
         let text = &rest[..next];
         if let Some((_, captured)) = capture.as_mut() {
             captured.push_str(text);
@@ -258,9 +264,12 @@ mod tests {
 
     #[test]
     fn html_without_title_uses_the_first_h1() {
-        let (title, body) = html_text("<h1 class=x>Main <b>topic</b></h1><p>text & more</p>");
+        let (title, body) =
+            html_text("<h1 class=x>Main <b>topic</b></h1><p>text & more, 1 < 2 > 0</p>");
         assert_eq!(title.as_deref(), Some("Main topic"));
-        assert_eq!(body, "Main topic text & more");
+        assert_eq!(body, "Main topic text & more, 1 < 2 > 0");
+        let (_, body) = html_text("<p>één</p><p>\u{2014}x</p>");
+        assert_eq!(body, "één \u{2014}x");
     }
 
     #[test]

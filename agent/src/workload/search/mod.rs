@@ -98,6 +98,8 @@ pub struct SearchOptions {
     pub cache_root: PathBuf,
 }
 
+// One value per run: the size difference between variants does not matter.
+#[allow(clippy::large_enum_variant)]
 enum IndexState {
     Ready {
         engine: Engine,
@@ -111,6 +113,7 @@ enum IndexState {
     Empty,
 }
 
+#[allow(clippy::large_enum_variant)]
 enum Backend {
     Engine {
         source: CorpusSource,
@@ -145,7 +148,9 @@ impl SearchWorkload {
         }
         match options.batch {
             BatchPolicy::Fixed(0) => anyhow::bail!("--batch must be at least 1"),
-            BatchPolicy::Auto { min_repetition_s } if !(min_repetition_s > 0.0) => {
+            BatchPolicy::Auto { min_repetition_s }
+                if min_repetition_s.is_nan() || min_repetition_s <= 0.0 =>
+            {
                 anyhow::bail!("--min-repetition-time must be more than 0")
             }
             _ => {}
@@ -297,7 +302,7 @@ impl SearchWorkload {
                 json!({
                     "target": "engine",
                     "engine": format!(
-                        "tantivy {} (BM25, {} tokenizer, title boost {})",
+                        "{} (BM25, {} tokenizer, title boost {})",
                         tantivy::version_string(),
                         index::TOKENIZER,
                         engine::TITLE_BOOST
@@ -338,16 +343,15 @@ impl Workload for SearchWorkload {
     fn prepare(&mut self) -> anyhow::Result<()> {
         if let Backend::Engine { source, dir, state } = &mut self.backend
             && matches!(state, IndexState::ToBuild { .. })
+            && let IndexState::ToBuild { documents } = std::mem::replace(state, IndexState::Empty)
         {
-            if let IndexState::ToBuild { documents } = std::mem::replace(state, IndexState::Empty) {
-                let (index, meta) = index::build(dir, source, &documents)
-                    .with_context(|| format!("building the search index in {}", dir.display()))?;
-                *state = IndexState::Ready {
-                    engine: Engine::new(&index)?,
-                    meta,
-                    cached: false,
-                };
-            }
+            let (index, meta) = index::build(dir, source, &documents)
+                .with_context(|| format!("building the search index in {}", dir.display()))?;
+            *state = IndexState::Ready {
+                engine: Engine::new(&index)?,
+                meta,
+                cached: false,
+            };
         }
         Ok(())
     }
@@ -363,12 +367,16 @@ impl Workload for SearchWorkload {
                     batch::seconds_per_request(min_repetition_s, || self.request().map(|_| ()))
                         .map_err(|e| anyhow::anyhow!("{e}"))
                         .context("timing requests to choose the batch size")?;
-                let n = batch::batch_size(min_repetition_s, per_request_s);
+                let n = batch::whole_cycles(
+                    batch::batch_size(min_repetition_s, per_request_s),
+                    self.queries.list.len() as u64,
+                );
                 Calibration {
                     requests_per_repetition: n,
                     note: format!(
                         "auto-calibrated: one request took {:.1} µs before the run, so {n} requests \
-                         last at least {min_repetition_s} s (with a {}x margin)",
+                         last at least {min_repetition_s} s (with a {}x margin, rounded up to whole \
+                         cycles of the queries)",
                         per_request_s * 1e6,
                         batch::MARGIN
                     ),
