@@ -138,23 +138,42 @@ impl Column {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
+/// One table cell. In JSON a number stays a number, a range is
+/// `{low, typical, high}`, an empty cell is null; `decimals` only shapes display.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
     Text(String),
     Num {
         value: f64,
-        #[serde(skip)]
         decimals: usize,
     },
     Range {
         low: f64,
         typical: Option<f64>,
         high: f64,
-        #[serde(skip)]
         decimals: usize,
     },
     Empty,
+}
+
+impl Serialize for Cell {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            Cell::Text(t) => s.serialize_str(t),
+            Cell::Num { value, .. } => s.serialize_f64(*value),
+            Cell::Range {
+                low, typical, high, ..
+            } => {
+                let mut m = s.serialize_map(Some(3))?;
+                m.serialize_entry("low", low)?;
+                m.serialize_entry("typical", typical)?;
+                m.serialize_entry("high", high)?;
+                m.end()
+            }
+            Cell::Empty => s.serialize_none(),
+        }
+    }
 }
 
 impl Cell {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub fn hoeveel() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_hoeveel"));
+    let mut c = Command::new(hoeveel_e2e::bin("hoeveel"));
     // Keep a developer's own profile folders out of the tests.
     c.env_remove("HOEVEEL_PROFILES");
     c.env("XDG_CONFIG_HOME", "/nonexistent-hoeveel-test-config");
