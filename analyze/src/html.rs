@@ -55,7 +55,13 @@ pub fn render(doc: &Document) -> String {
             esc(&s.id),
             esc(&s.title)
         );
-        if let Some(b) = s.basis.as_ref().and_then(|b| b.banner()) {
+        // A section's own banner only where it differs from the document's.
+        if let Some(b) = s
+            .basis
+            .as_ref()
+            .filter(|b| **b != doc.basis)
+            .and_then(|b| b.banner())
+        {
             let _ = writeln!(h, "<div class=\"banner\">{}</div>", esc(&b));
         }
         for c in &s.charts {

@@ -80,24 +80,24 @@ impl PowerChart {
             })
             .filter(|(_, pts)| !pts.is_empty())
             .collect();
+        // Exact windows from the repetitions and the baseline where the record has
+        // them; the samples' phase tags otherwise (a run killed early).
         let mut phases: Vec<(f64, f64, String)> = Vec::new();
-        for s in &record.samples {
-            let name = phase_name(s.phase);
-            match phases.last_mut() {
-                Some(last) if last.2 == name => last.1 = s.t_s,
-                _ => phases.push((s.t_s, s.t_s, name.to_string())),
-            }
-        }
-        // Repetitions carry exact windows; prefer them over sample ticks.
         for r in &record.repetitions {
-            phases.push((
-                r.start_s,
-                r.start_s + r.duration_s,
-                if r.warmup { "warm-up" } else { "repetition" }.to_string(),
-            ));
+            let name = if r.warmup { "warm-up" } else { "repetition" };
+            phases.push((r.start_s, r.start_s + r.duration_s, name.to_string()));
         }
         if let Some(b) = &record.baseline {
             phases.push((b.start_s, b.start_s + b.duration_s, "baseline".to_string()));
+        }
+        if phases.is_empty() {
+            for s in &record.samples {
+                let name = phase_name(s.phase);
+                match phases.last_mut() {
+                    Some(last) if last.2 == name => last.1 = s.t_s,
+                    _ => phases.push((s.t_s, s.t_s, name.to_string())),
+                }
+            }
         }
         phases.retain(|p| p.1 > p.0);
         Some(PowerChart {

@@ -137,7 +137,7 @@ pub fn co2e_section(
             Column::new("energy per request", Some("J")),
             Column::new("PUE", None),
             Column::new("grid", Some("gCO2e/kWh")),
-            Column::new("per request", Some("mg CO2e")),
+            Column::new("per request", Some("g CO2e")),
             Column::new("per 1,000 requests", Some("g CO2e")),
         ],
     )
@@ -151,8 +151,8 @@ pub fn co2e_section(
         Cell::interval(d.ci(), 4),
         Cell::interval(r.pue, 3),
         Cell::text(format!("{} ({})", fmt_num(r.grid_g_per_kwh, 2), r.grid_id)),
-        Cell::interval(r.g_per_request.scale(1000.0), 4),
-        Cell::interval(r.g_per_request.scale(1000.0), 4),
+        Cell::interval_sig(r.g_per_request, 4),
+        Cell::interval_sig(r.g_per_request.scale(1000.0), 4),
     ]);
     s.tables.push(t);
 
@@ -171,7 +171,7 @@ pub fn co2e_section(
             Cell::text("share of a 5000 mAh phone charge"),
             Cell::text(format!(
                 "{} %",
-                fmt_num(ask_or_search::share_of_charge_pct(wh, b.value.low()), 5)
+                Cell::sig(ask_or_search::share_of_charge_pct(wh, b.value.low()), 4).display()
             )),
             Cell::text(format!("{} Wh [{}]", fmt_num(b.value.low(), 1), b.id)),
         ]);
@@ -179,7 +179,7 @@ pub fn co2e_section(
     if let Some(g) = p.request("google-search-2009") {
         e.row(vec![
             Cell::text("Google searches of 2009 (0.3 Wh each)"),
-            Cell::num(wh / g.energy.low(), 5),
+            Cell::sig(wh / g.energy.low(), 4),
             Cell::text(format!("[{}] ({})", g.id, g.meta.status)),
         ]);
     }
@@ -187,7 +187,7 @@ pub fn co2e_section(
         let secs = Interval::new(d.mean / l.value.high(), None, d.mean / l.value.low());
         e.row(vec![
             Cell::text("seconds of laptop browsing"),
-            Cell::interval(secs, 2),
+            Cell::interval_sig(secs, 3),
             Cell::text(format!("{} W [{}]", l.value.display(0), l.id)),
         ]);
     }
@@ -195,8 +195,15 @@ pub fn co2e_section(
     s.notes.push(format!(
         "Method: g CO2e = energy (kWh) x PUE x grid; the energy's 95% CI and the PUE range combine by interval arithmetic (low x low .. high x high). PUE status {}{}.",
         site.meta.status,
-        site.meta.note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()
+        site.meta
+            .note
+            .as_ref()
+            .map(|n| format!(": {}", n.trim_end_matches('.')))
+            .unwrap_or_default()
     ));
+    // The ranked sites as a chart, for the HTML report.
+    let ranked = sites::section(p, d.ci(), &m.name, false);
+    s.charts.extend(ranked.charts);
     s.data =
         serde_json::json!({ "energy_basis": basis, "energy_per_request_j": d.ci(), "site": r });
     Ok(s)

@@ -56,7 +56,7 @@ impl Interval {
     /// never negative, so the corners are the bounds). A negative lower bound (a net
     /// energy below zero) is clamped to zero first, since no site turns energy into
     /// negative emissions.
-    pub fn mul(self, other: Interval) -> Interval {
+    pub fn times(self, other: Interval) -> Interval {
         let a = self.clamp_non_negative();
         let b = other.clamp_non_negative();
         Interval {
@@ -66,7 +66,7 @@ impl Interval {
         }
     }
 
-    pub fn add(self, other: Interval) -> Interval {
+    pub fn plus(self, other: Interval) -> Interval {
         Interval {
             low: self.low + other.low,
             typical: self.typical.zip(other.typical).map(|(x, y)| x + y),
@@ -320,7 +320,7 @@ impl SplitMix64 {
 
     /// Uniform index below `n` (Lemire's multiply-shift; bias below 2^-32 for our n).
     pub fn below(&mut self, n: usize) -> usize {
-        ((self.next_u64() >> 32) * n as u64 >> 32) as usize
+        (((self.next_u64() >> 32) * n as u64) >> 32) as usize
     }
 }
 
@@ -460,11 +460,11 @@ mod tests {
     fn interval_arithmetic_multiplies_corners() {
         let energy = Interval::new(0.5, Some(1.0), 1.5);
         let pue = Interval::new(1.04, None, 1.15);
-        let p = energy.mul(pue).mul(Interval::point(35.82));
+        let p = energy.times(pue).times(Interval::point(35.82));
         assert!((p.low - 0.5 * 1.04 * 35.82).abs() < 1e-12);
         assert!((p.high - 1.5 * 1.15 * 35.82).abs() < 1e-12);
         assert_eq!(p.typical, None, "a bare range has no typical value");
-        let neg = Interval::new(-0.2, Some(0.1), 0.4).mul(Interval::point(2.0));
+        let neg = Interval::new(-0.2, Some(0.1), 0.4).times(Interval::point(2.0));
         assert_eq!((neg.low, neg.high), (0.0, 0.8));
     }
 }

@@ -10,7 +10,16 @@ fn shipped_profiles_check_clean_and_list() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).starts_with("ok: 5 file(s)"), "{}", stdout(&o));
     let list = stdout(&run(&["profiles", "list"]));
-    for id in ["NL/workshop", "ms-nl", "aws-chile", "devries-ai-search-2023", "llama-3.3", "phone-battery-5000mah", "network-aslan-2018", "page-weight-mobile-2024"] {
+    for id in [
+        "NL/workshop",
+        "ms-nl",
+        "aws-chile",
+        "devries-ai-search-2023",
+        "llama-3.3",
+        "phone-battery-5000mah",
+        "network-aslan-2018",
+        "page-weight-mobile-2024",
+    ] {
         assert!(list.contains(id), "{id}");
     }
     assert!(list.contains("NV (unverified)"));
@@ -21,7 +30,14 @@ fn show_prints_source_year_licence_and_unverified() {
     let o = run(&["profiles", "show", "ms-sg"]);
     let text = stdout(&o);
     assert!(o.status.success(), "{}", stderr(&o));
-    for field in ["source", "year", "licence", "vintage", "1.364", "NOT VERIFIED"] {
+    for field in [
+        "source",
+        "year",
+        "licence",
+        "vintage",
+        "1.364",
+        "NOT VERIFIED",
+    ] {
         assert!(text.contains(field), "{field}: {text}");
     }
     let o = run(&["profiles", "show", "nope"]);
@@ -55,11 +71,18 @@ status = "V"
     let o = run(&["--profiles", d, "profiles", "check"]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
-    assert!(err.contains("sites.toml: entry `my-host`: field `pue`: -1.2 is out of range"), "{err}");
+    assert!(
+        err.contains("sites.toml: entry `my-host`: field `pue`: -1.2 is out of range"),
+        "{err}"
+    );
     // Any command that loads the profiles refuses them too.
     let o = run(&["--profiles", d, "cases"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("entry `my-host`: field `pue`"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("entry `my-host`: field `pue`"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -83,6 +106,16 @@ status = "V"
 "#,
     )
     .expect("write");
-    let o = run(&["--profiles", dir.path().to_str().expect("dir"), "profiles", "show", "NL/workshop"]);
-    assert!(stdout(&o).contains("my utility") && stdout(&o).contains("grid.toml"), "{}", stdout(&o));
+    let o = run(&[
+        "--profiles",
+        dir.path().to_str().expect("dir"),
+        "profiles",
+        "show",
+        "NL/workshop",
+    ]);
+    assert!(
+        stdout(&o).contains("my utility") && stdout(&o).contains("grid.toml"),
+        "{}",
+        stdout(&o)
+    );
 }

@@ -32,10 +32,16 @@ fn report_prints_the_agents_summary_and_adds_the_ci() {
     let text = stdout(&o);
     let record = hoeveel_record::read_record(&llm).expect("read");
     let summary = Summary::of(&record).render_text();
-    assert!(text.contains(&summary), "the agent's summary must appear verbatim:\n{text}");
+    assert!(
+        text.contains(&summary),
+        "the agent's summary must appear verbatim:\n{text}"
+    );
     assert!(text.contains("95% CI"), "{text}");
     assert!(text.contains("Student t"), "the method is stated: {text}");
-    assert!(!text.contains("MODELLED"), "a counter record is not modelled");
+    assert!(
+        !text.contains("MODELLED"),
+        "a counter record is not modelled"
+    );
 
     // Net per request: 30, 29, 31.5, 30.5, 29.5, 30 J (gross minus 2 W x 1 s).
     let v = json(&run(&["report", "--json", llm.to_str().expect("path")]));
@@ -64,17 +70,29 @@ fn modelled_energy_is_labelled_in_every_format() {
     let (llm, _) = llm_and_search(dir.path(), Provenance::Modelled);
     let path = llm.to_str().expect("path");
     let html = dir.path().join("r.html");
-    let text = stdout(&run(&["report", path, "--html", html.to_str().expect("html")]));
+    let text = stdout(&run(&[
+        "report",
+        path,
+        "--html",
+        html.to_str().expect("html"),
+    ]));
     assert!(text.contains("MODELLED"), "{text}");
     let v = json(&run(&["report", "--json", path]));
     assert_eq!(v["modelled"], true);
     assert_eq!(v["provenance"], "modelled");
     let csv = stdout(&run(&["report", "--csv", path]));
-    let data_rows: Vec<&str> = csv.lines().filter(|l| !l.is_empty() && !l.starts_with("table,")).collect();
+    let data_rows: Vec<&str> = csv
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with("table,"))
+        .collect();
     assert!(!data_rows.is_empty());
     assert!(data_rows.iter().all(|l| l.ends_with(",modelled")), "{csv}");
     assert!(stdout(&run(&["report", "--markdown", path])).contains("**MODELLED"));
-    assert!(std::fs::read_to_string(&html).expect("html").contains("MODELLED"));
+    assert!(
+        std::fs::read_to_string(&html)
+            .expect("html")
+            .contains("MODELLED")
+    );
     // And through the cases.
     let (l, s) = (llm.to_str().expect("l"), dir.path().join("search.jsonl"));
     let v = json(&run(&["cases", "--json", l, s.to_str().expect("s")]));
@@ -88,28 +106,55 @@ fn outliers_are_warned_about_and_kept() {
     let path = write(dir.path(), "o.jsonl", &spec);
     let o = run(&["report", path.to_str().expect("path")]);
     let text = stdout(&o);
-    assert!(text.contains("repetition 6") && text.contains("outlier by the MAD rule"), "{text}");
+    assert!(
+        text.contains("repetition 6") && text.contains("outlier by the MAD rule"),
+        "{text}"
+    );
     let v = json(&run(&["report", "--json", path.to_str().expect("path")]));
-    assert_eq!(section(&v, "stats:")["data"]["energy_gross"]["n"], 7, "never removed");
+    assert_eq!(
+        section(&v, "stats:")["data"]["energy_gross"]["n"],
+        7,
+        "never removed"
+    );
 }
 
 #[test]
 fn compare_gives_a_ratio_with_a_ci_next_to_the_published_figures() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (llm, search) = llm_and_search(dir.path(), Provenance::Counter);
-    let o = run(&["compare", "--json", llm.to_str().expect("l"), search.to_str().expect("s")]);
+    let o = run(&[
+        "compare",
+        "--json",
+        llm.to_str().expect("l"),
+        search.to_str().expect("s"),
+    ]);
     let v = json(&o);
     let r = &section(&v, "ratio")["data"]["ratio"];
     // Net: 30.0833 J / 1.009167 J per request ((102.9167 - 2) / 100).
     let ratio = r["ratio"].as_f64().expect("ratio");
     assert!((ratio - 30.083_333 / 1.009_167).abs() < 1e-3, "{ratio}");
-    let (lo, hi) = (r["ci_low"].as_f64().expect("lo"), r["ci_high"].as_f64().expect("hi"));
+    let (lo, hi) = (
+        r["ci_low"].as_f64().expect("lo"),
+        r["ci_high"].as_f64().expect("hi"),
+    );
     assert!(lo < ratio && ratio < hi && hi - lo < 3.0, "{lo} {hi}");
     // Deterministic: the same interval twice.
-    let again = json(&run(&["compare", "--json", llm.to_str().expect("l"), search.to_str().expect("s")]));
+    let again = json(&run(&[
+        "compare",
+        "--json",
+        llm.to_str().expect("l"),
+        search.to_str().expect("s"),
+    ]));
     assert_eq!(section(&again, "ratio")["data"]["ratio"], *r);
-    let text = stdout(&run(&["compare", llm.to_str().expect("l"), search.to_str().expect("s")]));
-    assert!(text.contains("23–30x") && text.contains("bootstrap"), "{text}");
+    let text = stdout(&run(&[
+        "compare",
+        llm.to_str().expect("l"),
+        search.to_str().expect("s"),
+    ]));
+    assert!(
+        text.contains("23–30x") && text.contains("bootstrap"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -130,21 +175,39 @@ fn truncated_record_is_read_with_a_warning() {
 #[test]
 fn unknown_schema_and_empty_records_are_refused_by_name() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = write(dir.path(), "future.jsonl", &Spec::new("command", vec![5.0, 6.0]));
-    let text = std::fs::read_to_string(&path).expect("read").replacen("\"schema_version\":\"1.0\"", "\"schema_version\":\"2.0\"", 1);
+    let path = write(
+        dir.path(),
+        "future.jsonl",
+        &Spec::new("command", vec![5.0, 6.0]),
+    );
+    let text = std::fs::read_to_string(&path).expect("read").replacen(
+        "\"schema_version\":\"1.0\"",
+        "\"schema_version\":\"2.0\"",
+        1,
+    );
     std::fs::write(&path, text).expect("write");
     let o = run(&["report", path.to_str().expect("path")]);
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
-    assert!(err.contains("future.jsonl") && err.contains("schema_version 2.0"), "{err}");
+    assert!(
+        err.contains("future.jsonl") && err.contains("schema_version 2.0"),
+        "{err}"
+    );
 
     let empty = dir.path().join("empty.jsonl");
     std::fs::write(&empty, "").expect("write");
     let o = run(&["report", empty.to_str().expect("path")]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("empty.jsonl: the record is empty"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("empty.jsonl: the record is empty"),
+        "{}",
+        stderr(&o)
+    );
 
-    let o = run(&["report", dir.path().join("missing.jsonl").to_str().expect("path")]);
+    let o = run(&[
+        "report",
+        dir.path().join("missing.jsonl").to_str().expect("path"),
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("missing.jsonl"), "{}", stderr(&o));
 }

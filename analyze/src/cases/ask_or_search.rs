@@ -29,6 +29,11 @@ pub fn measured_ratio(
     ratio_of_means(llm.energy_j(basis), search.energy_j(basis))
 }
 
+/// Rounds to one decimal, as the figures are quoted (23.0x, 29.7x).
+fn round1(v: f64) -> f64 {
+    (v * 10.0).round() / 10.0
+}
+
 fn battery_wh(p: &ProfileSet) -> f64 {
     p.device("phone-battery-5000mah")
         .map(|d| d.value.low())
@@ -183,7 +188,7 @@ pub fn section(p: &ProfileSet, measured: Option<(&Measurement, &Measurement)>) -
                 fmt_num(q_wh, 1)
             )),
             Cell::text("about 10x (De Vries)"),
-            Cell::text(format!("{}", fmt_num(llm_ratio - 10.0, 1))),
+            Cell::text(fmt_num(llm_ratio - 10.0, 1)),
             Cell::text(format!("{}; {}", l.meta.source, q.meta.source)),
         ]);
         check.row(vec![
@@ -199,8 +204,8 @@ pub fn section(p: &ProfileSet, measured: Option<(&Measurement, &Measurement)>) -
             Cell::text("23–30x"),
             Cell::text(format!(
                 "{} / {}",
-                fmt_num(ai_ratio.low - WORKSHOP_RATIO.0, 1),
-                fmt_num(ai_ratio.high - WORKSHOP_RATIO.1, 1)
+                fmt_num(round1(ai_ratio.low) - WORKSHOP_RATIO.0, 1),
+                fmt_num(round1(ai_ratio.high) - WORKSHOP_RATIO.1, 1)
             )),
             Cell::text(format!("{} ({})", a.meta.source, a.meta.status)),
         ]);
@@ -262,7 +267,7 @@ pub fn published_table(p: &ProfileSet) -> Table {
             Cell::text(&r.kind),
             Cell::interval(r.energy_j().scale(1.0 / 3600.0), 4),
             Cell::text(&r.boundary),
-            Cell::num(r.meta.year as f64, 0),
+            Cell::text(r.meta.year.to_string()),
             Cell::text(&r.meta.status),
         ]);
     }

@@ -157,7 +157,7 @@ pub fn elements(
         .grid_entry(&site.grid)
         .ok_or_else(|| anyhow!("site `{}` has no grid", site.id))?;
 
-    let network_kwh = gb.mul(device_q(p, &w.network, "kWh/GB", "web.network")?);
+    let network_kwh = gb.times(device_q(p, &w.network, "kWh/GB", "web.network")?);
     let terminal_kwh =
         device_q(p, &w.terminal, "W", "web.terminal")?.scale(w.minutes_per_view / 60.0 / 1000.0);
     let (hosting_kwh, hosting_g_per_kwh, hosting_basis) = match hosting_j_per_view {
@@ -172,7 +172,7 @@ pub fn elements(
                 anyhow!("scenario: give web.hosting (a profile id) or a hosting record")
             })?;
             (
-                gb.mul(device_q(p, id, "kWh/GB", "web.hosting")?),
+                gb.times(device_q(p, id, "kWh/GB", "web.hosting")?),
                 Interval::point(site_grid.value),
                 format!(
                     "{id} x page weight, grid of {} (the model's data-centre figure; PUE not applied again)",
@@ -186,8 +186,8 @@ pub fn elements(
         per_view_wh: kwh_per_view.scale(1000.0),
         kwh_before: kwh_per_view.scale(w.page_views_before),
         kwh_after: kwh_per_view.scale(w.page_views_after),
-        g_before: kwh_per_view.scale(w.page_views_before).mul(g_per_kwh),
-        g_after: kwh_per_view.scale(w.page_views_after).mul(g_per_kwh),
+        g_before: kwh_per_view.scale(w.page_views_before).times(g_per_kwh),
+        g_after: kwh_per_view.scale(w.page_views_after).times(g_per_kwh),
         basis,
     };
     Ok(vec![
@@ -256,8 +256,8 @@ pub fn section(
             Cell::interval(change(e.g_before, e.g_after), 2),
             Cell::text(&e.basis),
         ]);
-        total_before = total_before.add(e.g_before);
-        total_after = total_after.add(e.g_after);
+        total_before = total_before.plus(e.g_before);
+        total_after = total_after.plus(e.g_after);
     }
     t.row(vec![
         Cell::text("total inside the boundary"),

@@ -49,7 +49,7 @@ pub fn at_site(profiles: &ProfileSet, site: &SiteEntry, energy_j: Interval) -> O
         grid_id: grid.id.clone(),
         grid_g_per_kwh: grid.value,
         factor_g_per_kwh: factor,
-        g_per_request: energy_j.scale(1.0 / J_PER_KWH).mul(factor),
+        g_per_request: energy_j.scale(1.0 / J_PER_KWH).times(factor),
         status: site.meta.status.clone(),
         note: site.meta.note.clone(),
         workshop: site.workshop,
@@ -91,7 +91,7 @@ pub fn section(
             Column::new("PUE", None),
             Column::new("grid", Some("gCO2e/kWh")),
             Column::new("PUE x grid", Some("gCO2e/kWh")),
-            Column::new("per request", Some("mg CO2e")),
+            Column::new("per request", Some("g CO2e")),
             Column::new("per 1,000 requests", Some("g CO2e")),
             Column::new("PUE status", None),
         ],
@@ -108,8 +108,8 @@ pub fn section(
                 r.grid_id
             )),
             Cell::interval(r.factor_g_per_kwh, 1),
-            Cell::interval(r.g_per_request.scale(1000.0), 4),
-            Cell::interval(r.g_per_request.scale(1000.0), 3),
+            Cell::interval_sig(r.g_per_request, 4),
+            Cell::interval_sig(r.g_per_request.scale(1000.0), 4),
             Cell::text(if r.status == "NV" {
                 "NV (unverified)".to_string()
             } else {

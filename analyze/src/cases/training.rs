@@ -177,10 +177,11 @@ pub fn section(
     s.tables.push(t);
     s.notes.push(format!("PUE: {}.", site.pue_source));
     for id in ids {
-        if let Some(m) = p.model(id) {
-            if let Some(n) = &m.meta.note {
-                s.notes.push(format!("{}: {n}", m.id));
-            }
+        if let Some((m, n)) = p
+            .model(id)
+            .and_then(|m| m.meta.note.as_ref().map(|n| (m, n)))
+        {
+            s.notes.push(format!("{}: {n}", m.id));
         }
     }
 
@@ -254,7 +255,7 @@ pub fn section(
             a.row(vec![
                 Cell::text(&r.name),
                 Cell::num(*n, 0),
-                Cell::num(amortised_g_per_request(r.card_location_t, *n), 6),
+                Cell::sig(amortised_g_per_request(r.card_location_t, *n), 4),
             ]);
         }
     }
@@ -264,7 +265,7 @@ pub fn section(
             "break_even",
             vec![
                 Column::new("model", None),
-                Column::new("inference per request", Some("mg CO2e")),
+                Column::new("inference per request", Some("g CO2e")),
                 Column::new("break-even requests", None),
             ],
         )
@@ -276,7 +277,7 @@ pub fn section(
             let g = inf.g_per_request;
             b.row(vec![
                 Cell::text(&r.name),
-                Cell::interval(g.scale(1000.0), 4),
+                Cell::interval_sig(g, 4),
                 Cell::interval(
                     Interval::new(
                         break_even_requests(r.card_location_t, g.high),

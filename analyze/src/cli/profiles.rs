@@ -79,7 +79,7 @@ fn list(p: &ProfileSet) -> Document {
                 Cell::text(name),
                 value,
                 Cell::text(unit),
-                Cell::num(m.year as f64, 0),
+                Cell::text(m.year.to_string()),
                 Cell::text(if m.unverified() {
                     "NV (unverified)"
                 } else {

@@ -17,7 +17,13 @@ pub fn render(doc: &Document) -> String {
     }
     for section in &doc.sections {
         let _ = writeln!(out, "\n## {}\n", section.title);
-        if let Some(b) = section.basis.as_ref().and_then(|b| b.banner()) {
+        // A section's own banner only where it differs from the document's.
+        if let Some(b) = section
+            .basis
+            .as_ref()
+            .filter(|b| **b != doc.basis)
+            .and_then(|b| b.banner())
+        {
             let _ = writeln!(out, "> **{b}**\n");
         }
         if let Some(p) = &section.preformatted {

@@ -185,6 +185,22 @@ impl Cell {
         Cell::Num { value, decimals }
     }
 
+    /// A number shown with `sig` significant digits.
+    pub fn sig(value: f64, sig: usize) -> Cell {
+        Cell::num(value, sig_decimals(value, sig))
+    }
+
+    /// An interval shown with `sig` significant digits on its smallest non-zero bound.
+    pub fn interval_sig(i: crate::stats::Interval, sig: usize) -> Cell {
+        let smallest = [i.low, i.high]
+            .into_iter()
+            .chain(i.typical)
+            .map(f64::abs)
+            .filter(|v| *v > 0.0)
+            .fold(f64::INFINITY, f64::min);
+        Cell::interval(i, sig_decimals(smallest, sig))
+    }
+
     pub fn interval(i: crate::stats::Interval, decimals: usize) -> Cell {
         if i.is_point() {
             Cell::num(i.low, decimals)
@@ -227,6 +243,15 @@ impl Cell {
     pub fn is_numeric(&self) -> bool {
         matches!(self, Cell::Num { .. } | Cell::Range { .. })
     }
+}
+
+/// Decimal places that show `sig` significant digits of `v` (at most 12).
+pub fn sig_decimals(v: f64, sig: usize) -> usize {
+    if v == 0.0 || !v.is_finite() {
+        return 0;
+    }
+    let magnitude = v.abs().log10().floor() as i64;
+    (sig as i64 - 1 - magnitude).clamp(0, 12) as usize
 }
 
 /// A number with `decimals` places and thousands separators, or scientific when tiny.
@@ -312,6 +337,8 @@ mod tests {
         assert_eq!(fmt_num(11390.0, 0), "11,390");
         assert_eq!(fmt_num(-1234567.891, 2), "-1,234,567.89");
         assert_eq!(fmt_num(0.000_012, 3), "1.20e-5");
+        assert_eq!(Cell::sig(0.002_409_7, 4).display(), "0.002410");
+        assert_eq!(Cell::sig(11_390.0, 4).display(), "11,390");
         assert_eq!(
             Cell::interval(crate::stats::Interval::new(1.04, None, 1.15), 2).display(),
             "1.04–1.15"

@@ -16,7 +16,13 @@ pub fn render(doc: &Document) -> String {
     for section in &doc.sections {
         let _ = writeln!(out, "\n{}", section.title);
         let _ = writeln!(out, "{}", "-".repeat(section.title.chars().count()));
-        if let Some(b) = section.basis.as_ref().and_then(|b| b.banner()) {
+        // A section's own banner only where it differs from the document's.
+        if let Some(b) = section
+            .basis
+            .as_ref()
+            .filter(|b| **b != doc.basis)
+            .and_then(|b| b.banner())
+        {
             let _ = writeln!(out, "{b}");
         }
         if let Some(p) = &section.preformatted {

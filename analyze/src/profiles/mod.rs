@@ -134,10 +134,11 @@ impl ProfileSet {
         let config = std::env::var_os("XDG_CONFIG_HOME")
             .map(PathBuf::from)
             .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".config")));
-        if let Some(c) = config.map(|c| c.join("hoeveel").join("profiles")) {
-            if c.is_dir() {
-                dirs.push(c);
-            }
+        if let Some(c) = config
+            .map(|c| c.join("hoeveel").join("profiles"))
+            .filter(|c| c.is_dir())
+        {
+            dirs.push(c);
         }
         if let Some(env) = std::env::var_os("HOEVEEL_PROFILES") {
             dirs.extend(std::env::split_paths(&env));
@@ -171,10 +172,12 @@ impl ProfileSet {
             ));
             return;
         };
-        if kind == Kind::Grid {
-            if let Some(d) = table.get("default_dataset").and_then(|d| d.as_str()) {
-                self.default_grid_dataset = d.to_string();
-            }
+        if let Some(d) = table
+            .get("default_dataset")
+            .and_then(|d| d.as_str())
+            .filter(|_| kind == Kind::Grid)
+        {
+            self.default_grid_dataset = d.to_string();
         }
         let origin = Origin {
             file: file.to_string(),

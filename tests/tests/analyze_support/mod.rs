@@ -50,7 +50,11 @@ impl Spec {
     pub fn new(kind: &'static str, energy_j: Vec<f64>) -> Spec {
         Spec {
             kind,
-            label: if kind == "llm" { "smollm2-135m: What is a life cycle assessment?" } else { "search: waste collection" },
+            label: if kind == "llm" {
+                "smollm2-135m: What is a life cycle assessment?"
+            } else {
+                "search: waste collection"
+            },
             provenance: Provenance::Counter,
             energy_j,
             requests: 1,
@@ -86,7 +90,11 @@ pub fn run_start(spec: &Spec) -> RunStart {
             kind: sensor.into(),
             provenance: spec.provenance,
             domains: vec![id.into()],
-            source: if spec.provenance == Provenance::Modelled { "utilisation x a per-vCPU power model".into() } else { "powercap".into() },
+            source: if spec.provenance == Provenance::Modelled {
+                "utilisation x a per-vCPU power model".into()
+            } else {
+                "powercap".into()
+            },
             details: serde_json::Value::Null,
         }],
         domains: vec![DomainInfo {
@@ -117,7 +125,11 @@ pub fn run_start(spec: &Spec) -> RunStart {
 }
 
 fn domain_id(spec: &Spec) -> &'static str {
-    if spec.provenance == Provenance::Modelled { "cpu-model" } else { "package-0" }
+    if spec.provenance == Provenance::Modelled {
+        "cpu-model"
+    } else {
+        "package-0"
+    }
 }
 
 /// All events of the record, in the order the agent writes them.
@@ -137,8 +149,19 @@ pub fn events(spec: &Spec) -> Vec<Event> {
     let total_t = 1.0 + spec.duration_s * (spec.energy_j.len() + 1) as f64;
     for i in 0..spec.samples {
         let t = total_t * i as f64 / spec.samples.max(1) as f64;
-        let phase = if t < 1.0 { RunPhase::Baseline } else if t < 1.0 + spec.duration_s { RunPhase::Warmup } else { RunPhase::Repetition };
-        ev.push(Event::Sample(Sample { t_s: t, phase, repetition: None, power_w: map(2.0 + (i % 7) as f64) }));
+        let phase = if t < 1.0 {
+            RunPhase::Baseline
+        } else if t < 1.0 + spec.duration_s {
+            RunPhase::Warmup
+        } else {
+            RunPhase::Repetition
+        };
+        ev.push(Event::Sample(Sample {
+            t_s: t,
+            phase,
+            repetition: None,
+            power_w: map(2.0 + (i % 7) as f64),
+        }));
     }
     let rep = |index: u32, warmup: bool, e: f64, start: f64| Repetition {
         index,
@@ -153,11 +176,24 @@ pub fn events(spec: &Spec) -> Vec<Event> {
         requests: spec.requests,
         exit_code: Some(0),
         error: None,
-        metrics: Metrics { output_tokens: spec.output_tokens, ..Metrics::default() },
+        metrics: Metrics {
+            output_tokens: spec.output_tokens,
+            ..Metrics::default()
+        },
     };
-    ev.push(Event::Repetition(rep(0, true, spec.energy_j.first().copied().unwrap_or(1.0), 1.0)));
+    ev.push(Event::Repetition(rep(
+        0,
+        true,
+        spec.energy_j.first().copied().unwrap_or(1.0),
+        1.0,
+    )));
     for (i, e) in spec.energy_j.iter().enumerate() {
-        ev.push(Event::Repetition(rep(i as u32, false, *e, 1.0 + spec.duration_s * (i + 1) as f64)));
+        ev.push(Event::Repetition(rep(
+            i as u32,
+            false,
+            *e,
+            1.0 + spec.duration_s * (i + 1) as f64,
+        )));
     }
     if spec.run_end {
         ev.push(Event::RunEnd(RunEnd {
@@ -191,5 +227,8 @@ pub fn llm_and_search(dir: &Path, provenance: Provenance) -> (PathBuf, PathBuf) 
     let mut search = Spec::new("search", vec![103.0, 102.5, 103.2, 102.8, 103.1, 102.9]);
     search.provenance = provenance;
     search.requests = 100;
-    (write(dir, "llm.jsonl", &llm), write(dir, "search.jsonl", &search))
+    (
+        write(dir, "llm.jsonl", &llm),
+        write(dir, "search.jsonl", &search),
+    )
 }
