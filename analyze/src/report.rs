@@ -137,6 +137,7 @@ pub fn co2e_section(
             Column::new("energy per request", Some("J")),
             Column::new("PUE", None),
             Column::new("grid", Some("gCO2e/kWh")),
+            Column::new("grid entry", None),
             Column::new("per request", Some("g CO2e")),
             Column::new("per 1,000 requests", Some("g CO2e")),
         ],
@@ -150,7 +151,8 @@ pub fn co2e_section(
     t.row(vec![
         Cell::interval(d.ci(), 4),
         Cell::interval(r.pue, 3),
-        Cell::text(format!("{} ({})", fmt_num(r.grid_g_per_kwh, 2), r.grid_id)),
+        Cell::num(r.grid_g_per_kwh, 2),
+        Cell::text(&r.grid_id),
         Cell::interval_sig(r.g_per_request, 4),
         Cell::interval_sig(r.g_per_request.scale(1000.0), 4),
     ]);

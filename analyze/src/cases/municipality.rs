@@ -45,6 +45,10 @@ pub struct Web {
     pub page_weight_kb: Option<f64>,
     /// A devices profile id in kWh/GB.
     pub network: String,
+    /// The year the network figure is wanted for; a trend profile (Aslan et al.) is
+    /// extrapolated to it and labelled so.
+    #[serde(default)]
+    pub network_year: Option<i64>,
     /// A devices profile id in W.
     pub terminal: String,
     pub minutes_per_view: f64,
@@ -115,7 +119,12 @@ pub struct Element {
     pub basis: String,
 }
 
-fn device_q(p: &ProfileSet, id: &str, unit: &str, field: &str) -> anyhow::Result<Interval> {
+fn device<'a>(
+    p: &'a ProfileSet,
+    id: &str,
+    unit: &str,
+    field: &str,
+) -> anyhow::Result<&'a crate::profiles::DeviceEntry> {
     let d = p
         .device(id)
         .ok_or_else(|| anyhow!("scenario field `{field}`: no devices profile `{id}`"))?;
@@ -125,7 +134,30 @@ fn device_q(p: &ProfileSet, id: &str, unit: &str, field: &str) -> anyhow::Result
             d.unit
         );
     }
-    Ok(d.value.interval())
+    Ok(d)
+}
+
+fn device_q(p: &ProfileSet, id: &str, unit: &str, field: &str) -> anyhow::Result<Interval> {
+    Ok(device(p, id, unit, field)?.value.interval())
+}
+
+/// Network kWh/GB of a profile for the scenario's year, and a label saying how.
+fn network_kwh_per_gb(
+    p: &ProfileSet,
+    id: &str,
+    year: Option<i64>,
+) -> anyhow::Result<(Interval, String)> {
+    let d = device(p, id, "kWh/GB", "web.network")?;
+    Ok(match (d.halving_years, year) {
+        (Some(h), Some(y)) => (
+            d.value_in(y),
+            format!(
+                "{id} extrapolated from {} to {y} (halving every {h} years; not endorsed by the authors)",
+                d.meta.year
+            ),
+        ),
+        _ => (d.value.interval(), format!("{id} ({})", d.meta.year)),
+    })
 }
 
 /// The elements, given the hosting energy per view in joules if it was measured.
@@ -157,7 +189,8 @@ pub fn elements(
         .grid_entry(&site.grid)
         .ok_or_else(|| anyhow!("site `{}` has no grid", site.id))?;
 
-    let network_kwh = gb.times(device_q(p, &w.network, "kWh/GB", "web.network")?);
+    let (network_intensity, network_label) = network_kwh_per_gb(p, &w.network, w.network_year)?;
+    let network_kwh = gb.times(network_intensity);
     let terminal_kwh =
         device_q(p, &w.terminal, "W", "web.terminal")?.scale(w.minutes_per_view / 60.0 / 1000.0);
     let (hosting_kwh, hosting_g_per_kwh, hosting_basis) = match hosting_j_per_view {
@@ -196,7 +229,7 @@ pub fn elements(
             "networking",
             network_kwh,
             Interval::point(grid.value),
-            format!("{} x page weight, grid {}", w.network, grid.id),
+            format!("{network_label} x page weight, grid {}", grid.id),
         ),
         mk(
             "user terminals",
@@ -271,6 +304,8 @@ pub fn section(
     ]);
     sec.tables.push(t);
 
+    sec.tables.push(network_sensitivity(p, s)?);
+
     let mut o = Table::new(
         "outside_boundary",
         vec![
@@ -326,6 +361,57 @@ pub fn section(
     Ok(sec)
 }
 
+/// The networking element under each shipped network intensity: the choice of
+/// model moves it by more than an order of magnitude.
+fn network_sensitivity(p: &ProfileSet, s: &Scenario) -> anyhow::Result<Table> {
+    let w = &s.web;
+    let mut t = Table::new(
+        "network_sensitivity",
+        vec![
+            Column::new("network intensity", None),
+            Column::new("kWh/GB", None),
+            Column::new("networking after", Some("g CO2e")),
+            Column::new("note", None),
+        ],
+    )
+    .caption("Networking under other network models (same page weight, views and grid)");
+    let weight_kb = match (&w.page_weight, w.page_weight_kb) {
+        (_, Some(kb)) => Interval::point(kb),
+        (Some(id), None) => device_q(p, id, "kB", "web.page_weight")?,
+        (None, None) => bail!("scenario: give web.page_weight or web.page_weight_kb"),
+    };
+    let grid = p
+        .grid_entry(&w.grid)
+        .ok_or_else(|| anyhow!("scenario field `web.grid`: no grid entry `{}`", w.grid))?;
+    let mut options: Vec<(&str, Option<i64>)> =
+        vec![("swd-v4-network", None), ("network-aslan-2018", None)];
+    if let Some(y) = w.network_year {
+        options.push(("network-aslan-2018", Some(y)));
+    }
+    options.push(("ccf-network", None));
+    for (id, year) in options {
+        if p.device(id).is_none() {
+            continue;
+        }
+        let (kwh_per_gb, label) = network_kwh_per_gb(p, id, year)?;
+        let g = weight_kb
+            .scale(1e3 / 1e9 * w.page_views_after)
+            .times(kwh_per_gb)
+            .times(Interval::point(grid.value));
+        let note = p
+            .device(id)
+            .and_then(|d| d.meta.note.clone())
+            .unwrap_or_default();
+        t.row(vec![
+            Cell::text(label),
+            Cell::interval_sig(kwh_per_gb, 3),
+            Cell::interval_sig(g, 3),
+            Cell::text(note),
+        ]);
+    }
+    Ok(t)
+}
+
 /// after - before, bound by bound: the widest change consistent with both ranges.
 fn change(before: Interval, after: Interval) -> Interval {
     Interval::new(
@@ -345,6 +431,7 @@ mod tests {
         let s = Scenario::parse(crate::profiles::MUNICIPALITY_SCENARIO, "municipality.toml")
             .expect("scenario");
         let els = elements(&p, &s, None).expect("elements");
+        assert_eq!(s.web.network_year, Some(2025));
         assert_eq!(
             els.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
             ["web hosting", "networking", "user terminals"]
@@ -358,6 +445,18 @@ mod tests {
         );
         // 300 views after x 0.45 Wh = 0.135 kWh x 252.70 g/kWh = 34.1145 g.
         assert!((els[2].g_after.low - 0.135 * 252.70).abs() < 1e-9);
+    }
+
+    #[test]
+    fn aslan_trend_is_extrapolated_and_labelled() {
+        let p = ProfileSet::shipped().expect("profiles");
+        let d = p.device("network-aslan-2018").expect("aslan");
+        // 0.06 x 0.5^((2025 - 2015) / 2) = 0.001875 kWh/GB.
+        assert!((d.value_in(2025).low - 0.001_875).abs() < 1e-15);
+        assert_eq!(d.value_in(2015).low, 0.06);
+        let (v, label) = network_kwh_per_gb(&p, "network-aslan-2018", Some(2021)).expect("net");
+        assert!((v.low - 0.0075).abs() < 1e-15);
+        assert!(label.contains("extrapolated") && label.contains("not endorsed"));
     }
 
     #[test]

@@ -90,6 +90,7 @@ pub fn section(
             Column::new("site", None),
             Column::new("PUE", None),
             Column::new("grid", Some("gCO2e/kWh")),
+            Column::new("grid entry", None),
             Column::new("PUE x grid", Some("gCO2e/kWh")),
             Column::new("per request", Some("g CO2e")),
             Column::new("per 1,000 requests", Some("g CO2e")),
@@ -102,11 +103,8 @@ pub fn section(
             Cell::num((i + 1) as f64, 0),
             Cell::text(format!("{} [{}]", r.name, r.id)),
             Cell::interval(r.pue, 3),
-            Cell::text(format!(
-                "{} ({})",
-                crate::output::fmt_num(r.grid_g_per_kwh, 2),
-                r.grid_id
-            )),
+            Cell::num(r.grid_g_per_kwh, 2),
+            Cell::text(&r.grid_id),
             Cell::interval(r.factor_g_per_kwh, 1),
             Cell::interval_sig(r.g_per_request, 4),
             Cell::interval_sig(r.g_per_request.scale(1000.0), 4),

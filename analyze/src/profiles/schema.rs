@@ -128,6 +128,22 @@ pub struct DeviceEntry {
     pub meta: Meta,
 }
 
+impl DeviceEntry {
+    /// The value in `year`. For a trend (`halving_years`), the value halves every
+    /// `halving_years` after the entry's own year: v x 0.5^((year - entry year) / h).
+    /// Aslan et al. (2018) give 0.06 kWh/GB for 2015, halving about every 2 years;
+    /// they do not endorse extrapolating it, so callers must label it extrapolated.
+    pub fn value_in(&self, year: i64) -> crate::stats::Interval {
+        match self.halving_years {
+            Some(h) => self
+                .value
+                .interval()
+                .scale(0.5f64.powf((year - self.meta.year) as f64 / h)),
+            None => self.value.interval(),
+        }
+    }
+}
+
 /// The kinds of profile file, named by the `kind` key at the top of each file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
