@@ -13,5 +13,6 @@ pub mod measure;
 pub mod output;
 pub mod plot;
 pub mod profiles;
+pub mod raster;
 pub mod report;
 pub mod stats;

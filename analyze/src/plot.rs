@@ -308,6 +308,16 @@ fn power_svg(c: &PowerChart) -> String {
     s
 }
 
+/// A label cut to `max` characters, with an ellipsis.
+fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let cut: String = s.chars().take(max - 1).collect();
+        format!("{cut}…")
+    }
+}
+
 fn trim_num(v: f64) -> String {
     if v == 0.0 {
         "0".into()
@@ -322,7 +332,7 @@ fn trim_num(v: f64) -> String {
 
 fn bars_svg(c: &BarChart) -> String {
     let row_h = 24.0;
-    let (left, right, top, bottom) = (250.0, 40.0, 34.0, 36.0);
+    let (left, right, top, bottom) = (300.0, 40.0, 34.0, 36.0);
     let w = 760.0;
     let h = top + bottom + row_h * c.bars.len().max(1) as f64;
     let v_max = nice_max(
@@ -352,7 +362,7 @@ fn bars_svg(c: &BarChart) -> String {
             r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
             left - 6.0,
             yc + 4.0,
-            esc(&b.label)
+            esc(&shorten(&b.label, 46))
         );
         let _ = write!(
             s,

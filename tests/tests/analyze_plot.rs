@@ -1,4 +1,4 @@
-//! `hoeveel plot` writes SVG charts and refuses formats it cannot write.
+//! `hoeveel plot` writes SVG and PNG charts and refuses formats it cannot write.
 
 mod analyze_support;
 
@@ -43,15 +43,29 @@ fn plot_writes_power_and_sites_charts() {
         "AWS ranges are drawn as whiskers"
     );
 
+    let png = dir.path().join("sites.png");
     let o = run(&[
         "plot",
         l,
         "-o",
-        dir.path().join("x.png").to_str().expect("png"),
+        png.to_str().expect("png"),
+        "--chart",
+        "sites",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let bytes = std::fs::read(&png).expect("png");
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    assert!(bytes.len() > 5_000, "a rendered chart, not an empty image");
+
+    let o = run(&[
+        "plot",
+        l,
+        "-o",
+        dir.path().join("x.pdf").to_str().expect("pdf"),
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("PNG is not supported"),
+        stderr(&o).contains("must end in .svg or .png"),
         "{}",
         stderr(&o)
     );

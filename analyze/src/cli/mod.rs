@@ -111,7 +111,7 @@ pub enum Command {
     Cases(cases::Args),
     /// The shipped data: list, show one entry, check every file.
     Profiles(profiles::Args),
-    /// Write a chart as SVG.
+    /// Write a chart as SVG or PNG.
     Plot(plot::Args),
 }
 

@@ -1,4 +1,4 @@
-//! `hoeveel plot RECORD --output FILE.svg`
+//! `hoeveel plot RECORD --output FILE.svg|FILE.png`
 
 use super::Global;
 use crate::measure::Measurement;
@@ -19,7 +19,7 @@ pub enum Kind {
 #[derive(Debug, clap::Args)]
 pub struct Args {
     pub record: PathBuf,
-    /// The SVG file to write.
+    /// The file to write: .svg, or .png (rendered with the system's fonts).
     #[arg(long, short)]
     pub output: PathBuf,
     #[arg(long, value_enum, default_value = "power")]
@@ -27,14 +27,14 @@ pub struct Args {
 }
 
 pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
-    match a.output.extension().and_then(|e| e.to_str()) {
-        Some("svg") => {}
-        Some("png") => bail!(
-            "{}: PNG is not supported by this build; write .svg (any browser or `rsvg-convert` turns it into PNG)",
+    let png = match a.output.extension().and_then(|e| e.to_str()) {
+        Some("svg") => false,
+        Some("png") => true,
+        _ => bail!(
+            "{}: the output must end in .svg or .png",
             a.output.display()
         ),
-        _ => bail!("{}: the output must end in .svg", a.output.display()),
-    }
+    };
     let record = super::read(&a.record)?;
     let chart =
         match a.chart {
@@ -55,7 +55,12 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
                     .ok_or_else(|| anyhow!("no sites to plot"))?
             }
         };
-    std::fs::write(&a.output, svg(&chart))
+    let bytes = if png {
+        crate::raster::png(&svg(&chart))?
+    } else {
+        svg(&chart).into_bytes()
+    };
+    std::fs::write(&a.output, bytes)
         .with_context(|| format!("cannot write {}", a.output.display()))?;
     eprintln!("hoeveel: wrote {}", a.output.display());
     Ok(ExitCode::SUCCESS)
