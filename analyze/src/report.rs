@@ -99,7 +99,12 @@ pub fn stats_section(m: &Measurement) -> Section {
             );
         }
     }
-    s.tables.push(t);
+    if t.rows.is_empty() {
+        s.notes
+            .push("No measured repetition completed: there is nothing to summarise.".into());
+    } else {
+        s.tables.push(t);
+    }
     s.notes.push(format!(
         "Provenance of the energy: {}.",
         m.provenance_label()
@@ -324,6 +329,18 @@ pub fn compare(
         basis.as_str()
     ));
     s.notes.push(format!("Method: {}.", r.method));
+    s.charts
+        .push(crate::plot::Chart::Bars(crate::plot::BarChart {
+            title: format!("{} / {}: ratio with its 95% CI", ma.name, mb.name),
+            unit: "ratio of the energy per request".into(),
+            bars: vec![crate::plot::Bar {
+                label: format!("{} / {}", ma.name, mb.name),
+                low: r.ci_low.unwrap_or(r.ratio),
+                typical: Some(r.ratio),
+                high: r.ci_high.unwrap_or(r.ratio),
+                highlight: true,
+            }],
+        }));
     s.data = serde_json::json!({ "ratio": r, "basis": basis });
     doc.sections.push(s);
     if ma.kind == "llm" && mb.kind == "search" {

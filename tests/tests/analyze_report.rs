@@ -211,3 +211,32 @@ fn unknown_schema_and_empty_records_are_refused_by_name() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("missing.jsonl"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_record_without_repetitions_is_reported_as_such() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(dir.path(), "full.jsonl", &Spec::new("llm", vec![5.0]));
+    let first = std::fs::read_to_string(&path)
+        .expect("read")
+        .lines()
+        .next()
+        .expect("line")
+        .to_string();
+    let only = dir.path().join("only-start.jsonl");
+    std::fs::write(&only, format!("{first}\n")).expect("write");
+    let o = run(&["report", only.to_str().expect("path")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("No measured repetition completed"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stderr(&o).contains("no run_end"), "{}", stderr(&o));
+    let o = run(&["sites", only.to_str().expect("path")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("only-start.jsonl: no measured repetition completed"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -355,10 +355,39 @@ pub fn section(
         }
     }
     sec.tables.push(o);
+    sec.tables.push(workshop_check());
     sec.notes.push("The use-stage LCA covers the page (hosting, network, terminals). The visits the page avoids change travel, which is outside that boundary: the workshop's point is that the LCA does not see it.".into());
     sec.notes.push("Method: per view = page weight (GB) x kWh/GB for network and hosting, device power x minutes for terminals; g CO2e = kWh x grid (x PUE for measured hosting); ranges multiply bounds.".into());
     sec.data = serde_json::json!({ "scenario": s, "elements": els, "total_g_before": total_before, "total_g_after": total_after });
     Ok(sec)
+}
+
+/// The workshop's answer to case 3 is qualitative: which elements the proposal
+/// touches, and that the LCA leaves the visitors out.
+fn workshop_check() -> Table {
+    let mut t = Table::new(
+        "workshop_check",
+        vec![
+            Column::new("item", None),
+            Column::new("this answer", None),
+            Column::new("workshop", None),
+            Column::new("source", None),
+        ],
+    )
+    .caption("Answer next to the workshop's");
+    t.row(vec![
+        Cell::text("LCA elements touched (use stage)"),
+        Cell::text("web hosting, networking, user terminals: computed above"),
+        Cell::text("'Web-hosting, User Terminals en Networking'"),
+        Cell::text("workshop slides case 3, after Berthelot et al. (inventory table NV)"),
+    ]);
+    t.row(vec![
+        Cell::text("fewer desk visits"),
+        Cell::text("shown apart, labelled outside the LCA boundary, not added to the total"),
+        Cell::text("'Dit wordt niet door de LCA mee genomen!' (the LCA does not include it)"),
+        Cell::text("workshop slides case 3"),
+    ]);
+    t
 }
 
 /// The networking element under each shipped network intensity: the choice of
