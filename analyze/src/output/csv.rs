@@ -87,3 +87,39 @@ fn table_csv(section: &str, table: &Table, basis: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::{Basis, Column, Section};
+    use crate::stats::Interval;
+
+    #[test]
+    fn ranges_become_three_columns_and_rows_carry_provenance() {
+        let mut t = Table::new(
+            "t",
+            vec![Column::new("site, name", None), Column::new("PUE", None)],
+        );
+        t.row(vec![
+            Cell::text("a \"b\""),
+            Cell::interval(Interval::new(1.04, None, 1.15), 2),
+        ]);
+        t.row(vec![Cell::text("c"), Cell::num(1.14, 2)]);
+        let mut s = Section::new("sites", "Sites");
+        s.tables.push(t);
+        let doc = Document {
+            title: "x".into(),
+            basis: Basis::measured(Some(hoeveel_record::Provenance::Modelled)),
+            sections: vec![s],
+            warnings: vec![],
+        };
+        let csv = render(&doc);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(
+            lines[0],
+            "table,\"site, name\",PUE low,PUE typical,PUE high,provenance"
+        );
+        assert_eq!(lines[1], "sites/t,\"a \"\"b\"\"\",1.04,,1.15,modelled");
+        assert_eq!(lines[2], "sites/t,c,1.14,1.14,1.14,modelled");
+    }
+}

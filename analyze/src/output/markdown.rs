@@ -71,3 +71,22 @@ pub fn table_markdown(table: &Table) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::{Cell, Column};
+
+    #[test]
+    fn pipes_are_escaped_and_numbers_right_aligned() {
+        let mut t = Table::new(
+            "t",
+            vec![Column::new("a|b", None), Column::new("n", Some("J"))],
+        );
+        t.row(vec![Cell::text("x|y"), Cell::num(1234.5, 1)]);
+        let md = table_markdown(&t);
+        assert!(md.contains("| a\\|b | n (J) |"), "{md}");
+        assert!(md.contains("|---|---:|"), "{md}");
+        assert!(md.contains("| x\\|y | 1,234.5 |"), "{md}");
+    }
+}
