@@ -12,8 +12,8 @@ use hoeveel_agent::sensors::discover::{self, DiscoverOptions, TotalChoice};
 use hoeveel_agent::sensors::nvml::{self, NvmlDiscovery, ReadPath};
 use hoeveel_agent::sensors::{Reading, Sensor, SensorError, SensorKind};
 use hoeveel_record::{DomainKind, Provenance};
-use std::path::Path;
 use nvml_standin::StandIn;
+use std::path::Path;
 
 fn discover(standin: &StandIn) -> NvmlDiscovery {
     match nvml::discover(Some(standin.library())) {
@@ -95,7 +95,10 @@ fn energy_counter_path_reads_millijoules_as_a_counter() {
         "{}",
         info.source
     );
-    assert!(info.source.contains(&standin.library().display().to_string()));
+    assert!(
+        info.source
+            .contains(&standin.library().display().to_string())
+    );
     assert_eq!(info.details["read_path"], "energy counter");
     assert_eq!(info.details["power_limit_w"], 400.0);
     assert_eq!(info.details["bus_id"], "00000000:07:00.0");
@@ -149,9 +152,19 @@ power_mw = 30000 100000 200000 50000
     assert!(why.contains("not supported"), "{why}");
 
     let mut meter = Meter::new(domain.wrap_range_uj);
-    assert_eq!(sample(sensor), Reading::Power { power_mw: 100_000.0 });
+    assert_eq!(
+        sample(sensor),
+        Reading::Power {
+            power_mw: 100_000.0
+        }
+    );
     meter
-        .update(0.0, Reading::Power { power_mw: 100_000.0 })
+        .update(
+            0.0,
+            Reading::Power {
+                power_mw: 100_000.0,
+            },
+        )
         .expect("first");
     // (100 W + 200 W) / 2 × 2 s = 300 J
     meter.update(2.0, sample(sensor)).expect("second");
@@ -304,9 +317,8 @@ fn a_driver_that_is_not_loaded_is_unavailable() {
 
 #[test]
 fn a_gpu_without_any_reading_alone_is_unavailable_with_the_reason() {
-    let standin = StandIn::new(
-        "[device]\nname = Old GPU\nenergy_mj = unsupported\npower_mw = unsupported\n",
-    );
+    let standin =
+        StandIn::new("[device]\nname = Old GPU\nenergy_mj = unsupported\npower_mw = unsupported\n");
     let message = unavailable_message(nvml::discover(Some(standin.library())));
     assert!(message.contains("gpu-0 (Old GPU)"), "{message}");
     assert!(message.contains("not supported"), "{message}");

@@ -268,10 +268,7 @@ fn load_script() -> Result<Script, String> {
 }
 
 /// Runs `f` on the device a handle names, or returns the NVML error code.
-fn with_device(
-    handle: *mut c_void,
-    f: impl FnOnce(&mut Device) -> NvmlReturn,
-) -> NvmlReturn {
+fn with_device(handle: *mut c_void, f: impl FnOnce(&mut Device) -> NvmlReturn) -> NvmlReturn {
     let mut st = state();
     if st.refcount == 0 {
         return NVML_ERROR_UNINITIALIZED;
