@@ -62,7 +62,13 @@ fn built_library() -> &'static Path {
             .or_else(|| option_env!("CARGO").map(Into::into))
             .unwrap_or_else(|| "cargo".into());
         let status = Command::new(&cargo)
-            .args(["build", "--quiet", "--locked", "--release", "--manifest-path"])
+            .args([
+                "build",
+                "--quiet",
+                "--locked",
+                "--release",
+                "--manifest-path",
+            ])
             .arg(&manifest)
             .arg("--target-dir")
             .arg(&target_dir)
