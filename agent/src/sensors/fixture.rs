@@ -12,6 +12,20 @@
 //! it: replacing the file would leave the sensor reading the old inode, and
 //! truncating it would let a reader in another process see it empty.
 //!
+//! An end-to-end test of the agent as another process:
+//!
+//! ```no_run
+//! use hoeveel_agent::sensors::fixture::{build_powercap, drive_at_rates, two_socket_zones};
+//! # fn main() -> std::io::Result<()> {
+//! let dir = std::env::temp_dir().join("fake-sys");
+//! let fake = build_powercap(&dir, &two_socket_zones())?;
+//! let driver = drive_at_rates(&fake, &[("intel-rapl:0", 50.0), ("intel-rapl:0:0", 5.0)])?;
+//! // ... run `hoeveel-agent run --sysfs-root <dir> ...`; package-0 reads 50 W × each window ...
+//! driver.stop()?;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Layouts follow the kernel's powercap documentation
 //! (Documentation/power/powercap/powercap.rst) and the RAPL perf PMU
 //! (arch/x86/events/rapl.c): `energy-cores` is `event=0x01`, `energy-pkg`
@@ -22,6 +36,10 @@ use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 /// `max_energy_range_uj` of many Intel packages (2^32 counts of 61 µJ).
 pub const INTEL_MAX_ENERGY_RANGE_UJ: u64 = 262_143_328_850;
@@ -232,6 +250,72 @@ impl CounterWriter {
     }
 }
 
+/// Advances zones' counters at constant powers from a background thread, for
+/// tests that run the agent as another process and compare its energies with
+/// power × duration. Each counter is rewritten every 200 µs, well under the
+/// agent's repetition windows, so the step error stays far below 1 %.
+pub struct RateDriver {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<io::Result<f64>>>,
+}
+
+/// How often the driver rewrites the counters.
+const DRIVE_PERIOD: Duration = Duration::from_micros(200);
+
+/// Starts advancing each `(zone dir, power_w)` of `fake` at `power_w` from now.
+pub fn drive_at_rates(fake: &FakePowercap, rates: &[(&str, f64)]) -> io::Result<RateDriver> {
+    let mut writers = rates
+        .iter()
+        .map(|(dir, power_w)| Ok((fake.writer(dir)?, *power_w)))
+        .collect::<io::Result<Vec<_>>>()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop_seen = Arc::clone(&stop);
+    let thread = std::thread::spawn(move || -> io::Result<f64> {
+        let start = Instant::now();
+        loop {
+            let stopping = stop_seen.load(Ordering::Acquire);
+            let elapsed_s = start.elapsed().as_secs_f64();
+            for (writer, power_w) in &mut writers {
+                // W × s = J; × 1e6 = µJ
+                writer.set_total_uj((*power_w * elapsed_s * 1e6) as u64)?;
+            }
+            if stopping {
+                return Ok(elapsed_s);
+            }
+            std::thread::sleep(DRIVE_PERIOD);
+        }
+    });
+    Ok(RateDriver {
+        stop,
+        thread: Some(thread),
+    })
+}
+
+impl RateDriver {
+    /// Stops, after a last write; returns the seconds the counters were driven
+    /// (each counter now reads its start + power × that time).
+    pub fn stop(mut self) -> io::Result<f64> {
+        self.finish()
+    }
+
+    fn finish(&mut self) -> io::Result<f64> {
+        self.stop.store(true, Ordering::Release);
+        match self.thread.take() {
+            Some(thread) => thread
+                .join()
+                .map_err(|_| io::Error::other("the counter driver thread panicked"))?,
+            None => Ok(0.0),
+        }
+    }
+}
+
+impl Drop for RateDriver {
+    fn drop(&mut self) {
+        // Errors were for `stop` to report; a dropped driver only stops.
+        let _ = self.finish();
+    }
+}
+
 /// Writes `energy_uj` into a counter file in place (same width every time).
 pub fn write_counter(path: &Path, energy_uj: u64) -> io::Result<()> {
     let file = OpenOptions::new().write(true).open(path)?;
@@ -397,6 +481,32 @@ mod tests {
         let text =
             fs::read_to_string(fake.energy_uj_path("intel-rapl:0").expect("path")).expect("read");
         assert_eq!(text.trim().parse::<u64>().expect("number"), 1_000_007);
+    }
+
+    #[test]
+    fn driver_writes_power_times_its_time() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let zones = [
+            ZoneSpec::new("intel-rapl:0", "package-0").with_energy_uj(1_000),
+            ZoneSpec::new("intel-rapl:0:0", "dram"),
+        ];
+        let fake = build_powercap(dir.path(), &zones).expect("build");
+        let driver = drive_at_rates(&fake, &[("intel-rapl:0", 40.0), ("intel-rapl:0:0", 2.5)])
+            .expect("start");
+        let elapsed_s = driver.stop().expect("stop");
+        let read = |zone: &str| -> u64 {
+            fs::read_to_string(fake.energy_uj_path(zone).expect("path"))
+                .expect("read")
+                .trim()
+                .parse()
+                .expect("number")
+        };
+        assert_eq!(
+            read("intel-rapl:0"),
+            1_000 + (40.0 * elapsed_s * 1e6) as u64
+        );
+        assert_eq!(read("intel-rapl:0:0"), (2.5 * elapsed_s * 1e6) as u64);
+        assert!(drive_at_rates(&fake, &[("intel-rapl:7", 1.0)]).is_err());
     }
 
     #[test]
