@@ -13,7 +13,7 @@
 //! counter through MMIO: where the MSR twin exists they are not opened, so a
 //! package is never counted twice. `info().details` lists the twins skipped.
 //!
-//! Each `energy_uj` is opened once and re-read ([`energy_file`]). It is root-only
+//! Each `energy_uj` is opened once and re-read (`energy_file`). It is root-only
 //! since CVE-2020-8694; a permission error carries the commands that fix it.
 
 mod energy_file;
