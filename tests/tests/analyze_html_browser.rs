@@ -139,6 +139,11 @@ fn browse(
 #[test]
 fn html_report_renders_with_charts_and_no_network() {
     let Some(chrome) = chromium() else {
+        // CI installs chromium (scripts/test): there a missing browser is a failure.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "no chromium found in CI: scripts/test must install it"
+        );
         eprintln!(
             "\n!!! SKIPPED: no chromium found (/usr/bin/chromium). The HTML report was NOT checked in a browser.\n!!! Install it (apt-get install chromium) or set HOEVEEL_CHROMIUM.\n"
         );
