@@ -12,6 +12,11 @@ fn hoeveel() -> std::path::PathBuf {
     hoeveel_e2e::bin("hoeveel")
 }
 
+/// Splits a command line on spaces; arguments that contain spaces are passed separately.
+fn words(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
 fn run(bin: std::path::PathBuf, args: &[&str], dir: &Path) -> Output {
     Command::new(bin)
         .args(args)
@@ -67,21 +72,7 @@ fn sleep_run_writes_a_modelled_record_that_report_reads_back_identically() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = run(
         agent(),
-        &[
-            "run",
-            "--runs",
-            "3",
-            "--warmup",
-            "1",
-            "--baseline",
-            "1",
-            "--no-progress",
-            "--output",
-            "r.jsonl",
-            "--",
-            "sleep",
-            "0.2",
-        ],
+        &words("run --runs 3 --warmup 1 --baseline 1 --no-progress --output r.jsonl -- sleep 0.2"),
         dir.path(),
     );
     let stdout = text(&out.stdout);
@@ -151,15 +142,7 @@ fn unknown_command_fails_before_anything_is_written() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = run(
         agent(),
-        &[
-            "run",
-            "--runs",
-            "1",
-            "--output",
-            "r.jsonl",
-            "--",
-            "no-such-command-hoeveel",
-        ],
+        &words("run --runs 1 --output r.jsonl -- no-such-command-hoeveel"),
         dir.path(),
     );
     assert_eq!(out.status.code(), Some(2));
@@ -174,17 +157,7 @@ fn unwritable_output_fails_before_measuring() {
     // A path under a regular file cannot be created, even as root.
     let out = run(
         agent(),
-        &[
-            "run",
-            "--runs",
-            "1",
-            "--baseline",
-            "5",
-            "--output",
-            "file/r.jsonl",
-            "--",
-            "true",
-        ],
+        &words("run --runs 1 --baseline 5 --output file/r.jsonl -- true"),
         dir.path(),
     );
     assert_eq!(out.status.code(), Some(2));
@@ -202,21 +175,10 @@ fn failing_command_is_recorded_as_failed() {
     let out = run(
         agent(),
         &[
-            "run",
-            "--runs",
-            "3",
-            "--warmup",
-            "0",
-            "--baseline",
-            "0",
-            "--no-progress",
-            "--output",
-            "r.jsonl",
-            "--",
-            "sh",
-            "-c",
-            "exit 3",
-        ],
+            words("run --runs 3 --warmup 0 --baseline 0 --no-progress --output r.jsonl -- sh -c"),
+            vec!["exit 3"],
+        ]
+        .concat(),
         dir.path(),
     );
     assert_eq!(out.status.code(), Some(1));
@@ -228,23 +190,7 @@ fn failing_command_is_recorded_as_failed() {
 
     let out = run(
         agent(),
-        &[
-            "run",
-            "--runs",
-            "3",
-            "--warmup",
-            "0",
-            "--baseline",
-            "0",
-            "--no-progress",
-            "--ignore-failure",
-            "--output",
-            "r2.jsonl",
-            "--",
-            "sh",
-            "-c",
-            "exit 3",
-        ],
+        &[words("run --runs 3 --warmup 0 --baseline 0 --no-progress --ignore-failure --output r2.jsonl -- sh -c"), vec!["exit 3"]].concat(),
         dir.path(),
     );
     let record = hoeveel_record::read_record(&dir.path().join("r2.jsonl")).expect("record");

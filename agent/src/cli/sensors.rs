@@ -31,18 +31,29 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         };
         let row = match discover::discover(&options) {
             Ok(inventory) => {
-                let infos: Vec<_> = inventory.sensors.iter().map(|s| s.info()).collect();
-                let domains: Vec<String> = inventory
+                let instances: Vec<_> = inventory
                     .sensors
                     .iter()
-                    .flat_map(|s| s.domains().iter().map(|d| d.id.clone()))
+                    .map(|s| {
+                        let info = s.info();
+                        serde_json::json!({
+                            "provenance": info.provenance.as_str(),
+                            "domains": info.domains,
+                            "source": info.source,
+                        })
+                    })
+                    .collect();
+                let partial: Vec<_> = inventory
+                    .unavailable
+                    .iter()
+                    .filter(|u| u.sensor == kind.name())
+                    .map(|u| serde_json::json!({"reason": u.reason, "fix": u.fix}))
                     .collect();
                 serde_json::json!({
                     "sensor": kind.name(),
                     "available": true,
-                    "provenance": infos.first().map(|i| i.provenance.as_str()),
-                    "domains": domains,
-                    "source": infos.iter().map(|i| i.source.clone()).collect::<Vec<_>>().join("; "),
+                    "instances": instances,
+                    "unavailable": partial,
                 })
             }
             Err(e) => {
@@ -77,19 +88,29 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for row in &rows {
         let name = row["sensor"].as_str().unwrap_or("?");
         if row["available"].as_bool() == Some(true) {
-            println!(
-                "{name:<14} available   [{}] {}",
-                row["provenance"].as_str().unwrap_or("?"),
-                row["domains"]
+            println!("{name:<14} available");
+            for instance in row["instances"].as_array().into_iter().flatten() {
+                let domains: Vec<&str> = instance["domains"]
                     .as_array()
-                    .map(|d| d
-                        .iter()
-                        .filter_map(|v| v.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "))
-                    .unwrap_or_default()
-            );
-            println!("{:<14}   {}", "", row["source"].as_str().unwrap_or(""));
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_str())
+                    .collect();
+                println!(
+                    "{:<14}   {} [{}]: {}",
+                    "",
+                    domains.join(", "),
+                    instance["provenance"].as_str().unwrap_or("?"),
+                    instance["source"].as_str().unwrap_or("")
+                );
+            }
+            for missing in row["unavailable"].as_array().into_iter().flatten() {
+                let reason = missing["reason"].as_str().unwrap_or("?");
+                println!("{:<14}   not measured: {reason}", "");
+                if let Some(fix) = missing["fix"].as_str() {
+                    println!("{:<14}   fix: {fix}", "");
+                }
+            }
         } else {
             println!(
                 "{name:<14} not available: {}",

@@ -1,9 +1,9 @@
 //! The run loop: idle baseline, optional measured preparation, warm-ups and
 //! repetitions of a workload, with a background sampler for the time series.
 //!
-//! Every sensor is read exactly at each window's start and end ([`Sampler::mark`]),
+//! Every sensor is read exactly at each window's start and end (`Sampler::mark`),
 //! not only at sampling ticks; the ticks in between give the time series and keep
-//! counters from wrapping twice unseen. Each domain's [`Meter`] keeps a running
+//! counters from wrapping twice unseen. Each domain's [`Meter`](crate::meter::Meter) keeps a running
 //! total, so a window's energy is the total at its end minus the total at its start.
 //!
 //! Events are written to the record as they happen (the writer flushes each line),

@@ -4,12 +4,17 @@
 //! the model and its parameters go into the record.
 //!
 //! Utilisation is known only as an average over an interval, so readings are
-//! [`Reading::MeanPower`]: the meter multiplies them by the interval.
+//! [`Reading::MeanPower`]: the meter multiplies them by the interval. It comes from
+//! the kernel's CPU time counters in `/proc/stat` (proc(5)), read directly: the
+//! `sysinfo` crate silently skips refreshes closer than 200 ms apart, which would
+//! repeat stale utilisation at the agent's 100 ms ticks and exact window marks.
 
 use super::{Domain, Reading, Sensor, SensorError, SensorKind};
 use hoeveel_record::{DomainKind, Provenance, SensorInfo};
 use serde::Deserialize;
-use sysinfo::{CpuRefreshKind, RefreshKind, System};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
 
 /// The shipped models, compiled in.
 const POWER_MODELS_TOML: &str = include_str!("../../../profiles/power_models.toml");
@@ -79,33 +84,80 @@ impl PowerModels {
     }
 }
 
+/// Aggregate CPU time of all CPUs, in clock ticks, from the `cpu ` line of /proc/stat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CpuTimes {
+    pub busy_ticks: u64,
+    pub total_ticks: u64,
+}
+
+/// Parses /proc/stat: the aggregate `cpu ` line and the number of `cpuN` lines.
+/// Fields: user nice system idle iowait irq softirq steal guest guest_nice;
+/// guest time is already inside user/nice, so it is not added again.
+pub fn parse_proc_stat(text: &str) -> Option<(CpuTimes, u32)> {
+    let first = text.lines().next()?;
+    let values: Vec<u64> = first
+        .strip_prefix("cpu ")?
+        .split_whitespace()
+        .take(8)
+        .map(|f| f.parse().ok())
+        .collect::<Option<_>>()?;
+    if values.len() < 4 {
+        return None;
+    }
+    let idle = values[3] + values.get(4).copied().unwrap_or(0);
+    let total: u64 = values.iter().sum();
+    let vcpus = text
+        .lines()
+        .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
+        .count() as u32;
+    Some((
+        CpuTimes {
+            busy_ticks: total - idle,
+            total_ticks: total,
+        },
+        vcpus.max(1),
+    ))
+}
+
 /// Estimates CPU power from utilisation.
 pub struct ModelledCpu {
     model: PowerModel,
     vcpus: u32,
-    system: System,
+    stat_path: PathBuf,
+    stat: File,
+    buf: Vec<u8>,
+    last: CpuTimes,
+    last_utilisation: f64,
     domains: Vec<Domain>,
 }
 
 impl ModelledCpu {
-    /// The default shipped model for this host's logical CPUs.
+    /// The default shipped model, with this host's /proc.
     pub fn for_this_host() -> anyhow::Result<ModelledCpu> {
         let models = PowerModels::shipped()?;
         let model = models.find(&models.default)?.clone();
-        Ok(ModelledCpu::new(model))
+        Ok(ModelledCpu::new(model, Path::new("/proc"))?)
     }
 
-    pub fn new(model: PowerModel) -> ModelledCpu {
-        let mut system = System::new_with_specifics(
-            RefreshKind::nothing().with_cpu(CpuRefreshKind::nothing().with_cpu_usage()),
-        );
-        // The first refresh only sets the starting point of the utilisation counters.
-        system.refresh_cpu_usage();
-        let vcpus = system.cpus().len().max(1) as u32;
-        ModelledCpu {
+    /// `proc_root` is `/proc` except in tests.
+    pub fn new(model: PowerModel, proc_root: &Path) -> Result<ModelledCpu, SensorError> {
+        let stat_path = proc_root.join("stat");
+        let stat = File::open(&stat_path).map_err(|source| SensorError::Io {
+            path: stat_path.clone(),
+            source,
+        })?;
+        let mut sensor = ModelledCpu {
             model,
-            vcpus,
-            system,
+            vcpus: 1,
+            stat_path,
+            stat,
+            buf: vec![0; 4096],
+            last: CpuTimes {
+                busy_ticks: 0,
+                total_ticks: 0,
+            },
+            last_utilisation: 0.0,
             domains: vec![Domain {
                 id: "cpu-model".into(),
                 kind: DomainKind::CpuModel,
@@ -113,7 +165,38 @@ impl ModelledCpu {
                 wrap_range_uj: None,
                 unit: None,
             }],
+        };
+        // The first read only sets the starting point of the utilisation counters.
+        let (times, vcpus) = sensor.read_stat()?;
+        sensor.last = times;
+        sensor.vcpus = vcpus;
+        Ok(sensor)
+    }
+
+    /// Re-reads the file opened once, into the reused buffer.
+    fn read_stat(&mut self) -> Result<(CpuTimes, u32), SensorError> {
+        let mut len = 0;
+        loop {
+            let n = self
+                .stat
+                .read_at(&mut self.buf[len..], len as u64)
+                .map_err(|source| SensorError::Io {
+                    path: self.stat_path.clone(),
+                    source,
+                })?;
+            if n == 0 {
+                break;
+            }
+            len += n;
+            if len == self.buf.len() {
+                self.buf.resize(self.buf.len() * 2, 0);
+            }
         }
+        let text = std::str::from_utf8(&self.buf[..len]).unwrap_or("");
+        parse_proc_stat(text).ok_or_else(|| SensorError::Malformed {
+            path: self.stat_path.clone(),
+            message: "no `cpu ` line with at least four counters".into(),
+        })
     }
 
     pub fn model(&self) -> &PowerModel {
@@ -150,7 +233,7 @@ impl Sensor for ModelledCpu {
                 "vcpus": self.vcpus,
                 "min_w_per_vcpu": self.model.min_w_per_vcpu,
                 "max_w_per_vcpu": self.model.max_w_per_vcpu,
-                "utilisation": "machine-wide, from /proc/stat deltas between readings (10 ms tick resolution)",
+                "utilisation": "machine-wide, from /proc/stat CPU-time deltas between readings (clock-tick resolution, 10 ms at USER_HZ 100); an interval within one tick repeats the last utilisation",
                 "not_modelled": ["memory", "storage", "network", "GPU"],
                 "source": self.model.source,
                 "year": self.model.year,
@@ -160,13 +243,18 @@ impl Sensor for ModelledCpu {
     }
 
     fn sample(&mut self, out: &mut Vec<Reading>) -> Result<(), SensorError> {
-        self.system.refresh_cpu_usage();
-        let utilisation = f64::from(self.system.global_cpu_usage()) / 100.0;
-        if !utilisation.is_finite() {
-            return Err(SensorError::Transient(
-                "CPU utilisation is not a number".into(),
-            ));
-        }
+        let (times, _) = self.read_stat()?;
+        let busy = times.busy_ticks.saturating_sub(self.last.busy_ticks);
+        let total = times.total_ticks.saturating_sub(self.last.total_ticks);
+        // Within one clock tick (10 ms at USER_HZ 100) the counters may not move:
+        // the interval then has the utilisation last seen.
+        let utilisation = if total > 0 {
+            busy as f64 / total as f64
+        } else {
+            self.last_utilisation
+        };
+        self.last = times;
+        self.last_utilisation = utilisation;
         out.push(Reading::MeanPower {
             power_mw: self.model.power_w(self.vcpus, utilisation) * 1e3,
         });
@@ -197,6 +285,65 @@ mod tests {
             (m.power_w(2, 3.0) - 7.0).abs() < 1e-12,
             "utilisation is clamped"
         );
+    }
+
+    #[test]
+    fn proc_stat_parses_busy_and_total() {
+        let text = "cpu  100 5 50 800 20 3 2 0 7 0\ncpu0 50 2 25 400 10 1 1 0 0 0\ncpu1 50 3 25 400 10 2 1 0 0 0\nintr 1\n";
+        let (t, n) = parse_proc_stat(text).expect("parses");
+        assert_eq!(n, 2);
+        assert_eq!(t.total_ticks, 980);
+        assert_eq!(t.busy_ticks, 160);
+        assert!(parse_proc_stat("intr 1\n").is_none());
+    }
+
+    #[test]
+    fn utilisation_between_two_fixture_readings_gives_exact_power() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let stat = dir.path().join("stat");
+        std::fs::write(
+            &stat,
+            "cpu  100 0 100 800 0 0 0 0 0 0\ncpu0 1\ncpu1 1\ncpu2 1\ncpu3 1\n",
+        )
+        .expect("write");
+        let models = PowerModels::shipped().expect("valid");
+        let model = models.find("ccf-aws-average").expect("present").clone();
+        let mut s = ModelledCpu::new(model, dir.path()).expect("opens");
+        assert_eq!(s.vcpus, 4);
+        // 400 more ticks, 100 of them busy: 25 % utilisation.
+        std::fs::write(
+            &stat,
+            "cpu  150 0 150 1100 0 0 0 0 0 0\ncpu0 1\ncpu1 1\ncpu2 1\ncpu3 1\n",
+        )
+        .expect("write");
+        let mut out = Vec::new();
+        s.sample(&mut out).expect("sample");
+        let expected_w = 4.0 * (0.74 + 0.25 * (3.5 - 0.74));
+        assert_eq!(
+            out,
+            vec![Reading::MeanPower {
+                power_mw: expected_w * 1e3
+            }]
+        );
+        // No tick elapsed: the last utilisation is repeated, not 0.
+        out.clear();
+        s.sample(&mut out).expect("sample");
+        assert_eq!(
+            out,
+            vec![Reading::MeanPower {
+                power_mw: expected_w * 1e3
+            }]
+        );
+    }
+
+    #[test]
+    fn missing_proc_is_an_error_naming_the_file() {
+        let models = PowerModels::shipped().expect("valid");
+        let model = models.find("ccf-aws-average").expect("present").clone();
+        let err = ModelledCpu::new(model, Path::new("/nonexistent-proc"))
+            .err()
+            .expect("fails");
+        assert!(err.to_string().contains("/nonexistent-proc/stat"));
     }
 
     #[test]
