@@ -301,6 +301,8 @@ fn run_phases(
     run.notices_from_sampler()?;
 
     sampler.set_phase(RunPhase::Prepare, None);
+    // CPU the workload's own preparation and calibration use is not agent overhead.
+    let cpu_before = thread_cpu_time_s();
     match workload.prepare_phase() {
         Some(name) => {
             progress.set_message(name.replace('_', " "));
@@ -325,7 +327,9 @@ fn run_phases(
         }
         None => workload.prepare().context("preparing the workload")?,
     }
-    if let Some(calibration) = workload.calibrate().context("calibrating the batch size")? {
+    let calibration = workload.calibrate().context("calibrating the batch size")?;
+    run.main_thread_workload_cpu_s += thread_cpu_time_s() - cpu_before;
+    if let Some(calibration) = calibration {
         let t_s = sampler.mark()?.t_s;
         run.write(Event::Notice(Notice {
             t_s,
