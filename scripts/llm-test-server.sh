@@ -81,11 +81,14 @@ start() {
     local model port
     model="$(model_path)"
     port="${HOEVEEL_TEST_PORT:-$(free_port)}"
-    # Loopback only; one thread pool small enough to share a CI machine.
+    # Loopback only; a thread pool small enough to share a CI machine. By default
+    # this server cuts a running stream short when the next request arrives
+    # (--interrupt_requests): tests running side by side would break each other.
     "$venv/bin/python" -m llama_cpp.server \
         --model "$model" --model_alias "$MODEL_ALIAS" \
         --host 127.0.0.1 --port "$port" \
         --n_ctx 2048 --n_threads 2 --verbose false \
+        --interrupt_requests false \
         >"$log_file" 2>&1 &
     echo $! >"$pid_file"
     local url="http://127.0.0.1:$port/v1"

@@ -38,6 +38,12 @@ fn real_server() -> Option<(String, String)> {
     }
 }
 
+/// The real server serves one request at a time; its tests take turns.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn settings(url: &str, model: &str, stream: bool) -> Settings {
     Settings {
         endpoint: url.to_string(),
@@ -63,6 +69,7 @@ fn real_server_whole_answers_carry_usage() {
     let Some((url, model)) = real_server() else {
         return;
     };
+    let _turn = one_at_a_time();
     let mut client = OpenAiClient::new(settings(&url, &model, false)).expect("client");
     client.prepare().expect("server answers");
     let outcome = run(&mut client).expect("answers");
@@ -79,6 +86,7 @@ fn real_server_streams_with_time_to_first_token_and_greedy_repeats() {
     let Some((url, model)) = real_server() else {
         return;
     };
+    let _turn = one_at_a_time();
     let mut client = OpenAiClient::new(settings(&url, &model, true)).expect("client");
     client.prepare().expect("server answers");
     let first = run(&mut client).expect("answers");
@@ -100,8 +108,17 @@ fn real_server_streams_with_time_to_first_token_and_greedy_repeats() {
         TokenSource::ContentChunks => {
             assert!(described.starts_with("content chunks"), "{described}");
             assert_eq!(m.prompt_tokens, None);
+            // The chunk count is the server's own token count for the same request.
+            let mut whole = OpenAiClient::new(settings(&url, &model, false)).expect("client");
+            let counted = run(&mut whole).expect("whole answer").metrics;
+            assert_eq!(counted.output_text, m.output_text, "same greedy text");
+            assert_eq!(
+                counted.output_tokens, m.output_tokens,
+                "chunks = usage tokens"
+            );
         }
     }
+    assert!(m.output_tokens.unwrap_or(0) <= 24, "{m:?}");
     eprintln!("streamed output tokens counted from: {described}");
 }
 
