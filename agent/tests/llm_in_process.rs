@@ -75,6 +75,13 @@ fn default_model_answers_and_records_token_counts() {
         "{parameters}"
     );
     assert_eq!(info.details["sampling"]["method"], "greedy");
+    assert!(
+        info.details["chat_template"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("the model's own")),
+        "{}",
+        info.details
+    );
     assert_eq!(info.details["context_tokens"], 512);
 }
 
@@ -112,7 +119,15 @@ fn second_shipped_model_loads_and_answers() {
         "gemma3-270m: {:?} tokens, {:?} tokens/s: {:?}",
         m.output_tokens, m.tokens_per_s, m.output_text
     );
-    let model = &workload.info().details["model"];
+    let details = workload.info().details;
+    // The shipped Gemma 3 270M is the base model: no chat template, plain completion.
+    assert!(
+        details["chat_template"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("none")),
+        "{details}"
+    );
+    let model = &details["model"];
     assert_eq!(model["quantisation"], "Q4_K_M");
     assert_eq!(model["architecture"], "gemma3");
     assert_eq!(
@@ -216,4 +231,38 @@ fn a_damaged_tensor_table_that_passes_the_header_check_fails_cleanly_in_llama_cp
     let err = result.err().expect("refused");
     let text = format!("{err:#}");
     assert!(text.contains(&path.display().to_string()), "{text}");
+}
+
+#[test]
+fn a_model_in_an_ollama_store_loads_from_its_blob() {
+    use hoeveel_agent::workload::llm::ollama_store::{OllamaName, resolve};
+    let real = ModelSpec::Shipped(ShippedModel::Smollm2_135m)
+        .resolve()
+        .expect("fetched");
+    let hex = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53";
+    let store = tempfile::tempdir().expect("temp dir");
+    let manifests = store
+        .path()
+        .join("manifests/registry.ollama.ai/library/smollm2");
+    std::fs::create_dir_all(&manifests).expect("mkdir");
+    std::fs::create_dir_all(store.path().join("blobs")).expect("mkdir");
+    std::os::unix::fs::symlink(&real, store.path().join(format!("blobs/sha256-{hex}")))
+        .expect("blob");
+    std::fs::write(
+        manifests.join("135m"),
+        format!(
+            r#"{{"schemaVersion":2,"layers":[{{"mediaType":"application/vnd.ollama.image.model","digest":"sha256:{hex}","size":98362432}}]}}"#
+        ),
+    )
+    .expect("manifest");
+    let blob = resolve(
+        store.path(),
+        &OllamaName::parse("smollm2:135m").expect("name"),
+    )
+    .expect("resolves");
+    let mut workload = InProcess::new(ModelSpec::File(blob), settings(8)).expect("checked");
+    workload.prepare().expect("loads");
+    assert_eq!(workload.model_info().sha256, hex);
+    let outcome = run(&mut workload).expect("answers");
+    assert!(outcome.metrics.output_tokens.unwrap_or(0) > 0);
 }

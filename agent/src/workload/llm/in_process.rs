@@ -2,7 +2,8 @@
 //!
 //! Loading the model is [`Workload::prepare`] (measured as `model_load` with
 //! `--include-load`); each repetition is one chat request: the model's own chat
-//! template applied to the prompt, the KV cache cleared so every request starts
+//! template applied to the prompt (a base model without one completes the plain
+//! prompt, and the record says so), the KV cache cleared so every request starts
 //! from an empty context, the prompt evaluated, and tokens decoded one at a time
 //! until end of generation or `--max-tokens`. Ctrl-C is checked between tokens.
 //!
@@ -14,12 +15,13 @@ use super::{ModelSpec, Sampling, decode_rate, label};
 use crate::workload::{Outcome, RunContext, Workload, WorkloadError};
 use anyhow::Context;
 use hoeveel_record::WorkloadInfo;
+use llama_cpp_2::ChatTemplateError;
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::params::LlamaModelParams;
-use llama_cpp_2::model::{LlamaChatMessage, LlamaModel};
+use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
 use serde_json::{Value, json};
@@ -110,7 +112,11 @@ impl InProcess {
             "gpu_offload_built": cfg!(feature = "cuda"),
             "sampling": self.settings.sampling.to_json(),
             "prompt": self.settings.prompt,
-            "chat_template": "the model's own (tokenizer.chat_template)",
+            "chat_template": match &self.loaded {
+                Some(loaded) => loaded.template.describe(),
+                None if self.model.header.has_chat_template => TemplateSource::Model.describe(),
+                None => TemplateSource::PlainCompletion.describe(),
+            },
             "request": "each repetition is one chat request from an empty KV cache",
             "metrics": {
                 "time_to_first_token_s": "request start to the first sampled token (template, tokenisation and prompt evaluation included)",
@@ -169,6 +175,7 @@ struct Loaded {
     /// Points into `_owner`'s box; never handed out beyond a borrow of `self`.
     model: &'static LlamaModel,
     prompt_tokens: Vec<LlamaToken>,
+    template: TemplateSource,
     _owner: ModelOwner,
 }
 
@@ -200,7 +207,7 @@ impl Loaded {
         // happen after every user of this reference (see the type's docs).
         let model: &'static LlamaModel = unsafe { owner.0.as_ref() };
 
-        let prompt_tokens = chat_prompt_tokens(model, &settings.prompt)
+        let (prompt_tokens, template) = chat_prompt_tokens(model, &settings.prompt)
             .with_context(|| format!("preparing the prompt for {}", info.path.display()))?;
         let needed = prompt_tokens.len() as u64 + u64::from(settings.sampling.max_tokens);
         if needed > u64::from(settings.context_tokens) {
@@ -231,6 +238,7 @@ impl Loaded {
             context,
             model,
             prompt_tokens,
+            template,
             _owner: owner,
         })
     }
@@ -321,21 +329,44 @@ fn sampler(sampling: &Sampling) -> LlamaSampler {
     }
 }
 
-/// The prompt as one user turn in the model's own chat template, tokenised.
-fn chat_prompt_tokens(model: &LlamaModel, prompt: &str) -> anyhow::Result<Vec<LlamaToken>> {
-    let template = model.chat_template(None).map_err(|e| {
-        anyhow::anyhow!("the model has no usable chat template (tokenizer.chat_template): {e}")
-    })?;
-    let message = LlamaChatMessage::new("user".into(), prompt.into())
-        .map_err(|e| anyhow::anyhow!("the prompt cannot be passed to llama.cpp: {e}"))?;
-    let text = model
-        .apply_chat_template(&template, &[message], true)
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "llama.cpp does not recognise the model's chat template ({e}); it supports the \
-                 common families (ChatML, Llama, Gemma, ...)"
-            )
-        })?;
+/// How the prompt was put to the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TemplateSource {
+    /// One user turn in the file's own `tokenizer.chat_template`.
+    Model,
+    /// The file has no chat template (a base, not instruction-tuned, model such
+    /// as the shipped Gemma 3 270M): the prompt is given as plain text to
+    /// complete, as `llama-cli -p` does, rather than in a guessed chat format.
+    PlainCompletion,
+}
+
+impl TemplateSource {
+    fn describe(self) -> &'static str {
+        match self {
+            TemplateSource::Model => "the model's own (tokenizer.chat_template), one user turn",
+            TemplateSource::PlainCompletion => {
+                "none: the file carries no tokenizer.chat_template (a base model), so the \
+                 prompt is plain text to complete"
+            }
+        }
+    }
+}
+
+/// The prompt, in the model's chat template when it has one, tokenised.
+fn chat_prompt_tokens(
+    model: &LlamaModel,
+    prompt: &str,
+) -> anyhow::Result<(Vec<LlamaToken>, TemplateSource)> {
+    let (text, source) = match model.chat_template(None) {
+        Ok(template) => (
+            apply_template(model, &template, prompt)?,
+            TemplateSource::Model,
+        ),
+        Err(ChatTemplateError::MissingTemplate) => {
+            (prompt.to_string(), TemplateSource::PlainCompletion)
+        }
+        Err(e) => anyhow::bail!("the model's chat template cannot be read: {e}"),
+    };
     let vocab = model.vocab();
     let mut tokens = vocab.tokenize(text.as_bytes(), true, true);
     // Templates that write the BOS token themselves would get a second one.
@@ -345,7 +376,24 @@ fn chat_prompt_tokens(model: &LlamaModel, prompt: &str) -> anyhow::Result<Vec<Ll
     if tokens.is_empty() {
         anyhow::bail!("the prompt tokenises to nothing");
     }
-    Ok(tokens)
+    Ok((tokens, source))
+}
+
+fn apply_template(
+    model: &LlamaModel,
+    template: &LlamaChatTemplate,
+    prompt: &str,
+) -> anyhow::Result<String> {
+    let message = LlamaChatMessage::new("user".into(), prompt.into())
+        .map_err(|e| anyhow::anyhow!("the prompt cannot be passed to llama.cpp: {e}"))?;
+    model
+        .apply_chat_template(template, &[message], true)
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "llama.cpp does not recognise the model's chat template ({e}); it supports the \
+                 common families (ChatML, Llama, Gemma, ...)"
+            )
+        })
 }
 
 /// llama.cpp's backend, initialised once per process.
