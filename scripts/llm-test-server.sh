@@ -2,10 +2,13 @@
 # Starts and stops the OpenAI-compatible server the LLM client tests run against:
 # llama-cpp-python's server on loopback, serving the default model (SmolLM2-135M).
 #
-#   scripts/llm-test-server.sh install        # once: venv with llama-cpp-python[server]
-#   eval "$(scripts/llm-test-server.sh start)" # starts it, prints `export HOEVEEL_TEST_OPENAI_URL=...`
-#   cargo test -p hoeveel-agent --test llm_openai
+#   scripts/llm-test-server.sh start   # installs on first use, starts, waits until ready
+#   HOEVEEL_TEST_OPENAI_URL="$(scripts/llm-test-server.sh url)" cargo test -p hoeveel-agent --test llm_openai
 #   scripts/llm-test-server.sh stop
+#
+# `install` alone sets up the venv (llama-cpp-python builds llama.cpp from source:
+# cmake and a C++ compiler, several minutes). `start` prints `export ...` lines too,
+# for `eval "$(scripts/llm-test-server.sh start)"`.
 #
 # The model comes from the agent's own fetcher (`hoeveel-agent fetch smollm2-135m`),
 # or from HOEVEEL_TEST_MODEL when set. Every wait is bounded.
@@ -53,12 +56,14 @@ model_path() {
         return
     fi
     local agent="${HOEVEEL_AGENT:-$repo_root/target/debug/hoeveel-agent}"
-    local path
+    local said path
     if [ -x "$agent" ]; then
-        path="$("$agent" fetch smollm2-135m | tail -n 1)"
+        said="$("$agent" fetch smollm2-135m)"
     else
-        path="$(cd "$repo_root" && cargo run --quiet -p hoeveel-agent -- fetch smollm2-135m | tail -n 1)"
+        said="$(cd "$repo_root" && cargo run --quiet -p hoeveel-agent -- fetch smollm2-135m)"
     fi
+    # "smollm2-135m: already cached, /path/to/file.gguf (98 MB), sha256 ... verified"
+    path="$(printf '%s\n' "$said" | sed -n '1s/^[^,]*, \(.*\) ([^)]*), sha256 .*/\1/p')"
     [ -f "$path" ] || die "the fetcher did not give a model file (got: $path)"
     echo "$path"
 }
@@ -72,7 +77,7 @@ running() {
 }
 
 start() {
-    [ -x "$venv/bin/python" ] || die "no virtual environment at $venv: run '$0 install' first"
+    install
     if running; then
         cat "$env_file"
         return
@@ -133,9 +138,15 @@ stop() {
     rm -f "$pid_file" "$env_file"
 }
 
+url() {
+    running || die "the server is not running: '$0 start' first"
+    sed -n 's/^export HOEVEEL_TEST_OPENAI_URL=//p' "$env_file"
+}
+
 case "${1:-}" in
     install) install ;;
     start) start ;;
+    url) url ;;
     stop) stop ;;
-    *) die "usage: $0 install|start|stop" ;;
+    *) die "usage: $0 install|start|url|stop" ;;
 esac

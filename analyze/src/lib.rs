@@ -1,2 +1,18 @@
-//! hoeveel: reads records written by `hoeveel-agent` and turns them into answers.
+//! hoeveel: reads records written by `hoeveel-agent` and turns them into answers:
+//! per-request statistics with confidence intervals, CO2e per hosting site with
+//! sourced profiles, and the four workshop cases.
+//!
+//! Modules: [`profiles`] (sourced data), [`measure`] (per-request values of a
+//! record), [`stats`], [`cases`] (the four workshop cases), [`report`] (`report` and
+//! `compare`), [`output`] (text, JSON, CSV, Markdown), [`html`], [`plot`] (SVG), [`cli`].
+
+pub mod cases;
 pub mod cli;
+pub mod html;
+pub mod measure;
+pub mod output;
+pub mod plot;
+pub mod profiles;
+pub mod raster;
+pub mod report;
+pub mod stats;

@@ -24,7 +24,7 @@ pub struct MeasureArgs {
     /// Sampling interval of the time series, e.g. 100ms or 0.5s.
     #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = parse_duration_s)]
     pub interval: f64,
-    /// Where the record goes (default: ./runs/<workload>-<timestamp>.jsonl).
+    /// Where the record goes (default: ./runs/WORKLOAD-TIMESTAMP.jsonl).
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Root of sysfs, for containers with the host's /sys mounted elsewhere.
@@ -106,7 +106,7 @@ impl MeasureArgs {
         })
     }
 
-    /// The record path: `--output`, or `./runs/<stem>-<UTC timestamp>.jsonl`.
+    /// The record path: `--output`, or `./runs/STEM-UTCTIME.jsonl`.
     pub fn output_path(&self, stem: &str) -> PathBuf {
         self.output.clone().unwrap_or_else(|| {
             let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");

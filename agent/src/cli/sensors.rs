@@ -1,10 +1,133 @@
-//! `hoeveel-agent sensors` (placeholder: being implemented).
+//! `hoeveel-agent sensors`: what can be measured here, how, and the exact fix for
+//! what cannot.
 
+use crate::sensors::SensorKind;
+use crate::sensors::discover::{self, DiscoverOptions, TotalChoice};
+use crate::sensors::modelled::PowerModels;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Root of sysfs, for containers with the host's /sys mounted elsewhere.
+    #[arg(long, value_name = "DIR", default_value = "/sys")]
+    pub sysfs_root: PathBuf,
+    /// NVML library to load instead of the system's libnvidia-ml.so.1.
+    #[arg(long, value_name = "FILE", env = "HOEVEEL_NVML_LIBRARY")]
+    pub nvml_library: Option<PathBuf>,
+    /// Print the inventory as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`hoeveel-agent sensors` is not implemented yet")
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mut rows = Vec::new();
+    for kind in SensorKind::ALL {
+        let options = DiscoverOptions {
+            sysfs_root: args.sysfs_root.clone(),
+            only: Some(vec![kind]),
+            nvml_library: args.nvml_library.clone(),
+            total: TotalChoice::Package,
+        };
+        let row = match discover::discover(&options) {
+            Ok(inventory) => {
+                let instances: Vec<_> = inventory
+                    .sensors
+                    .iter()
+                    .map(|s| {
+                        let info = s.info();
+                        serde_json::json!({
+                            "provenance": info.provenance.as_str(),
+                            "domains": info.domains,
+                            "source": info.source,
+                        })
+                    })
+                    .collect();
+                let partial: Vec<_> = inventory
+                    .unavailable
+                    .iter()
+                    .filter(|u| u.sensor == kind.name())
+                    .map(|u| serde_json::json!({"reason": u.reason, "fix": u.fix}))
+                    .collect();
+                serde_json::json!({
+                    "sensor": kind.name(),
+                    "available": true,
+                    "instances": instances,
+                    "unavailable": partial,
+                })
+            }
+            Err(e) => {
+                let text = format!("{e:#}");
+                let (reason, fix) = match text.split_once("\n  fix: ") {
+                    Some((r, f)) => (r.to_string(), Some(f.to_string())),
+                    None => (text, None),
+                };
+                let reason = reason
+                    .trim_start_matches(&format!(
+                        "sensor {} was asked for but cannot be used: ",
+                        kind.name()
+                    ))
+                    .to_string();
+                serde_json::json!({"sensor": kind.name(), "available": false, "reason": reason, "fix": fix})
+            }
+        };
+        rows.push(row);
+    }
+    let chosen = discover::discover(&DiscoverOptions {
+        sysfs_root: args.sysfs_root.clone(),
+        only: None,
+        nvml_library: args.nvml_library.clone(),
+        total: TotalChoice::Package,
+    })?;
+    let chosen_names: Vec<&str> = chosen.sensors.iter().map(|s| s.kind().name()).collect();
+    if args.json {
+        let out = serde_json::json!({"sensors": rows, "default_choice": chosen_names});
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    for row in &rows {
+        let name = row["sensor"].as_str().unwrap_or("?");
+        if row["available"].as_bool() == Some(true) {
+            println!("{name:<14} available");
+            for instance in row["instances"].as_array().into_iter().flatten() {
+                let domains: Vec<&str> = instance["domains"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_str())
+                    .collect();
+                println!(
+                    "{:<14}   {} [{}]: {}",
+                    "",
+                    domains.join(", "),
+                    instance["provenance"].as_str().unwrap_or("?"),
+                    instance["source"].as_str().unwrap_or("")
+                );
+            }
+            for missing in row["unavailable"].as_array().into_iter().flatten() {
+                let reason = missing["reason"].as_str().unwrap_or("?");
+                println!("{:<14}   not measured: {reason}", "");
+                if let Some(fix) = missing["fix"].as_str() {
+                    println!("{:<14}   fix: {fix}", "");
+                }
+            }
+        } else {
+            println!(
+                "{name:<14} not available: {}",
+                row["reason"].as_str().unwrap_or("?")
+            );
+            if let Some(fix) = row["fix"].as_str() {
+                println!("{:<14}   fix: {fix}", "");
+            }
+        }
+    }
+    println!("\nA run here uses: {}", chosen_names.join(", "));
+    if chosen.sensors.iter().any(|s| s.kind() == SensorKind::Model) {
+        let models = PowerModels::shipped()?;
+        println!(
+            "CPU energy will be MODELLED (no RAPL counter is readable), with power model `{}`; every result says so.",
+            models.default
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -158,6 +158,7 @@ pub fn discover(options: &DiscoverOptions) -> anyhow::Result<Inventory> {
         match nvml::discover(options.nvml_library.as_deref()) {
             Ok(found) => {
                 gpus = found.gpus;
+                missing.extend(found.unavailable);
                 sensors.extend(
                     found
                         .sensors

@@ -6,6 +6,8 @@
 //! reads every domain once, in the order of [`Sensor::domains`].
 
 pub mod discover;
+#[doc(hidden)]
+pub mod fixture;
 pub mod modelled;
 pub mod nvml;
 pub mod rapl_perf;

@@ -1,21 +1,179 @@
-//! RAPL through the perf_event `power` PMU (placeholder: being implemented).
+//! RAPL through the perf_event `power` PMU (`<sysfs-root>/bus/event_source/devices/power`).
+//!
+//! Preferred over powercap: the kernel reads the 32-bit RAPL MSRs often enough
+//! to accumulate them into 64-bit counts (arch/x86/events/rapl.c), so there is
+//! no wrap to correct, and CAP_PERFMON is enough where powercap's `energy_uj`
+//! needs root. Each event counts in units of its `.scale` joules (2^-32 J for
+//! RAPL), for a whole package: it is opened once per CPU in the PMU's
+//! `cpumask` (one per package); `psys` covers the platform and is opened once.
+//!
+//! Two parts, tested apart: [`power_pmu`] parses the PMU's sysfs description
+//! (tested on fake trees), [`system_wide`] opens and reads any dynamic PMU
+//! event (tested on the real `msr/tsc` event, which VMs have and RAPL they lack).
+
+pub mod power_pmu;
+pub mod system_wide;
 
 use super::{Domain, Reading, Sensor, SensorError, SensorKind};
-use hoeveel_record::SensorInfo;
-use std::path::Path;
+use hoeveel_record::{DomainKind, Provenance, SensorInfo};
+use power_pmu::{PowerPmu, package_numbers};
+use serde_json::json;
+use std::io;
+use std::path::{Path, PathBuf};
+use system_wide::{PmuEvent, SystemWideCounter, open_error};
+
+/// Counts × scale, in µJ. The count is converted whole every time (not
+/// summed per interval), so rounding never accumulates.
+pub fn counts_to_uj(count: u64, scale_j_per_count: f64) -> u64 {
+    // `as` saturates; a 64-bit count of 2^-32 J units stays far below u64::MAX µJ.
+    (count as f64 * scale_j_per_count * 1e6) as u64
+}
+
+struct OpenDomain {
+    counter: SystemWideCounter,
+    scale_j_per_count: f64,
+    /// The event file, for error messages.
+    path: PathBuf,
+}
 
 pub struct RaplPerfSensor {
     domains: Vec<Domain>,
+    counters: Vec<OpenDomain>,
+    info: SensorInfo,
 }
 
 impl RaplPerfSensor {
     /// Discovers the power PMU under `<sysfs_root>/bus/event_source/devices/power`
     /// and opens every RAPL domain on one CPU per package.
     pub fn discover(sysfs_root: &Path) -> Result<RaplPerfSensor, SensorError> {
-        Err(SensorError::Unavailable(format!(
-            "perf_event RAPL is not implemented yet (sysfs root {})",
-            sysfs_root.display()
-        )))
+        std::fs::read_dir(sysfs_root).map_err(|e| {
+            SensorError::Unavailable(format!(
+                "sysfs root {} cannot be read: {e}",
+                sysfs_root.display()
+            ))
+        })?;
+        let pmu = PowerPmu::read(&sysfs_root.join("bus/event_source/devices/power"))?;
+        let (packages, numbering) = package_numbers(sysfs_root, &pmu.cpus);
+
+        let mut domains = Vec::new();
+        let mut counters = Vec::new();
+        let mut skipped = Vec::new();
+        let mut first_error: Option<SensorError> = None;
+        for (position, (&cpu, &package)) in pmu.cpus.iter().zip(&packages).enumerate() {
+            for event in &pmu.events {
+                // psys is one counter for the platform; every CPU would read the same.
+                let (id, unit) = if event.kind == DomainKind::Psys {
+                    if position > 0 {
+                        continue;
+                    }
+                    ("psys".to_string(), None)
+                } else {
+                    (format!("{}-{package}", event.id_prefix), Some(package))
+                };
+                let pmu_event = PmuEvent {
+                    pmu_type: pmu.pmu_type,
+                    config: event.config,
+                };
+                let what = format!("power/{}", event.name);
+                match SystemWideCounter::open(pmu_event, cpu) {
+                    Ok(counter) => {
+                        domains.push(Domain {
+                            id,
+                            kind: event.kind,
+                            provenance: Provenance::Counter,
+                            wrap_range_uj: None,
+                            unit,
+                        });
+                        counters.push(OpenDomain {
+                            counter,
+                            scale_j_per_count: event.scale_j_per_count,
+                            path: event.path.clone(),
+                        });
+                    }
+                    Err(e) => {
+                        let err = open_error(e, &what, &event.path, pmu_event, cpu);
+                        // The same permission applies to every event: the user must act.
+                        if matches!(err, SensorError::PermissionDenied { .. }) {
+                            return Err(err);
+                        }
+                        skipped.push(json!({"domain": id, "event": what, "cpu": cpu, "reason": err.to_string()}));
+                        first_error.get_or_insert(err);
+                    }
+                }
+            }
+        }
+        if domains.is_empty() {
+            return Err(first_error.unwrap_or_else(|| {
+                SensorError::Unavailable(format!(
+                    "the power PMU in {} lists no CPU to open its events on",
+                    pmu.dir.display()
+                ))
+            }));
+        }
+
+        let cpus = pmu
+            .cpus
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let events: Vec<_> = pmu
+            .events
+            .iter()
+            .map(|e| {
+                json!({
+                    "event": e.name,
+                    "config": format!("{:#x}", e.config),
+                    "config_text": e.config_text,
+                    "scale_j_per_count": e.scale_j_per_count,
+                    "unit": e.unit,
+                })
+            })
+            .collect();
+        let info = SensorInfo {
+            kind: SensorKind::RaplPerf.name().to_string(),
+            provenance: Provenance::Counter,
+            domains: domains.iter().map(|d| d.id.clone()).collect(),
+            source: format!(
+                "perf_event power PMU type {} on CPUs {cpus}, RAPL updates ~1 ms",
+                pmu.pmu_type
+            ),
+            details: json!({
+                "pmu": pmu.dir.display().to_string(),
+                "pmu_type": pmu.pmu_type,
+                "cpus": pmu.cpus,
+                "packages": packages,
+                "package_numbering": numbering,
+                "events": events,
+                "events_ignored": pmu.events_ignored,
+                "domains_skipped": skipped,
+                "overflow": "64-bit counts accumulated by the kernel; no wrap correction needed",
+            }),
+        };
+        Ok(RaplPerfSensor {
+            domains,
+            counters,
+            info,
+        })
+    }
+}
+
+/// Maps an error from reading an open counter.
+fn read_error(path: &Path, err: io::Error) -> SensorError {
+    match (err.kind(), err.raw_os_error()) {
+        // perf returns 0 bytes when it could not schedule the event this time.
+        (io::ErrorKind::UnexpectedEof, _) => SensorError::Transient(format!(
+            "{}: the kernel could not schedule the counter: {err}",
+            path.display()
+        )),
+        (_, Some(libc::ENODEV)) => SensorError::Unavailable(format!(
+            "{}: the counter's CPU or PMU went away: {err}",
+            path.display()
+        )),
+        _ => SensorError::Io {
+            path: path.to_path_buf(),
+            source: err,
+        },
     }
 }
 
@@ -27,9 +185,24 @@ impl Sensor for RaplPerfSensor {
         &self.domains
     }
     fn info(&self) -> SensorInfo {
-        unimplemented!()
+        self.info.clone()
     }
-    fn sample(&mut self, _out: &mut Vec<Reading>) -> Result<(), SensorError> {
-        Err(SensorError::Unavailable("not implemented".into()))
+    fn sample(&mut self, out: &mut Vec<Reading>) -> Result<(), SensorError> {
+        let start = out.len();
+        for d in &mut self.counters {
+            match d.counter.read_count() {
+                Ok(count) => out.push(Reading::Counter {
+                    energy_uj: counts_to_uj(count, d.scale_j_per_count),
+                }),
+                Err(e) => {
+                    out.truncate(start);
+                    return Err(read_error(&d.path, e));
+                }
+            }
+        }
+        Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -7,8 +7,6 @@
 use super::gguf::{self, GgufHeader};
 use anyhow::Context;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -31,7 +29,7 @@ impl ModelInfo {
         }
         let header = gguf::read_header(path)
             .with_context(|| format!("model file {} is not usable", path.display()))?;
-        let sha256 = sha256_file(path)?;
+        let sha256 = crate::workload::fetch::verify::sha256_file(path)?;
         Ok(Self {
             path: path.to_path_buf(),
             file_name: path
@@ -70,47 +68,10 @@ impl ModelInfo {
     }
 }
 
-/// Hex sha256 of a file, read in 1 MiB blocks.
-pub fn sha256_file(path: &Path) -> anyhow::Result<String> {
-    let mut file = std::fs::File::open(path)
-        .with_context(|| format!("cannot open {} to hash it", path.display()))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file
-            .read(&mut buf)
-            .with_context(|| format!("reading {} to hash it", path.display()))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hex(&hasher.finalize()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Write;
-
-    #[test]
-    fn hashes_like_sha256sum() {
-        let mut file = tempfile::NamedTempFile::new().expect("temp");
-        file.write_all(b"abc").expect("write");
-        // FIPS 180-2, appendix B.1.
-        assert_eq!(
-            sha256_file(file.path()).expect("hash"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-    }
 
     #[test]
     fn a_missing_file_is_named_in_the_error() {

@@ -1,0 +1,273 @@
+//! The run loop with scripted sensors and workloads: energies to the joule.
+
+use super::*;
+use crate::sensors::discover::TotalChoice;
+use crate::sensors::{Domain, Reading, Sensor, SensorError, SensorKind};
+use crate::workload::Outcome;
+use hoeveel_record::{DomainKind, Provenance, SensorInfo, WorkloadInfo};
+
+/// A counter that advances at a fixed rate of wall time, like a RAPL package
+/// drawing constant power. Optionally fails from the n-th reading on.
+struct RateCounter {
+    domains: Vec<Domain>,
+    start: Instant,
+    power_w: f64,
+    fail_after: Option<usize>,
+    reads: usize,
+}
+
+impl RateCounter {
+    fn new(id: &str, power_w: f64, fail_after: Option<usize>) -> RateCounter {
+        RateCounter {
+            domains: vec![Domain {
+                id: id.into(),
+                kind: DomainKind::Package,
+                provenance: Provenance::Counter,
+                wrap_range_uj: Some(u64::MAX),
+                unit: Some(0),
+            }],
+            start: Instant::now(),
+            power_w,
+            fail_after,
+            reads: 0,
+        }
+    }
+}
+
+impl Sensor for RateCounter {
+    fn kind(&self) -> SensorKind {
+        SensorKind::RaplPowercap
+    }
+    fn domains(&self) -> &[Domain] {
+        &self.domains
+    }
+    fn info(&self) -> SensorInfo {
+        SensorInfo {
+            kind: "rapl-powercap".into(),
+            provenance: Provenance::Counter,
+            domains: vec![self.domains[0].id.clone()],
+            source: "test".into(),
+            details: serde_json::Value::Null,
+        }
+    }
+    fn sample(&mut self, out: &mut Vec<Reading>) -> Result<(), SensorError> {
+        self.reads += 1;
+        if self.fail_after.is_some_and(|n| self.reads > n) {
+            return Err(SensorError::Unavailable("zone removed".into()));
+        }
+        let uj = self.start.elapsed().as_secs_f64() * self.power_w * 1e6;
+        out.push(Reading::Counter {
+            energy_uj: uj as u64,
+        });
+        Ok(())
+    }
+}
+
+struct Sleep {
+    seconds: f64,
+    fail_at: Option<u32>,
+    calls: u32,
+}
+
+impl Workload for Sleep {
+    fn info(&self) -> WorkloadInfo {
+        WorkloadInfo {
+            kind: "command".into(),
+            label: format!("sleep {}", self.seconds),
+            batching: None,
+            details: serde_json::Value::Null,
+        }
+    }
+    fn run_once(&mut self, _ctx: &RunContext<'_>) -> Result<Outcome, WorkloadError> {
+        self.calls += 1;
+        std::thread::sleep(Duration::from_secs_f64(self.seconds));
+        if self.fail_at == Some(self.calls) {
+            return Err(WorkloadError::Failed {
+                message: "exit 1".into(),
+                exit_code: Some(1),
+            });
+        }
+        Ok(Outcome {
+            requests: 1,
+            ..Default::default()
+        })
+    }
+}
+
+fn settings(runs: u32, baseline_s: f64, ignore_failure: bool) -> LoopSettings {
+    LoopSettings {
+        runs,
+        warmup: 1,
+        baseline_s,
+        interval_s: 0.02,
+        ignore_failure,
+        write_samples: true,
+        progress: false,
+        sysfs_root: "/sys".into(),
+    }
+}
+
+fn inventory(sensors: Vec<Box<dyn Sensor>>) -> Inventory {
+    Inventory {
+        sensors,
+        unavailable: vec![],
+        gpus: vec![],
+        total: TotalChoice::Package,
+    }
+}
+
+#[test]
+fn repetition_energy_is_rate_times_duration() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("r.jsonl");
+    let writer = RecordWriter::create(&path).expect("writer");
+    let flag = AtomicBool::new(false);
+    let sensors: Vec<Box<dyn Sensor>> = vec![
+        Box::new(RateCounter::new("package-0", 20.0, None)),
+        Box::new(RateCounter::new("package-1", 5.0, None)),
+    ];
+    let mut work = Sleep {
+        seconds: 0.1,
+        fail_at: None,
+        calls: 0,
+    };
+    let record = measure(
+        inventory(sensors),
+        &mut work,
+        &settings(3, 0.2, false),
+        writer,
+        &flag,
+    )
+    .expect("run");
+    assert_eq!(
+        record.run_end.as_ref().map(|e| e.status),
+        Some(RunStatus::Ok)
+    );
+    let reps: Vec<_> = record.measured().collect();
+    assert_eq!(reps.len(), 3);
+    for r in reps {
+        // µJ truncation of each reading is the only error: well under 0.1 %.
+        let expect = 25.0 * r.duration_s;
+        assert!(
+            (r.total_energy_j - expect).abs() < 1e-3 * expect,
+            "{} vs {expect}",
+            r.total_energy_j
+        );
+        let p0 = r.energy_j["package-0"];
+        assert!((p0 - 20.0 * r.duration_s).abs() < 1e-3 * p0);
+        // Net is gross minus baseline power (25 W) × duration: zero here.
+        assert!(r.net_energy_j.expect("baseline").abs() < 1e-3 * expect);
+    }
+    let baseline = record.baseline.as_ref().expect("baseline");
+    assert!((baseline.total_power_w - 25.0).abs() < 0.05);
+    // The file holds the same events as the returned record, plus samples.
+    let back = hoeveel_record::read_record(&path).expect("read back");
+    assert_eq!(back.repetitions, record.repetitions);
+    assert!(!back.samples.is_empty(), "the sampler wrote a time series");
+    assert!(back.warnings.is_empty(), "{:?}", back.warnings);
+}
+
+#[test]
+fn sensor_lost_mid_run_is_recorded_and_the_run_continues() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let writer = RecordWriter::create(&dir.path().join("r.jsonl")).expect("writer");
+    let flag = AtomicBool::new(false);
+    let sensors: Vec<Box<dyn Sensor>> = vec![
+        Box::new(RateCounter::new("package-0", 10.0, None)),
+        Box::new(RateCounter::new("dram-0", 2.0, Some(3))),
+    ];
+    let mut work = Sleep {
+        seconds: 0.05,
+        fail_at: None,
+        calls: 0,
+    };
+    let mut s = settings(4, 0.0, false);
+    s.interval_s = 10.0; // only the window marks read the sensors
+    let record = measure(inventory(sensors), &mut work, &s, writer, &flag).expect("run");
+    assert_eq!(
+        record.run_end.as_ref().map(|e| e.status),
+        Some(RunStatus::Ok)
+    );
+    assert_eq!(record.measured().count(), 4);
+    assert!(
+        record
+            .notices
+            .iter()
+            .any(|n| n.message.contains("sensor lost") && n.message.contains("dram-0"))
+    );
+    let last = record.measured().last().expect("a repetition");
+    assert!(
+        !last.energy_j.contains_key("dram-0"),
+        "a lost domain is left out, not zero"
+    );
+    assert!(last.energy_j["package-0"] > 0.0);
+}
+
+#[test]
+fn failure_ends_the_run_unless_ignored_and_keeps_what_was_measured() {
+    for ignore in [false, true] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("r.jsonl");
+        let writer = RecordWriter::create(&path).expect("writer");
+        let flag = AtomicBool::new(false);
+        let sensors: Vec<Box<dyn Sensor>> =
+            vec![Box::new(RateCounter::new("package-0", 10.0, None))];
+        // Call 1 is the warm-up; call 3 is the second measured run.
+        let mut work = Sleep {
+            seconds: 0.01,
+            fail_at: Some(3),
+            calls: 0,
+        };
+        let record = measure(
+            inventory(sensors),
+            &mut work,
+            &settings(4, 0.0, ignore),
+            writer,
+            &flag,
+        )
+        .expect("run");
+        let end = record.run_end.as_ref().expect("run_end");
+        let back = hoeveel_record::read_record(&path).expect("file");
+        if ignore {
+            assert_eq!(end.status, RunStatus::Ok);
+            assert_eq!(back.measured().count(), 4);
+            assert_eq!(back.measured_ok().count(), 3);
+        } else {
+            assert_eq!(end.status, RunStatus::Failed);
+            assert_eq!(
+                back.measured().count(),
+                2,
+                "the good run before the failure is kept"
+            );
+            assert_eq!(back.measured_ok().count(), 1);
+            assert_eq!(end.message.as_deref(), Some("exit 1"));
+        }
+    }
+}
+
+#[test]
+fn interrupt_before_start_writes_an_interrupted_end() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("r.jsonl");
+    let writer = RecordWriter::create(&path).expect("writer");
+    let flag = AtomicBool::new(true);
+    let sensors: Vec<Box<dyn Sensor>> = vec![Box::new(RateCounter::new("package-0", 10.0, None))];
+    let mut work = Sleep {
+        seconds: 0.01,
+        fail_at: None,
+        calls: 0,
+    };
+    let record = measure(
+        inventory(sensors),
+        &mut work,
+        &settings(2, 0.5, false),
+        writer,
+        &flag,
+    )
+    .expect("run");
+    assert_eq!(
+        record.run_end.as_ref().map(|e| e.status),
+        Some(RunStatus::Interrupted)
+    );
+    assert_eq!(work.calls, 0);
+}

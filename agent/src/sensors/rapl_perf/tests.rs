@@ -1,0 +1,171 @@
+//! The sensor end to end: discovery on fake trees, counters opened on the real
+//! `msr` PMU (a fake `power` PMU whose type and config point at `msr/tsc`), and
+//! the counts × scale arithmetic checked to the joule through the meter.
+
+use super::*;
+use crate::meter::Meter;
+use crate::sensors::fixture::{PmuEventSpec, PmuSpec, build_power_pmu};
+
+const MSR_TYPE: &str = "/sys/bus/event_source/devices/msr/type";
+
+fn msr_type() -> u32 {
+    std::fs::read_to_string(MSR_TYPE)
+        .expect("this machine has an msr PMU (x86)")
+        .trim()
+        .parse()
+        .expect("msr type is a number")
+}
+
+/// A fake power PMU whose events are the real `msr/tsc` (config 0 in msr's
+/// `config:0-63` format), on CPU 0 and, where there is one, CPU 1.
+fn tsc_backed_pmu() -> PmuSpec {
+    let two = std::thread::available_parallelism().map_or(1, usize::from) > 1;
+    PmuSpec {
+        pmu_type: msr_type(),
+        cpumask: if two { "0-1" } else { "0" }.to_string(),
+        format_event: "config:0-63".to_string(),
+        events: vec![
+            PmuEventSpec::rapl("energy-pkg", "event=0x00"),
+            PmuEventSpec::rapl("energy-ram", "event=0x00").with_scale("1.52587890625e-05"),
+            PmuEventSpec::rapl("energy-psys", "event=0x00"),
+        ],
+        packages: if two {
+            vec![(0, 0), (1, 1)]
+        } else {
+            vec![(0, 0)]
+        },
+    }
+}
+
+#[test]
+fn counts_times_scale_to_the_joule() {
+    let scale = 2f64.powi(-32);
+    assert_eq!(counts_to_uj(1 << 32, scale), 1_000_000);
+    assert_eq!(counts_to_uj(65_536, 2f64.powi(-16)), 1_000_000);
+    assert_eq!(counts_to_uj(0, scale), 0);
+    // 85 J, then 42.5 J more, through the meter.
+    let mut meter = Meter::new(None);
+    for (t_s, count) in [(0.0, 0u64), (1.0, 85 << 32), (1.5, 255 << 31)] {
+        let energy_uj = counts_to_uj(count, scale);
+        meter
+            .update(t_s, Reading::Counter { energy_uj })
+            .expect("meter");
+    }
+    assert_eq!(meter.total_j(), 127.5);
+}
+
+#[test]
+fn opens_every_domain_per_package_on_a_real_pmu() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = tsc_backed_pmu();
+    build_power_pmu(dir.path(), &spec).expect("build");
+    let mut sensor = RaplPerfSensor::discover(dir.path()).expect("discover");
+    let ids: Vec<_> = sensor.domains().iter().map(|d| d.id.as_str()).collect();
+    if spec.packages.len() == 2 {
+        assert_eq!(ids, ["package-0", "dram-0", "psys", "package-1", "dram-1"]);
+    } else {
+        assert_eq!(ids, ["package-0", "dram-0", "psys"]);
+    }
+    let psys = sensor
+        .domains()
+        .iter()
+        .find(|d| d.id == "psys")
+        .expect("psys");
+    assert_eq!(psys.unit, None);
+    assert!(
+        sensor
+            .domains()
+            .iter()
+            .all(|d| d.wrap_range_uj.is_none() && d.provenance == Provenance::Counter)
+    );
+
+    let mut first = Vec::new();
+    sensor.sample(&mut first).expect("sample");
+    let spin: u64 = (0..1_000_000u64).map(std::hint::black_box).sum();
+    std::hint::black_box(spin);
+    let mut second = Vec::new();
+    sensor.sample(&mut second).expect("sample");
+    assert_eq!(first.len(), sensor.domains().len());
+    let mut meters: Vec<Meter> = sensor
+        .domains()
+        .iter()
+        .map(|d| Meter::new(d.wrap_range_uj))
+        .collect();
+    for ((m, a), b) in meters.iter_mut().zip(&first).zip(&second) {
+        m.update(0.0, *a).expect("meter");
+        m.update(1.0, *b).expect("meter");
+    }
+    // The TSC runs at GHz: with 2^-32 J per count that is a fraction of a joule
+    // per second; with DRAM's 2^-16 J per count, tens of kJ. Both must grow.
+    assert!(
+        meters.iter().all(|m| m.total_j() > 0.0),
+        "{first:?} -> {second:?}"
+    );
+
+    let info = sensor.info();
+    assert_eq!(info.kind, "rapl-perf");
+    assert_eq!(info.domains.len(), sensor.domains().len());
+    let cpus = if spec.packages.len() == 2 { "0,1" } else { "0" };
+    assert_eq!(
+        info.source,
+        format!(
+            "perf_event power PMU type {} on CPUs {cpus}, RAPL updates ~1 ms",
+            spec.pmu_type
+        )
+    );
+    assert_eq!(info.details["package_numbering"], "physical_package_id");
+    assert_eq!(
+        info.details["events"][1]["scale_j_per_count"],
+        2f64.powi(-16)
+    );
+    assert_eq!(info.details["events"][0]["unit"], "Joules");
+}
+
+#[test]
+fn a_pmu_the_kernel_does_not_know_is_unavailable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    build_power_pmu(dir.path(), &PmuSpec::two_socket(0x7fff_0000)).expect("build");
+    let Err(err) = RaplPerfSensor::discover(dir.path()) else {
+        panic!("opened an event of a PMU that does not exist");
+    };
+    assert!(
+        matches!(&err, SensorError::Unavailable(m) if m.contains("power/energy-pkg (type 2147418112, config 0x2) on CPU 0")),
+        "{err}"
+    );
+}
+
+#[test]
+fn missing_root_or_pmu_is_unavailable_with_the_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let Err(err) = RaplPerfSensor::discover(&dir.path().join("no-such-sys")) else {
+        panic!("discovered under a missing root");
+    };
+    assert!(
+        matches!(&err, SensorError::Unavailable(m) if m.contains("no-such-sys")),
+        "{err}"
+    );
+    let Err(err) = RaplPerfSensor::discover(dir.path()) else {
+        panic!("discovered without a power PMU");
+    };
+    assert!(
+        matches!(&err, SensorError::Unavailable(m) if m.contains("bus/event_source/devices/power does not exist")),
+        "{err}"
+    );
+}
+
+#[test]
+fn read_errors_are_classified() {
+    let path = Path::new("/sys/bus/event_source/devices/power/events/energy-pkg");
+    assert!(matches!(
+        read_error(path, io::Error::from(io::ErrorKind::UnexpectedEof)),
+        SensorError::Transient(_)
+    ));
+    assert!(matches!(
+        read_error(path, io::Error::from_raw_os_error(libc::ENODEV)),
+        SensorError::Unavailable(_)
+    ));
+    assert!(matches!(
+        read_error(path, io::Error::from_raw_os_error(libc::EIO)),
+        SensorError::Io { .. }
+    ));
+}

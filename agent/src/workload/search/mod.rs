@@ -1,0 +1,427 @@
+//! A plain search, measured per request.
+//!
+//! Two targets:
+//! - the built-in engine: tantivy (BM25) over the default corpus (English Wikipedia
+//!   summaries of the vital articles, fetched on first use) or a folder of `.txt`,
+//!   `.md`, `.html` and `.json` files ([`extract`] says how each becomes documents).
+//!   The index is built once and cached ([`index`]); building it is the measured phase
+//!   `index_build`, and a cache hit is recorded as such;
+//! - a search service behind a URL template ([`service`]): the local share of a request.
+//!
+//! Queries come from `--query` or a file, cycled. One search is far shorter than an
+//! energy counter's update period, so each repetition runs a calibrated batch ([`batch`]).
+//!
+//! - [`corpus`]: locating and fingerprinting a corpus; [`extract`]: files to documents;
+//!   [`index`]: the cached index; [`engine`]: ranking; [`service`]: HTTP; [`batch`]: batch size.
+
+pub mod batch;
+pub mod corpus;
+pub mod engine;
+pub mod extract;
+pub mod index;
+pub mod service;
+
+use super::{Calibration, Outcome, RunContext, Workload, WorkloadError};
+use crate::workload::fetch::{self, Artifact};
+use anyhow::Context;
+use batch::BatchPolicy;
+use corpus::CorpusSource;
+use engine::Engine;
+use extract::Document;
+use hoeveel_record::{Metrics, WorkloadInfo};
+use index::IndexMeta;
+use serde_json::json;
+use service::Service;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+
+/// What to search.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// The built-in engine over a corpus folder, or over the default corpus when `None`.
+    Engine { corpus: Option<PathBuf> },
+    /// A search service; the URL template holds `{q}`.
+    Service { url: String },
+}
+
+/// Where the queries came from, for the record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Queries {
+    pub list: Vec<String>,
+    /// `--query`, or the file they were read from.
+    pub source: String,
+}
+
+impl Queries {
+    pub fn given(list: Vec<String>) -> anyhow::Result<Queries> {
+        let list: Vec<String> = list.into_iter().map(|q| q.trim().to_string()).collect();
+        if list.is_empty() || list.iter().any(String::is_empty) {
+            anyhow::bail!("a query is empty: give --query TEXT, e.g. --query \"waste collection\"");
+        }
+        Ok(Queries {
+            list,
+            source: "--query".to_string(),
+        })
+    }
+
+    /// One query per line; blank lines are skipped. Fails naming the file when it cannot
+    /// be read or holds no query.
+    pub fn from_file(path: &Path) -> anyhow::Result<Queries> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the queries file {}", path.display()))?;
+        let list: Vec<String> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect();
+        if list.is_empty() {
+            anyhow::bail!(
+                "the queries file {} holds no query (one per line)",
+                path.display()
+            );
+        }
+        Ok(Queries {
+            list,
+            source: path.display().to_string(),
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SearchOptions {
+    pub target: Target,
+    pub queries: Queries,
+    pub top_k: usize,
+    pub batch: BatchPolicy,
+    /// Where the default corpus and the indexes are cached.
+    pub cache_root: PathBuf,
+}
+
+// One value per run: the size difference between variants does not matter.
+#[allow(clippy::large_enum_variant)]
+enum IndexState {
+    Ready {
+        engine: Engine,
+        meta: IndexMeta,
+        cached: bool,
+    },
+    ToBuild {
+        documents: Vec<Document>,
+    },
+    /// Only while `prepare` runs, or after it failed.
+    Empty,
+}
+
+#[allow(clippy::large_enum_variant)]
+enum Backend {
+    Engine {
+        source: CorpusSource,
+        dir: PathBuf,
+        state: IndexState,
+    },
+    Service(Service),
+}
+
+pub struct SearchWorkload {
+    backend: Backend,
+    queries: Queries,
+    top_k: usize,
+    policy: BatchPolicy,
+    requests_per_repetition: u64,
+    next_query: usize,
+}
+
+/// What one request gave.
+struct Answer {
+    results: u64,
+    response_bytes: u64,
+    top_title: Option<String>,
+}
+
+impl SearchWorkload {
+    /// Locates the corpus (fetching the default one if needed) and looks for its cached
+    /// index; reads the documents only when the index must be built.
+    pub fn new(options: SearchOptions) -> anyhow::Result<SearchWorkload> {
+        if options.top_k == 0 {
+            anyhow::bail!("--top-k must be at least 1");
+        }
+        match options.batch {
+            BatchPolicy::Fixed(0) => anyhow::bail!("--batch must be at least 1"),
+            BatchPolicy::Auto { min_repetition_s }
+                if min_repetition_s.is_nan() || min_repetition_s <= 0.0 =>
+            {
+                anyhow::bail!("--min-repetition-time must be more than 0")
+            }
+            _ => {}
+        }
+        let backend = match &options.target {
+            Target::Service { url } => Backend::Service(Service::new(url)?),
+            Target::Engine { corpus } => {
+                let source = match corpus {
+                    Some(dir) => CorpusSource::folder(dir)?,
+                    None => {
+                        let fetched = fetch::fetch_into(
+                            Artifact::WikiVital,
+                            &options.cache_root,
+                            &mut |note| eprintln!("hoeveel-agent: {note}"),
+                        )
+                        .context("fetching the default corpus")?;
+                        CorpusSource::wiki_vital_at(fetched.path)?
+                    }
+                };
+                let dir = index::entry_dir(&options.cache_root, &source);
+                let state = match index::open_cached(&dir, &source)? {
+                    Some((index, meta)) => IndexState::Ready {
+                        engine: Engine::new(&index)?,
+                        meta,
+                        cached: true,
+                    },
+                    None => IndexState::ToBuild {
+                        documents: source.load()?,
+                    },
+                };
+                Backend::Engine { source, dir, state }
+            }
+        };
+        Ok(SearchWorkload {
+            backend,
+            requests_per_repetition: match options.batch {
+                BatchPolicy::Fixed(n) => n,
+                BatchPolicy::Auto { .. } => 1,
+            },
+            queries: options.queries,
+            top_k: options.top_k,
+            policy: options.batch,
+            next_query: 0,
+        })
+    }
+
+    /// Whether `prepare` will build the index (false: cached, or a service).
+    pub fn builds_index(&self) -> bool {
+        matches!(
+            self.backend,
+            Backend::Engine {
+                state: IndexState::ToBuild { .. },
+                ..
+            }
+        )
+    }
+
+    /// Runs one query, the next in the cycle.
+    fn request(&mut self) -> Result<Answer, WorkloadError> {
+        let query = &self.queries.list[self.next_query % self.queries.list.len()];
+        self.next_query = self.next_query.wrapping_add(1);
+        match &self.backend {
+            Backend::Engine {
+                state: IndexState::Ready { engine, .. },
+                ..
+            } => {
+                let hits = engine.search(query, self.top_k)?;
+                Ok(Answer {
+                    results: hits.len() as u64,
+                    response_bytes: 0,
+                    top_title: hits.into_iter().next().map(|h| h.title),
+                })
+            }
+            Backend::Engine { .. } => Err(WorkloadError::Fatal(anyhow::anyhow!(
+                "the search index is not ready (prepare failed or did not run)"
+            ))),
+            Backend::Service(service) => {
+                let bytes = service.request(query).map_err(|e| WorkloadError::Failed {
+                    message: e.to_string(),
+                    exit_code: None,
+                })?;
+                Ok(Answer {
+                    results: 0,
+                    response_bytes: bytes,
+                    top_title: None,
+                })
+            }
+        }
+    }
+
+    fn label(&self) -> String {
+        let what = match self.queries.list.as_slice() {
+            [one] => format!("\"{one}\""),
+            many => format!("{} queries from {}", many.len(), self.queries.source),
+        };
+        match &self.backend {
+            Backend::Engine { source, .. } => {
+                format!("search {what} in {} (top {})", source.name, self.top_k)
+            }
+            Backend::Service(service) => format!("search {what} via {}", service.template()),
+        }
+    }
+
+    fn details(&self) -> serde_json::Value {
+        const SHOWN_QUERIES: usize = 50;
+        let queries = json!({
+            "source": self.queries.source,
+            "count": self.queries.list.len(),
+            "list": self.queries.list.iter().take(SHOWN_QUERIES).collect::<Vec<_>>(),
+            "cycled": true,
+        });
+        let batch = match self.policy {
+            BatchPolicy::Auto { min_repetition_s } => {
+                json!({"policy": "auto", "min_repetition_s": min_repetition_s})
+            }
+            BatchPolicy::Fixed(n) => json!({"policy": "fixed", "requests_per_repetition": n}),
+        };
+        match &self.backend {
+            Backend::Service(service) => json!({
+                "target": "service",
+                "url_template": service.template(),
+                "scope": "the local share of a request (this machine's client side); the service's own energy is not measured unless it runs here",
+                "timeout_s": service::REQUEST_TIMEOUT.as_secs_f64(),
+                "queries": queries,
+                "batch": batch,
+            }),
+            Backend::Engine { source, dir, state } => {
+                let (documents, index) = match state {
+                    IndexState::Ready { meta, cached, .. } => (
+                        Some(meta.documents),
+                        json!({
+                            "path": dir.display().to_string(),
+                            "state": if *cached { "cached" } else { "built" },
+                            "build_duration_s": meta.build_duration_s,
+                            "built_at": meta.built_at,
+                        }),
+                    ),
+                    IndexState::ToBuild { documents } => (
+                        Some(documents.len() as u64),
+                        json!({
+                            "path": dir.display().to_string(),
+                            "state": "built in this run (measured phase index_build)",
+                        }),
+                    ),
+                    IndexState::Empty => (None, json!({"path": dir.display().to_string()})),
+                };
+                let mut index = index;
+                index["schema_version"] = json!(index::SCHEMA_VERSION);
+                json!({
+                    "target": "engine",
+                    "engine": format!(
+                        "{} (BM25, {} tokenizer, title boost {})",
+                        tantivy::version_string(),
+                        index::TOKENIZER,
+                        engine::TITLE_BOOST
+                    ),
+                    "corpus": {
+                        "name": source.name,
+                        "files": source.files.len(),
+                        "path": source.files.first().map(|f| f.path.display().to_string()),
+                        "documents": documents,
+                        "bytes": source.size_bytes(),
+                        "fingerprint_sha256": source.fingerprint,
+                        "licence": source.licence,
+                    },
+                    "index": index,
+                    "queries": queries,
+                    "top_k": self.top_k,
+                    "batch": batch,
+                })
+            }
+        }
+    }
+}
+
+impl Workload for SearchWorkload {
+    fn info(&self) -> WorkloadInfo {
+        WorkloadInfo {
+            kind: "search".to_string(),
+            label: self.label(),
+            batching: Some(self.policy.describe()),
+            details: self.details(),
+        }
+    }
+
+    fn prepare_phase(&self) -> Option<&'static str> {
+        self.builds_index().then_some("index_build")
+    }
+
+    fn prepare(&mut self) -> anyhow::Result<()> {
+        if let Backend::Engine { source, dir, state } = &mut self.backend
+            && matches!(state, IndexState::ToBuild { .. })
+            && let IndexState::ToBuild { documents } = std::mem::replace(state, IndexState::Empty)
+        {
+            let (index, meta) = index::build(dir, source, &documents)
+                .with_context(|| format!("building the search index in {}", dir.display()))?;
+            *state = IndexState::Ready {
+                engine: Engine::new(&index)?,
+                meta,
+                cached: false,
+            };
+        }
+        Ok(())
+    }
+
+    fn calibrate(&mut self) -> anyhow::Result<Option<Calibration>> {
+        let calibration = match self.policy {
+            BatchPolicy::Fixed(n) => Calibration {
+                requests_per_repetition: n,
+                note: "fixed with --batch".to_string(),
+            },
+            BatchPolicy::Auto { min_repetition_s } => {
+                let per_request_s =
+                    batch::seconds_per_request(min_repetition_s, || self.request().map(|_| ()))
+                        .map_err(|e| anyhow::anyhow!("{e}"))
+                        .context("timing requests to choose the batch size")?;
+                let n = batch::whole_cycles(
+                    batch::batch_size(min_repetition_s, per_request_s),
+                    self.queries.list.len() as u64,
+                );
+                Calibration {
+                    requests_per_repetition: n,
+                    note: format!(
+                        "auto-calibrated: one request took {:.1} µs before the run, so {n} requests \
+                         last at least {min_repetition_s} s (with a {}x margin, rounded up to whole \
+                         cycles of the queries)",
+                        per_request_s * 1e6,
+                        batch::MARGIN
+                    ),
+                }
+            }
+        };
+        self.requests_per_repetition = calibration.requests_per_repetition;
+        // Every run starts its query cycle at the first query.
+        self.next_query = 0;
+        Ok(Some(calibration))
+    }
+
+    fn run_once(&mut self, ctx: &RunContext<'_>) -> Result<Outcome, WorkloadError> {
+        let mut results = 0u64;
+        let mut response_bytes = 0u64;
+        let mut top_title = None;
+        for done in 0..self.requests_per_repetition {
+            if ctx.interrupted.load(Ordering::Relaxed) {
+                return Err(WorkloadError::Interrupted);
+            }
+            let answer = self.request().map_err(|e| match e {
+                WorkloadError::Failed { message, exit_code } => WorkloadError::Failed {
+                    message: format!(
+                        "{message} (request {} of {} in this repetition)",
+                        done + 1,
+                        self.requests_per_repetition
+                    ),
+                    exit_code,
+                },
+                other => other,
+            })?;
+            results += answer.results;
+            response_bytes += answer.response_bytes;
+            top_title = answer.top_title;
+        }
+        let is_service = matches!(self.backend, Backend::Service(_));
+        Ok(Outcome {
+            requests: self.requests_per_repetition,
+            metrics: Metrics {
+                results: (!is_service).then_some(results),
+                response_bytes: is_service.then_some(response_bytes),
+                output_text: top_title,
+                ..Metrics::default()
+            },
+            exit_code: None,
+        })
+    }
+}

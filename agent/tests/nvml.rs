@@ -1,0 +1,374 @@
+//! The NVML sensor against the stand-in `libnvidia-ml.so`, through nvml-wrapper
+//! and the dynamic loader as on a real GPU machine: the energy-counter path,
+//! the power-integration path, GPUs without the counter or without any
+//! reading, a GPU lost mid-run, and libraries or drivers that are absent.
+//! Energies are asserted through the meter, to the joule.
+
+#[path = "support/nvml_standin.rs"]
+mod nvml_standin;
+
+use hoeveel_agent::meter::Meter;
+use hoeveel_agent::sensors::discover::{self, DiscoverOptions, TotalChoice};
+use hoeveel_agent::sensors::nvml::{self, NvmlDiscovery, ReadPath};
+use hoeveel_agent::sensors::{Reading, Sensor, SensorError, SensorKind};
+use hoeveel_record::{DomainKind, Provenance};
+use nvml_standin::StandIn;
+use std::path::Path;
+
+fn discover(standin: &StandIn) -> NvmlDiscovery {
+    match nvml::discover(Some(standin.library())) {
+        Ok(found) => found,
+        Err(e) => panic!("discovery through the stand-in failed: {e}"),
+    }
+}
+
+fn unavailable_message(result: Result<NvmlDiscovery, SensorError>) -> String {
+    match result {
+        Err(SensorError::Unavailable(message)) => message,
+        Err(e) => panic!("expected Unavailable, got {e:?}"),
+        Ok(found) => panic!(
+            "expected Unavailable, found {} sensor(s)",
+            found.sensors.len()
+        ),
+    }
+}
+
+/// Samples `sensor` once and returns its one reading.
+fn sample(sensor: &mut dyn Sensor) -> Reading {
+    let mut out = Vec::new();
+    sensor.sample(&mut out).expect("sample");
+    assert_eq!(out.len(), 1, "one reading per GPU");
+    out[0]
+}
+
+fn assert_joules(actual_j: f64, expected_j: f64) {
+    assert!(
+        (actual_j - expected_j).abs() < 1e-6,
+        "expected {expected_j} J, measured {actual_j} J"
+    );
+}
+
+const A100: &str = "
+[device]
+name = NVIDIA A100-SXM4-40GB
+uuid = GPU-0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9
+bus_id = 00000000:07:00.0
+power_limit_mw = 400000
+# The first value is read by discovery, to see that the counter works.
+energy_mj = 1000 5000 17000 17500
+power_mw = 61000
+";
+
+#[test]
+fn energy_counter_path_reads_millijoules_as_a_counter() {
+    let standin = StandIn::new(A100);
+    let mut found = discover(&standin);
+    assert_eq!(found.sensors.len(), 1);
+    assert!(found.unavailable.is_empty());
+
+    let gpu = &found.gpus[0];
+    assert_eq!(gpu.index, 0);
+    assert_eq!(gpu.name, "NVIDIA A100-SXM4-40GB");
+    assert_eq!(
+        gpu.uuid.as_deref(),
+        Some("GPU-0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9")
+    );
+    assert_eq!(gpu.bus_id.as_deref(), Some("00000000:07:00.0"));
+    assert_eq!(gpu.power_limit_w, Some(400.0));
+
+    let sensor = &mut found.sensors[0];
+    assert_eq!(sensor.kind(), SensorKind::Nvml);
+    assert_eq!(sensor.read_path(), ReadPath::EnergyCounter);
+    let domain = sensor.domains()[0].clone();
+    assert_eq!(domain.id, "gpu-0");
+    assert_eq!(domain.kind, DomainKind::Gpu);
+    assert_eq!(domain.provenance, Provenance::Counter);
+    assert_eq!(domain.wrap_range_uj, None);
+    assert_eq!(domain.unit, Some(0));
+
+    let info = sensor.info();
+    assert_eq!(info.kind, "nvml");
+    assert_eq!(info.provenance, Provenance::Counter);
+    assert_eq!(info.domains, ["gpu-0"]);
+    assert!(
+        info.source.contains("nvmlDeviceGetTotalEnergyConsumption"),
+        "{}",
+        info.source
+    );
+    assert!(
+        info.source
+            .contains(&standin.library().display().to_string())
+    );
+    assert_eq!(info.details["read_path"], "energy counter");
+    assert_eq!(info.details["power_limit_w"], 400.0);
+    assert_eq!(info.details["bus_id"], "00000000:07:00.0");
+    assert!(info.details["energy_counter_unavailable"].is_null());
+
+    let mut meter = Meter::new(domain.wrap_range_uj);
+    let first = sample(sensor);
+    assert_eq!(
+        first,
+        Reading::Counter {
+            energy_uj: 5_000_000
+        }
+    );
+    meter.update(0.0, first).expect("first reading");
+    meter.update(1.0, sample(sensor)).expect("second reading");
+    assert_joules(meter.total_j(), 12.0);
+    meter.update(1.5, sample(sensor)).expect("third reading");
+    assert_joules(meter.total_j(), 12.5);
+}
+
+#[test]
+fn power_integration_path_when_the_counter_is_not_supported() {
+    let standin = StandIn::new(
+        "
+[device]
+name = Tesla P100-PCIE-16GB
+uuid = GPU-11111111-2222-3333-4444-555555555555
+bus_id = 00000000:3B:00.0
+power_limit_mw = 250000
+energy_mj = unsupported
+power_mw = 30000 100000 200000 50000
+",
+    );
+    let mut found = discover(&standin);
+    assert_eq!(found.sensors.len(), 1);
+    let sensor = &mut found.sensors[0];
+    assert_eq!(sensor.read_path(), ReadPath::PowerIntegration);
+    let domain = sensor.domains()[0].clone();
+    assert_eq!(domain.provenance, Provenance::Integrated);
+    let info = sensor.info();
+    assert_eq!(info.provenance, Provenance::Integrated);
+    assert!(
+        info.source.contains("nvmlDeviceGetPowerUsage"),
+        "{}",
+        info.source
+    );
+    assert_eq!(info.details["read_path"], "power integration");
+    let why = info.details["energy_counter_unavailable"]
+        .as_str()
+        .expect("the record says why the counter is not used");
+    assert!(why.contains("not supported"), "{why}");
+
+    let mut meter = Meter::new(domain.wrap_range_uj);
+    assert_eq!(
+        sample(sensor),
+        Reading::Power {
+            power_mw: 100_000.0
+        }
+    );
+    meter
+        .update(
+            0.0,
+            Reading::Power {
+                power_mw: 100_000.0,
+            },
+        )
+        .expect("first");
+    // (100 W + 200 W) / 2 × 2 s = 300 J
+    meter.update(2.0, sample(sensor)).expect("second");
+    assert_joules(meter.total_j(), 300.0);
+    // + (200 W + 50 W) / 2 × 0.5 s = 62.5 J
+    meter.update(2.5, sample(sensor)).expect("third");
+    assert_joules(meter.total_j(), 362.5);
+}
+
+#[test]
+fn each_gpu_is_read_its_own_way_and_one_without_readings_is_listed_not_zero() {
+    let standin = StandIn::new(
+        "
+[device]
+name = NVIDIA H100 80GB HBM3
+uuid = GPU-aaaaaaaa-0000-0000-0000-000000000000
+bus_id = 00000000:18:00.0
+power_limit_mw = 700000
+energy_mj = 0 100000 350000
+
+[device]
+name = Tesla K80
+uuid = GPU-bbbbbbbb-0000-0000-0000-000000000000
+bus_id = 00000000:86:00.0
+power_limit_mw = unsupported
+energy_mj = unsupported
+power_mw = 0 60000 60000
+
+[device]
+name = Mystery GPU
+uuid = GPU-cccccccc-0000-0000-0000-000000000000
+bus_id = 00000000:AF:00.0
+energy_mj = unsupported
+power_mw = unsupported
+",
+    );
+    let mut found = discover(&standin);
+    assert_eq!(found.gpus.len(), 3, "every GPU is in the record");
+    assert_eq!(found.gpus[1].power_limit_w, None);
+    assert_eq!(found.sensors.len(), 2, "the third GPU cannot be measured");
+    assert_eq!(found.unavailable.len(), 1);
+    let missing = &found.unavailable[0];
+    assert_eq!(missing.sensor, "nvml");
+    assert!(
+        missing.reason.contains("gpu-2 (Mystery GPU)"),
+        "{}",
+        missing.reason
+    );
+    assert!(
+        missing.reason.contains("not measured"),
+        "{}",
+        missing.reason
+    );
+
+    let ids: Vec<String> = found
+        .sensors
+        .iter()
+        .map(|s| s.domains()[0].id.clone())
+        .collect();
+    assert_eq!(ids, ["gpu-0", "gpu-1"]);
+    let provenance: Vec<Provenance> = found
+        .sensors
+        .iter()
+        .map(|s| s.domains()[0].provenance)
+        .collect();
+    assert_eq!(provenance, [Provenance::Counter, Provenance::Integrated]);
+
+    let mut totals_j = Vec::new();
+    for sensor in &mut found.sensors {
+        let mut meter = Meter::new(sensor.domains()[0].wrap_range_uj);
+        meter.update(0.0, sample(sensor)).expect("first");
+        meter.update(4.0, sample(sensor)).expect("second");
+        totals_j.push(meter.total_j());
+    }
+    assert_joules(totals_j[0], 250.0); // (350 000 − 100 000) mJ
+    assert_joules(totals_j[1], 240.0); // 60 W × 4 s
+}
+
+#[test]
+fn a_gpu_lost_mid_run_is_an_error_and_the_other_gpu_keeps_measuring() {
+    let standin = StandIn::new(
+        "
+[device]
+name = NVIDIA A10
+energy_mj = 0 1000 3000 6000 10000
+# Discovery and two samples succeed; then the GPU falls off the bus.
+lost_after = 3
+
+[device]
+name = NVIDIA L4
+energy_mj = 0 2000 4000 6000 8000
+",
+    );
+    let mut found = discover(&standin);
+    assert_eq!(found.sensors.len(), 2);
+    let (lost, rest) = found.sensors.split_at_mut(1);
+    let (lost, other) = (&mut lost[0], &mut rest[0]);
+
+    let mut lost_meter = Meter::new(None);
+    let mut other_meter = Meter::new(None);
+    lost_meter.update(0.0, sample(lost)).expect("first");
+    other_meter.update(0.0, sample(other)).expect("first");
+    lost_meter.update(1.0, sample(lost)).expect("second");
+    other_meter.update(1.0, sample(other)).expect("second");
+
+    let mut out = Vec::new();
+    let err = lost.sample(&mut out).expect_err("the GPU is lost");
+    assert!(out.is_empty(), "nothing is appended on error");
+    match &err {
+        SensorError::Unavailable(message) => {
+            assert!(message.contains("gpu-0 (NVIDIA A10)"), "{message}");
+            assert!(message.contains("fell off the bus"), "{message}");
+        }
+        other => panic!("a lost GPU is Unavailable, got {other:?}"),
+    }
+    // What was measured before the loss is kept.
+    assert_joules(lost_meter.total_j(), 2.0);
+
+    other_meter.update(2.0, sample(other)).expect("third");
+    other_meter.update(3.0, sample(other)).expect("fourth");
+    assert_joules(other_meter.total_j(), 6.0);
+}
+
+#[test]
+fn a_library_that_does_not_exist_means_gpus_are_not_measured() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("libnvidia-ml.so.1");
+    let message = unavailable_message(nvml::discover(Some(&missing)));
+    assert!(
+        message.contains(&missing.display().to_string()),
+        "{message}"
+    );
+    assert!(message.contains("GPUs are not measured"), "{message}");
+}
+
+#[test]
+fn a_machine_without_gpus_is_unavailable() {
+    let standin = StandIn::new("# a driver that sees no GPU\n");
+    let message = unavailable_message(nvml::discover(Some(standin.library())));
+    assert!(message.contains("reports no GPU"), "{message}");
+}
+
+#[test]
+fn a_driver_that_is_not_loaded_is_unavailable() {
+    // NVML_ERROR_DRIVER_NOT_LOADED = 9 (nvml.h).
+    let standin = StandIn::new("init_return = 9\n[device]\nname = X\n");
+    let message = unavailable_message(nvml::discover(Some(standin.library())));
+    assert!(message.contains("driver is not loaded"), "{message}");
+}
+
+#[test]
+fn a_gpu_without_any_reading_alone_is_unavailable_with_the_reason() {
+    let standin =
+        StandIn::new("[device]\nname = Old GPU\nenergy_mj = unsupported\npower_mw = unsupported\n");
+    let message = unavailable_message(nvml::discover(Some(standin.library())));
+    assert!(message.contains("gpu-0 (Old GPU)"), "{message}");
+    assert!(message.contains("not supported"), "{message}");
+}
+
+#[test]
+fn discovery_lists_the_gpus_and_the_unmeasurable_ones() {
+    let standin = StandIn::new(
+        "
+[device]
+name = NVIDIA A100-SXM4-40GB
+energy_mj = 10 20
+[device]
+name = Old GPU
+energy_mj = unsupported
+power_mw = unsupported
+",
+    );
+    let options = DiscoverOptions {
+        sysfs_root: Path::new("/nonexistent").to_path_buf(),
+        only: Some(vec![SensorKind::Nvml]),
+        nvml_library: Some(standin.library().to_path_buf()),
+        total: TotalChoice::Package,
+    };
+    let inventory = discover::discover(&options).expect("NVML is usable");
+    assert_eq!(inventory.sensors.len(), 1);
+    assert_eq!(inventory.sensors[0].kind(), SensorKind::Nvml);
+    assert_eq!(inventory.gpus.len(), 2);
+    assert_eq!(inventory.unavailable.len(), 1);
+    let notes = inventory.notes();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("nvml not used: gpu-1 (Old GPU)")),
+        "{notes:?}"
+    );
+}
+
+#[test]
+fn asking_for_nvml_without_the_library_fails_with_the_reason() {
+    let options = DiscoverOptions {
+        sysfs_root: Path::new("/nonexistent").to_path_buf(),
+        only: Some(vec![SensorKind::Nvml]),
+        nvml_library: Some(Path::new("/nonexistent/libnvidia-ml.so.1").to_path_buf()),
+        total: TotalChoice::Package,
+    };
+    let Err(err) = discover::discover(&options) else {
+        panic!("an explicit sensor that cannot be used is an error");
+    };
+    let message = err.to_string();
+    assert!(message.contains("sensor nvml was asked for"), "{message}");
+    assert!(message.contains("GPUs are not measured"), "{message}");
+}

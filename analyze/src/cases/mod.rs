@@ -1,0 +1,111 @@
+//! The four workshop cases, each answered next to the workshop's figure, the
+//! difference and the sources. With records (an `llm` and a `search` workload) the
+//! measured energy is used; without, published reference figures stand in and the
+//! output says so.
+
+pub mod ask_or_search;
+pub mod municipality;
+pub mod sites;
+pub mod training;
+
+use crate::measure::Measurement;
+use crate::output::{Basis, Document};
+use crate::profiles::ProfileSet;
+use crate::stats::Interval;
+use hoeveel_record::Record;
+
+/// Amortisation points when the user gives none.
+pub const DEFAULT_REQUESTS: [f64; 3] = [1e6, 1e9, 1e12];
+
+/// The LLM energy per request used by cases 2 and 4: a measurement's 95% CI, or
+/// De Vries' 3 Wh as the reference input.
+pub fn llm_energy(p: &ProfileSet, llm: Option<&Measurement>) -> (Interval, String, Basis) {
+    if let Some(m) = llm {
+        let basis = m.default_basis();
+        if let Some(d) = m.describe(basis) {
+            return (
+                d.ci(),
+                format!(
+                    "measured LLM query `{}` ({}), {}, mean and 95% CI, {}",
+                    m.label,
+                    m.name,
+                    basis.as_str(),
+                    m.provenance_label()
+                ),
+                Basis::measured(m.provenance),
+            );
+        }
+    }
+    let reference = p
+        .request("devries-llm-2023")
+        .map(|r| r.energy_j())
+        .unwrap_or(Interval::point(3.0 * 3600.0));
+    (
+        reference,
+        "REFERENCE INPUT: De Vries (2023), about 3 Wh per LLM interaction [devries-llm-2023]"
+            .into(),
+        Basis::reference(),
+    )
+}
+
+/// All four cases.
+pub fn all(p: &ProfileSet, records: &[Record]) -> anyhow::Result<Document> {
+    let ms: Vec<Measurement> = records.iter().map(Measurement::of).collect();
+    let llm = ms.iter().find(|m| m.kind == "llm" && !m.gross_j.is_empty());
+    let search = ms
+        .iter()
+        .find(|m| m.kind == "search" && !m.gross_j.is_empty());
+    let mut doc = Document {
+        title: "hoeveel cases: the four workshop cases".into(),
+        basis: Basis::measured(None),
+        sections: Vec::new(),
+        warnings: records
+            .iter()
+            .flat_map(|r| r.warnings.iter().cloned())
+            .collect(),
+    };
+    if !records.is_empty() && llm.is_none() {
+        doc.warnings.push("no record with workload kind `llm` and a completed repetition: cases 1, 2 and 4 use reference inputs".into());
+    }
+    if !records.is_empty() && search.is_none() {
+        doc.warnings.push("no record with workload kind `search` and a completed repetition: case 1 uses reference inputs".into());
+    }
+
+    let mut c1 = ask_or_search::section(p, llm.zip(search));
+    let b1 = c1.basis.clone().unwrap_or_else(Basis::reference);
+    c1.basis = Some(b1.clone());
+    doc.basis = doc.basis.combine(&b1);
+    doc.sections.push(c1);
+
+    let (energy, label, b2) = llm_energy(p, llm);
+    let mut c2 = sites::section(p, energy, &label, false);
+    c2.basis = Some(b2.clone());
+    doc.basis = doc.basis.combine(&b2);
+    doc.sections.push(c2);
+
+    let scenario = municipality::Scenario::parse(
+        crate::profiles::MUNICIPALITY_SCENARIO,
+        "profiles/scenarios/municipality.toml",
+    )?;
+    let mut c3 = municipality::section(p, &scenario, None)?;
+    c3.basis = Some(Basis::reference());
+    c3.notes.push("Hosting energy from the Sustainable Web Design model; measure it with `hoeveel-agent run` against a local server and pass `hoeveel scenario FILE --hosting-record r.jsonl`.".into());
+    doc.basis = doc.basis.combine(&Basis::reference());
+    doc.sections.push(c3);
+
+    let site = training::TrainingSite::default_for(p)
+        .ok_or_else(|| anyhow::anyhow!("the profiles lack the US grid entry used for case 4"))?;
+    let ws_site = p.site("ms-nl");
+    let inference =
+        ws_site
+            .and_then(|s| sites::at_site(p, s, energy))
+            .map(|r| training::Inference {
+                g_per_request: r.g_per_request,
+                label: format!("{label}; at {}", r.name),
+            });
+    let ids: Vec<String> = p.models.iter().map(|(m, _)| m.id.clone()).collect();
+    let mut c4 = training::section(p, &ids, &site, &DEFAULT_REQUESTS, inference.as_ref())?;
+    c4.basis = Some(Basis::reference().combine(&b2));
+    doc.sections.push(c4);
+    Ok(doc)
+}

@@ -1,0 +1,251 @@
+//! Case 2, "where do I host my app?": g CO2e per request at every site, ranked.
+//!
+//! g CO2e = energy (kWh) x PUE x grid intensity (g/kWh). The energy is the
+//! measured per-request energy with its 95% CI; PUE may be a range; the product is
+//! taken bound by bound (low x low .. high x high), so the printed range holds every
+//! combination of measurement CI and profile range.
+
+use crate::output::{Cell, Column, Section, Table};
+use crate::plot::{Bar, BarChart, Chart};
+use crate::profiles::{ProfileSet, SiteEntry};
+use crate::stats::Interval;
+use serde::Serialize;
+
+pub const J_PER_KWH: f64 = 3.6e6;
+
+/// The workshop's case-2 figures (slides: "+- 288 g", "+- 649", "+-70", "+- 550").
+pub const WORKSHOP_FACTORS: [(&str, f64); 4] = [
+    ("ms-nl", 288.0),
+    ("ms-sg", 649.0),
+    ("local-fr", 70.0),
+    ("local-de", 550.0),
+];
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SiteResult {
+    pub id: String,
+    pub name: String,
+    pub pue: Interval,
+    pub pue_is_range: bool,
+    pub grid_id: String,
+    pub grid_g_per_kwh: f64,
+    /// PUE x grid intensity.
+    pub factor_g_per_kwh: Interval,
+    pub g_per_request: Interval,
+    pub status: String,
+    pub note: Option<String>,
+    pub workshop: bool,
+}
+
+/// CO2e of `energy_j` per request at one site.
+pub fn at_site(profiles: &ProfileSet, site: &SiteEntry, energy_j: Interval) -> Option<SiteResult> {
+    let grid = profiles.grid_entry(&site.grid)?;
+    let factor = profiles.site_factor(site)?;
+    Some(SiteResult {
+        id: site.id.clone(),
+        name: site.name.clone(),
+        pue: site.pue.interval(),
+        pue_is_range: site.pue.is_range(),
+        grid_id: grid.id.clone(),
+        grid_g_per_kwh: grid.value,
+        factor_g_per_kwh: factor,
+        g_per_request: energy_j.scale(1.0 / J_PER_KWH).times(factor),
+        status: site.meta.status.clone(),
+        note: site.meta.note.clone(),
+        workshop: site.workshop,
+    })
+}
+
+/// Every site, ranked by the centre of its per-request range (lowest first).
+pub fn rank(profiles: &ProfileSet, energy_j: Interval, workshop_only: bool) -> Vec<SiteResult> {
+    let mut rows: Vec<SiteResult> = profiles
+        .sites
+        .iter()
+        .map(|(s, _)| s)
+        .filter(|s| !workshop_only || s.workshop)
+        .filter_map(|s| at_site(profiles, s, energy_j))
+        .collect();
+    rows.sort_by(|a, b| {
+        a.g_per_request
+            .centre()
+            .total_cmp(&b.g_per_request.centre())
+    });
+    rows
+}
+
+/// The ranked table, the workshop check and a bar chart, as one section.
+pub fn section(
+    profiles: &ProfileSet,
+    energy_j: Interval,
+    energy_label: &str,
+    workshop_only: bool,
+) -> Section {
+    let rows = rank(profiles, energy_j, workshop_only);
+    let mut s = Section::new("sites", "Case 2: where do I host my app?");
+    s.notes.push(format!("Energy per request: {energy_label}."));
+    let mut t = Table::new(
+        "ranked",
+        vec![
+            Column::new("rank", None),
+            Column::new("site", None),
+            Column::new("PUE", None),
+            Column::new("grid", Some("gCO2e/kWh")),
+            Column::new("grid entry", None),
+            Column::new("PUE x grid", Some("gCO2e/kWh")),
+            Column::new("per request", Some("g CO2e")),
+            Column::new("per 1,000 requests", Some("g CO2e")),
+            Column::new("PUE status", None),
+        ],
+    )
+    .caption("Sites ranked by CO2e per request (ranges: measurement CI x PUE range)");
+    for (i, r) in rows.iter().enumerate() {
+        t.row(vec![
+            Cell::num((i + 1) as f64, 0),
+            Cell::text(format!("{} [{}]", r.name, r.id)),
+            Cell::interval(r.pue, 3),
+            Cell::num(r.grid_g_per_kwh, 2),
+            Cell::text(&r.grid_id),
+            Cell::interval(r.factor_g_per_kwh, 1),
+            Cell::interval_sig(r.g_per_request, 4),
+            Cell::interval_sig(r.g_per_request.scale(1000.0), 4),
+            Cell::text(if r.status == "NV" {
+                "NV (unverified)".to_string()
+            } else {
+                r.status.clone()
+            }),
+        ]);
+    }
+    s.tables.push(t);
+    s.tables.push(workshop_check(&rows));
+    for r in rows.iter().filter(|r| r.pue_is_range) {
+        s.notes.push(format!(
+            "{}: PUE is a range, not a value: {}",
+            r.id,
+            r.note
+                .clone()
+                .unwrap_or_else(|| "the operator publishes none for this site".into())
+        ));
+    }
+    for r in rows.iter().filter(|r| r.status == "NV") {
+        if let Some(n) = &r.note {
+            s.notes.push(format!("{} (unverified): {n}", r.id));
+        }
+    }
+    s.notes.push(
+        "Method: g CO2e = energy (kWh) x PUE x grid intensity; ranges multiply bounds (low x low .. high x high, interval arithmetic). Sources and vintages: `hoeveel profiles show <id>`."
+            .into(),
+    );
+    s.charts.push(Chart::Bars(BarChart {
+        title: "g CO2e per 1,000 requests, by site (whisker: range)".into(),
+        unit: "g CO2e per 1,000 requests".into(),
+        bars: rows
+            .iter()
+            .map(|r| {
+                let v = r.g_per_request.scale(1000.0);
+                Bar {
+                    label: r.name.clone(),
+                    low: v.low,
+                    typical: v.typical,
+                    high: v.high,
+                    highlight: r.workshop,
+                }
+            })
+            .collect(),
+    }));
+    s.data = serde_json::json!({ "energy_per_request_j": energy_j, "sites": rows });
+    s
+}
+
+/// The workshop's four known factors next to ours.
+pub fn workshop_check(rows: &[SiteResult]) -> Table {
+    let mut t = Table::new(
+        "workshop_check",
+        vec![
+            Column::new("site", None),
+            Column::new("PUE x grid", Some("gCO2e/kWh")),
+            Column::new("rounded", Some("gCO2e/kWh")),
+            Column::new("workshop", Some("gCO2e/kWh")),
+            Column::new("difference", Some("gCO2e/kWh")),
+            Column::new("source", None),
+        ],
+    )
+    .caption("Workshop check: PUE x grid intensity");
+    for (id, workshop) in WORKSHOP_FACTORS {
+        if let Some(r) = rows.iter().find(|r| r.id == id) {
+            let f = r.factor_g_per_kwh.centre();
+            t.row(vec![
+                Cell::text(&r.name),
+                Cell::num(f, 2),
+                Cell::num(f.round(), 0),
+                Cell::num(workshop, 0),
+                Cell::num(f.round() - workshop, 0),
+                Cell::text(format!(
+                    "{} x {} ({})",
+                    crate::output::fmt_num(r.pue.centre(), 2),
+                    crate::output::fmt_num(r.grid_g_per_kwh, 0),
+                    r.grid_id
+                )),
+            ]);
+        }
+    }
+    for id in ["aws-stockholm", "aws-chile"] {
+        if let Some(r) = rows.iter().find(|r| r.id == id) {
+            t.row(vec![
+                Cell::text(&r.name),
+                Cell::interval(r.factor_g_per_kwh, 2),
+                Cell::interval(
+                    Interval::new(
+                        r.factor_g_per_kwh.low.round(),
+                        None,
+                        r.factor_g_per_kwh.high.round(),
+                    ),
+                    0,
+                ),
+                Cell::text("unknown ('AWS = ONBEKEND')"),
+                Cell::Empty,
+                Cell::text(format!(
+                    "PUE 1.04–1.15 (AWS best site–fleet) x {}",
+                    crate::output::fmt_num(r.grid_g_per_kwh, 2)
+                )),
+            ]);
+        }
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workshop_factors_reproduce_exactly() {
+        let p = ProfileSet::shipped().expect("profiles");
+        let rows = rank(&p, Interval::point(J_PER_KWH), true);
+        assert_eq!(rows.len(), 6);
+        for (id, expected) in WORKSHOP_FACTORS {
+            let r = rows.iter().find(|r| r.id == id).expect("site");
+            assert_eq!(r.factor_g_per_kwh.centre().round(), expected, "{id}");
+            // 1 kWh per request: g per request equals the factor.
+            assert!((r.g_per_request.centre() - r.factor_g_per_kwh.centre()).abs() < 1e-9);
+        }
+        let sto = rows.iter().find(|r| r.id == "aws-stockholm").expect("aws");
+        assert!((sto.factor_g_per_kwh.low - 37.2528).abs() < 1e-9);
+        assert!((sto.factor_g_per_kwh.high - 41.193).abs() < 1e-9);
+        let chile = rows.iter().find(|r| r.id == "aws-chile").expect("aws");
+        assert_eq!((chile.factor_g_per_kwh.low * 10.0).round() / 10.0, 276.1);
+        assert_eq!((chile.factor_g_per_kwh.high * 10.0).round() / 10.0, 305.3);
+        // Ranked lowest first: Stockholm's range centre (39) is below France (70.4).
+        assert_eq!(rows[0].id, "aws-stockholm");
+        assert_eq!(rows[5].id, "ms-sg");
+    }
+
+    #[test]
+    fn measurement_ci_and_pue_range_multiply_bounds() {
+        let p = ProfileSet::shipped().expect("profiles");
+        let site = p.site("aws-stockholm").expect("site");
+        let e = Interval::new(900.0, Some(1000.0), 1100.0);
+        let r = at_site(&p, site, e).expect("result");
+        assert!((r.g_per_request.low - 900.0 / 3.6e6 * 1.04 * 35.82).abs() < 1e-12);
+        assert!((r.g_per_request.high - 1100.0 / 3.6e6 * 1.15 * 35.82).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,159 @@
+//! The command line of `hoeveel`: one module per subcommand, each with its own
+//! `Args`; the global options choose the profiles and the output format.
+
+pub mod cases;
+pub mod compare;
+pub mod plot;
+pub mod profiles;
+pub mod report;
+pub mod scenario;
+pub mod sites;
+pub mod training;
+
+use crate::measure::EnergyBasis;
+use crate::output::{self, Document, Format};
+use crate::profiles::ProfileSet;
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use hoeveel_record::Record;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hoeveel",
+    version,
+    about = "Turns measured energy into CO2e per request, with sources"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// A folder of profile files that override or extend the shipped ones (repeatable;
+    /// also HOEVEEL_PROFILES and $XDG_CONFIG_HOME/hoeveel/profiles).
+    #[arg(long = "profiles", global = true, value_name = "DIR")]
+    pub profiles: Vec<PathBuf>,
+    /// Print JSON.
+    #[arg(long, global = true, conflicts_with_all = ["csv", "markdown"])]
+    pub json: bool,
+    /// Print CSV (one block per table; ranges as low/typical/high columns).
+    #[arg(long, global = true, conflicts_with = "markdown")]
+    pub csv: bool,
+    /// Print Markdown.
+    #[arg(long, global = true)]
+    pub markdown: bool,
+    /// Also write a self-contained HTML report with charts to FILE.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+}
+
+impl Global {
+    pub fn format(&self) -> Format {
+        if self.json {
+            Format::Json
+        } else if self.csv {
+            Format::Csv
+        } else if self.markdown {
+            Format::Markdown
+        } else {
+            Format::Text
+        }
+    }
+
+    pub fn profiles(&self) -> anyhow::Result<ProfileSet> {
+        Ok(ProfileSet::load(&ProfileSet::user_dirs(&self.profiles))?)
+    }
+}
+
+/// `--net` / `--gross`, shared by the commands that compute from energy.
+#[derive(Debug, Clone, Args)]
+pub struct BasisArgs {
+    /// Use gross energy (everything the measured domains used). Default: net where
+    /// the record has an idle baseline, else gross.
+    #[arg(long, conflicts_with = "net")]
+    pub gross: bool,
+    /// Use net energy (gross minus idle baseline x duration).
+    #[arg(long)]
+    pub net: bool,
+}
+
+impl BasisArgs {
+    pub fn basis(&self) -> Option<EnergyBasis> {
+        if self.gross {
+            Some(EnergyBasis::Gross)
+        } else if self.net {
+            Some(EnergyBasis::Net)
+        } else {
+            None
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Per-request energy with CI, per token, CO2e at a site, everyday equivalents.
+    Report(report::Args),
+    /// The ratio of two measurements with a 95% CI, next to the published figures.
+    Compare(compare::Args),
+    /// Case 2: every hosting site ranked, g CO2e per request and per 1,000 requests.
+    Sites(sites::Args),
+    /// Case 3: a scenario file (the municipal web page vs desk visits).
+    Scenario(scenario::Args),
+    /// Case 4: training emissions from the model cards, recomputed and amortised.
+    Training(training::Args),
+    /// All four workshop cases, each next to the workshop's figure and its source.
+    Cases(cases::Args),
+    /// The shipped data: list, show one entry, check every file.
+    Profiles(profiles::Args),
+    /// Write a chart as SVG or PNG.
+    Plot(plot::Args),
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Report(a) => report::run(g, a),
+        Command::Compare(a) => compare::run(g, a),
+        Command::Sites(a) => sites::run(g, a),
+        Command::Scenario(a) => scenario::run(g, a),
+        Command::Training(a) => training::run(g, a),
+        Command::Cases(a) => cases::run(g, a),
+        Command::Profiles(a) => profiles::run(g, a),
+        Command::Plot(a) => plot::run(g, a),
+    }
+}
+
+/// Reads a record; tolerated problems go to stderr as warnings.
+pub fn read(path: &Path) -> anyhow::Result<Record> {
+    let record = hoeveel_record::read_record(path)?;
+    for w in &record.warnings {
+        eprintln!("hoeveel: warning: {w}");
+    }
+    Ok(record)
+}
+
+/// Prints the document in the chosen format and writes the HTML file if asked.
+pub fn emit(g: &Global, doc: &Document) -> anyhow::Result<ExitCode> {
+    if let Some(path) = &g.html {
+        std::fs::write(path, crate::html::render(doc))
+            .with_context(|| format!("cannot write the HTML report {}", path.display()))?;
+        eprintln!("hoeveel: wrote {}", path.display());
+    }
+    print_out(&output::render(doc, g.format()))
+}
+
+/// Writes to stdout; a closed pipe (`hoeveel ... | head`) ends quietly.
+pub fn print_out(text: &str) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        Err(e) => Err(e).context("cannot write to stdout"),
+    }
+}

@@ -1,0 +1,67 @@
+//! `hoeveel plot RECORD --output FILE.svg|FILE.png`
+
+use super::Global;
+use crate::measure::Measurement;
+use crate::plot::{Chart, PowerChart, svg};
+use anyhow::{Context, anyhow, bail};
+use clap::ValueEnum;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Kind {
+    /// Power over time per domain, with baseline, warm-up and repetitions marked.
+    Power,
+    /// g CO2e per 1,000 requests at every site, with ranges.
+    Sites,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    pub record: PathBuf,
+    /// The file to write: .svg, or .png (rendered with the system's fonts).
+    #[arg(long, short)]
+    pub output: PathBuf,
+    #[arg(long, value_enum, default_value = "power")]
+    pub chart: Kind,
+}
+
+pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
+    let png = match a.output.extension().and_then(|e| e.to_str()) {
+        Some("svg") => false,
+        Some("png") => true,
+        _ => bail!(
+            "{}: the output must end in .svg or .png",
+            a.output.display()
+        ),
+    };
+    let record = super::read(&a.record)?;
+    let chart =
+        match a.chart {
+            Kind::Power => Chart::Power(PowerChart::of(&record).ok_or_else(|| {
+                anyhow!("{}: the record has no samples to plot", a.record.display())
+            })?),
+            Kind::Sites => {
+                let p = g.profiles()?;
+                let m = Measurement::of(&record);
+                let d = m
+                    .describe(m.default_basis())
+                    .ok_or_else(|| anyhow!("{}: no measured repetition completed", m.name))?;
+                let label = format!("{} ({})", m.name, m.provenance_label());
+                let s = crate::cases::sites::section(&p, d.ci(), &label, false);
+                s.charts
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| anyhow!("no sites to plot"))?
+            }
+        };
+    let bytes = if png {
+        crate::raster::png(&svg(&chart))?
+    } else {
+        svg(&chart).into_bytes()
+    };
+    std::fs::write(&a.output, bytes)
+        .with_context(|| format!("cannot write {}", a.output.display()))?;
+    eprintln!("hoeveel: wrote {}", a.output.display());
+    Ok(ExitCode::SUCCESS)
+}

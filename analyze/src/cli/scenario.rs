@@ -1,0 +1,48 @@
+//! `hoeveel scenario FILE`: case 3.
+
+use super::Global;
+use crate::cases::municipality::{self, Scenario};
+use crate::measure::Measurement;
+use crate::output::{Basis, Document};
+use anyhow::anyhow;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The scenario (TOML), e.g. profiles/scenarios/municipality.toml.
+    pub scenario: PathBuf,
+    /// A record of serving one page view (e.g. `hoeveel-agent run` of a client
+    /// fetching the page from a local server); replaces the hosting profile.
+    #[arg(long, value_name = "RECORD")]
+    pub hosting_record: Option<PathBuf>,
+}
+
+pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
+    let profiles = g.profiles()?;
+    let scenario = Scenario::load(&a.scenario)?;
+    let mut basis = Basis::reference();
+    let mut warnings = Vec::new();
+    let hosting = match &a.hosting_record {
+        Some(path) => {
+            let r = super::read(path)?;
+            warnings.extend(r.warnings.iter().cloned());
+            let m = Measurement::of(&r);
+            let d = m
+                .describe(m.default_basis())
+                .ok_or_else(|| anyhow!("{}: no measured repetition completed", m.name))?;
+            basis = Basis::measured(m.provenance);
+            Some((d.ci(), format!("{}, {}", m.name, m.provenance_label())))
+        }
+        None => None,
+    };
+    let mut section = municipality::section(&profiles, &scenario, hosting)?;
+    section.basis = Some(basis.clone());
+    let doc = Document {
+        title: format!("hoeveel scenario: {}", scenario.name),
+        basis,
+        sections: vec![section],
+        warnings,
+    };
+    super::emit(g, &doc)
+}

@@ -1,0 +1,242 @@
+//! The entry types of each profile file kind. Field names carry units where the
+//! unit is fixed (`tdp_w`, `gpu_hours`); where a file allows several units, the
+//! entry's `unit` field says which and [`super::check`] enforces the allowed set.
+
+use super::quantity::Quantity;
+use serde::{Deserialize, Serialize};
+
+/// Where a number comes from. Every entry of every kind carries it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Meta {
+    pub source: String,
+    /// The year the figure refers to (data year or publication year).
+    pub year: i64,
+    pub licence: String,
+    /// Which pull, commit or edition of the source this is.
+    pub vintage: String,
+    /// V verified, S secondary, D derived, NV not verified.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl Meta {
+    pub fn unverified(&self) -> bool {
+        self.status == "NV"
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GridEntry {
+    pub id: String,
+    pub zone: String,
+    pub name: String,
+    pub dataset: String,
+    /// gCO2e per kWh.
+    pub value: f64,
+    pub unit: String,
+    #[serde(flatten)]
+    pub meta: Meta,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SiteEntry {
+    pub id: String,
+    pub name: String,
+    pub operator: String,
+    pub location: String,
+    /// An entry id of the grid profile.
+    pub grid: String,
+    pub pue: Quantity,
+    pub unit: String,
+    #[serde(default)]
+    pub workshop: bool,
+    #[serde(flatten)]
+    pub meta: Meta,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestEntry {
+    pub id: String,
+    pub name: String,
+    /// search, llm, ai-search, image.
+    pub kind: String,
+    pub energy: Quantity,
+    /// Wh or J.
+    pub unit: String,
+    /// What the figure includes (GPU only, whole datacentre, ...).
+    pub boundary: String,
+    #[serde(flatten)]
+    pub meta: Meta,
+}
+
+impl RequestEntry {
+    /// The energy in joules.
+    pub fn energy_j(&self) -> crate::stats::Interval {
+        let factor = if self.unit == "Wh" { 3600.0 } else { 1.0 };
+        self.energy.interval().scale(factor)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelVariant {
+    pub name: String,
+    pub gpu_hours: f64,
+    pub tdp_w: f64,
+    pub location_tco2e: f64,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelEntry {
+    pub id: String,
+    pub name: String,
+    pub gpu: String,
+    pub tdp_w: f64,
+    pub gpu_hours: f64,
+    /// Location-based training emissions as the card reports them.
+    pub location_tco2e: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub market_tco2e: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub market_note: Option<String>,
+    pub unit: String,
+    /// The card contradicts itself (Llama 3.3).
+    #[serde(default)]
+    pub inconsistent: bool,
+    #[serde(default)]
+    pub variants: Vec<ModelVariant>,
+    #[serde(flatten)]
+    pub meta: Meta,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceEntry {
+    pub id: String,
+    pub name: String,
+    pub value: Quantity,
+    /// W, Wh, kWh/GB or kB.
+    pub unit: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_mah: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voltage_v: Option<f64>,
+    /// The value halves every so many years after `year` (a trend, e.g. Aslan 2018).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub halving_years: Option<f64>,
+    #[serde(flatten)]
+    pub meta: Meta,
+}
+
+impl DeviceEntry {
+    /// The value in `year`. For a trend (`halving_years`), the value halves every
+    /// `halving_years` after the entry's own year: v x 0.5^((year - entry year) / h).
+    /// Aslan et al. (2018) give 0.06 kWh/GB for 2015, halving about every 2 years;
+    /// they do not endorse extrapolating it, so callers must label it extrapolated.
+    pub fn value_in(&self, year: i64) -> crate::stats::Interval {
+        match self.halving_years {
+            Some(h) => self
+                .value
+                .interval()
+                .scale(0.5f64.powf((year - self.meta.year) as f64 / h)),
+            None => self.value.interval(),
+        }
+    }
+}
+
+/// The kinds of profile file, named by the `kind` key at the top of each file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Grid,
+    Sites,
+    Requests,
+    Models,
+    Devices,
+}
+
+impl Kind {
+    pub fn parse(s: &str) -> Option<Kind> {
+        Some(match s {
+            "grid" => Kind::Grid,
+            "sites" => Kind::Sites,
+            "requests" => Kind::Requests,
+            "models" => Kind::Models,
+            "devices" => Kind::Devices,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Grid => "grid",
+            Kind::Sites => "sites",
+            Kind::Requests => "requests",
+            Kind::Models => "models",
+            Kind::Devices => "devices",
+        }
+    }
+
+    /// Keys an entry of this kind may have; any other key is an error, so that a
+    /// misspelt field is not silently ignored.
+    pub fn allowed_keys(self) -> &'static [&'static str] {
+        match self {
+            Kind::Grid => &[
+                "id", "zone", "name", "dataset", "value", "unit", "source", "year", "licence",
+                "vintage", "status", "note",
+            ],
+            Kind::Sites => &[
+                "id", "name", "operator", "location", "grid", "pue", "unit", "workshop", "source",
+                "year", "licence", "vintage", "status", "note",
+            ],
+            Kind::Requests => &[
+                "id", "name", "kind", "energy", "unit", "boundary", "source", "year", "licence",
+                "vintage", "status", "note",
+            ],
+            Kind::Models => &[
+                "id",
+                "name",
+                "gpu",
+                "tdp_w",
+                "gpu_hours",
+                "location_tco2e",
+                "market_tco2e",
+                "market_note",
+                "unit",
+                "inconsistent",
+                "variants",
+                "source",
+                "year",
+                "licence",
+                "vintage",
+                "status",
+                "note",
+            ],
+            Kind::Devices => &[
+                "id",
+                "name",
+                "value",
+                "unit",
+                "capacity_mah",
+                "voltage_v",
+                "halving_years",
+                "source",
+                "year",
+                "licence",
+                "vintage",
+                "status",
+                "note",
+            ],
+        }
+    }
+
+    /// Units an entry of this kind may give.
+    pub fn allowed_units(self) -> &'static [&'static str] {
+        match self {
+            Kind::Grid => &["gCO2e/kWh"],
+            Kind::Sites => &["PUE"],
+            Kind::Requests => &["Wh", "J"],
+            Kind::Models => &["tCO2eq"],
+            Kind::Devices => &["W", "Wh", "kWh/GB", "kB"],
+        }
+    }
+}

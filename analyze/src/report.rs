@@ -1,0 +1,356 @@
+//! `hoeveel report` and `hoeveel compare`: per-request statistics of records, CO2e
+//! at a site, everyday equivalents, and the ratio of two measurements.
+//!
+//! The report starts with the run summary that the agent prints
+//! ([`hoeveel_record::summary::Summary`]), so the numbers match it exactly, and adds
+//! what the agent does not: confidence intervals, outlier warnings, per-token
+//! energy, CO2e and comparisons.
+
+use crate::cases::{ask_or_search, sites};
+use crate::measure::{EnergyBasis, Measurement};
+use crate::output::{Basis, Cell, Column, Document, Section, Table, fmt_num};
+use crate::plot::{Chart, PowerChart};
+use crate::profiles::ProfileSet;
+use crate::stats::{self, Describe, Interval};
+use anyhow::anyhow;
+use hoeveel_record::Record;
+use hoeveel_record::summary::Summary;
+
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    /// Site for the CO2e figure.
+    pub site: String,
+    /// Net or gross; None picks net where a baseline exists.
+    pub basis: Option<EnergyBasis>,
+}
+
+fn stat_row(name: &str, unit: &str, d: &Describe, decimals: usize) -> Vec<Cell> {
+    vec![
+        Cell::text(name),
+        Cell::text(unit),
+        Cell::num(d.n as f64, 0),
+        Cell::num(d.mean, decimals),
+        Cell::num(d.median, decimals),
+        d.sd.map(|s| Cell::num(s, decimals))
+            .unwrap_or(Cell::text("(one run)")),
+        d.ci_low
+            .map(|l| Cell::num(l, decimals))
+            .unwrap_or(Cell::Empty),
+        d.ci_high
+            .map(|h| Cell::num(h, decimals))
+            .unwrap_or(Cell::Empty),
+        Cell::num(d.min, decimals),
+        Cell::num(d.max, decimals),
+    ]
+}
+
+/// The statistics table of one measurement, and its outlier warnings.
+pub fn stats_section(m: &Measurement) -> Section {
+    let mut s = Section::new(
+        &format!("stats:{}", m.name),
+        &format!("Per request, with 95% CI: {}", m.name),
+    );
+    let mut t = Table::new(
+        "per_request",
+        [
+            "quantity",
+            "unit",
+            "n",
+            "mean",
+            "median",
+            "sd",
+            "95% CI low",
+            "95% CI high",
+            "min",
+            "max",
+        ]
+        .iter()
+        .map(|c| Column::new(c, None))
+        .collect(),
+    );
+    let rows: [(&str, &str, &[f64]); 5] = [
+        ("energy, gross", "J", &m.gross_j),
+        ("energy, net", "J", &m.net_j),
+        ("output tokens", "tokens", &m.output_tokens),
+        (
+            "energy per output token, gross",
+            "J/token",
+            &m.gross_per_token_j,
+        ),
+        (
+            "energy per output token, net",
+            "J/token",
+            &m.net_per_token_j,
+        ),
+    ];
+    let mut data = serde_json::Map::new();
+    for (name, unit, values) in rows {
+        if let Some(d) = Describe::of(values) {
+            t.row(stat_row(name, unit, &d, 4));
+            for i in &d.outliers {
+                s.notes.push(format!(
+                    "warning: {name}: repetition {} ({} {unit}) is an outlier by the MAD rule; it is kept in every figure",
+                    i, fmt_num(values[*i], 4)
+                ));
+            }
+            data.insert(
+                name.replace([',', ' '], "_").replace("__", "_"),
+                serde_json::to_value(&d).unwrap_or_default(),
+            );
+        }
+    }
+    if t.rows.is_empty() {
+        s.notes
+            .push("No measured repetition completed: there is nothing to summarise.".into());
+    } else {
+        s.tables.push(t);
+    }
+    s.notes.push(format!(
+        "Provenance of the energy: {}.",
+        m.provenance_label()
+    ));
+    s.notes.push(stats::method_note());
+    s.data = serde_json::Value::Object(data);
+    s
+}
+
+/// CO2e per request at one site and everyday equivalents.
+pub fn co2e_section(
+    p: &ProfileSet,
+    m: &Measurement,
+    opts: &ReportOptions,
+) -> anyhow::Result<Section> {
+    let basis = opts.basis.unwrap_or_else(|| m.default_basis());
+    let d = m
+        .describe(basis)
+        .ok_or_else(|| anyhow!("{}: no measured repetition completed", m.name))?;
+    let site = p.site(&opts.site).ok_or_else(|| {
+        anyhow!(
+            "no site `{}`; `hoeveel profiles list` shows them",
+            opts.site
+        )
+    })?;
+    let r = sites::at_site(p, site, d.ci())
+        .ok_or_else(|| anyhow!("site `{}` has no grid entry", site.id))?;
+    let mut s = Section::new(
+        &format!("co2e:{}", m.name),
+        &format!("CO2e per request at {}: {}", site.name, m.name),
+    );
+    let mut t = Table::new(
+        "co2e",
+        vec![
+            Column::new("energy per request", Some("J")),
+            Column::new("PUE", None),
+            Column::new("grid", Some("gCO2e/kWh")),
+            Column::new("grid entry", None),
+            Column::new("per request", Some("g CO2e")),
+            Column::new("per 1,000 requests", Some("g CO2e")),
+        ],
+    )
+    .caption(format!(
+        "Energy {}, mean and 95% CI; site {} [{}]",
+        basis.as_str(),
+        site.name,
+        site.id
+    ));
+    t.row(vec![
+        Cell::interval(d.ci(), 4),
+        Cell::interval(r.pue, 3),
+        Cell::num(r.grid_g_per_kwh, 2),
+        Cell::text(&r.grid_id),
+        Cell::interval_sig(r.g_per_request, 4),
+        Cell::interval_sig(r.g_per_request.scale(1000.0), 4),
+    ]);
+    s.tables.push(t);
+
+    let mut e = Table::new(
+        "equivalents",
+        vec![
+            Column::new("equivalent", None),
+            Column::new("value", None),
+            Column::new("from", None),
+        ],
+    )
+    .caption("Everyday equivalents of the mean energy per request");
+    let wh = d.mean / 3600.0;
+    if let Some(b) = p.device("phone-battery-5000mah") {
+        e.row(vec![
+            Cell::text("share of a 5000 mAh phone charge"),
+            Cell::text(format!(
+                "{} %",
+                Cell::sig(ask_or_search::share_of_charge_pct(wh, b.value.low()), 4).display()
+            )),
+            Cell::text(format!("{} Wh [{}]", fmt_num(b.value.low(), 1), b.id)),
+        ]);
+    }
+    if let Some(g) = p.request("google-search-2009") {
+        e.row(vec![
+            Cell::text("Google searches of 2009 (0.3 Wh each)"),
+            Cell::sig(wh / g.energy.low(), 4),
+            Cell::text(format!("[{}] ({})", g.id, g.meta.status)),
+        ]);
+    }
+    if let Some(l) = p.device("laptop-browsing") {
+        let secs = Interval::new(d.mean / l.value.high(), None, d.mean / l.value.low());
+        e.row(vec![
+            Cell::text("seconds of laptop browsing"),
+            Cell::interval_sig(secs, 3),
+            Cell::text(format!("{} W [{}]", l.value.display(0), l.id)),
+        ]);
+    }
+    s.tables.push(e);
+    s.notes.push(format!(
+        "Method: g CO2e = energy (kWh) x PUE x grid; the energy's 95% CI and the PUE range combine by interval arithmetic (low x low .. high x high). PUE status {}{}.",
+        site.meta.status,
+        site.meta
+            .note
+            .as_ref()
+            .map(|n| format!(": {}", n.trim_end_matches('.')))
+            .unwrap_or_default()
+    ));
+    // The ranked sites as a chart, for the HTML report.
+    let ranked = sites::section(p, d.ci(), &m.name, false);
+    s.charts.extend(ranked.charts);
+    s.data =
+        serde_json::json!({ "energy_basis": basis, "energy_per_request_j": d.ci(), "site": r });
+    Ok(s)
+}
+
+/// The whole report for some records.
+pub fn report(
+    p: &ProfileSet,
+    records: &[Record],
+    opts: &ReportOptions,
+) -> anyhow::Result<Document> {
+    let mut doc = Document {
+        title: "hoeveel report".into(),
+        basis: Basis::measured(None),
+        sections: Vec::new(),
+        warnings: Vec::new(),
+    };
+    for record in records {
+        doc.warnings.extend(record.warnings.iter().cloned());
+        let m = Measurement::of(record);
+        doc.basis = doc.basis.combine(&Basis::measured(m.provenance));
+        let mut summary = Section::new(
+            &format!("summary:{}", m.name),
+            &format!("Run summary: {}", m.name),
+        );
+        summary.preformatted = Some(Summary::of(record).render_text());
+        summary.basis = Some(Basis::measured(m.provenance));
+        summary.data = serde_json::json!({
+            "record": m.name,
+            "workload_kind": m.kind,
+            "workload_label": m.label,
+            "provenance": m.provenance,
+            "requests_per_repetition": m.requests_per_repetition,
+            "status": record.run_end.as_ref().map(|e| e.status.as_str()),
+        });
+        if let Some(c) = PowerChart::of(record) {
+            summary.charts.push(Chart::Power(c));
+        }
+        doc.sections.push(summary);
+        let mut st = stats_section(&m);
+        st.basis = Some(Basis::measured(m.provenance));
+        doc.sections.push(st);
+        if m.gross_j.is_empty() {
+            doc.warnings.push(format!(
+                "{}: no measured repetition completed; nothing to compute CO2e from",
+                m.name
+            ));
+            continue;
+        }
+        let mut c = co2e_section(p, &m, opts)?;
+        c.basis = Some(Basis::measured(m.provenance));
+        doc.sections.push(c);
+    }
+    Ok(doc)
+}
+
+/// `hoeveel compare A B`: A / B with a 95% bootstrap CI, next to the published figures.
+pub fn compare(
+    p: &ProfileSet,
+    a: &Record,
+    b: &Record,
+    basis: Option<EnergyBasis>,
+) -> anyhow::Result<Document> {
+    let (ma, mb) = (Measurement::of(a), Measurement::of(b));
+    let basis = basis.unwrap_or(
+        if ma.default_basis() == EnergyBasis::Net && mb.default_basis() == EnergyBasis::Net {
+            EnergyBasis::Net
+        } else {
+            EnergyBasis::Gross
+        },
+    );
+    let mut doc = Document {
+        title: format!("hoeveel compare: {} / {}", ma.name, mb.name),
+        basis: Basis::measured(hoeveel_record::Provenance::weakest(
+            ma.provenance.into_iter().chain(mb.provenance),
+        )),
+        sections: Vec::new(),
+        warnings: a.warnings.iter().chain(&b.warnings).cloned().collect(),
+    };
+    let r = stats::ratio_of_means(ma.energy_j(basis), mb.energy_j(basis))
+        .ok_or_else(|| anyhow!("both records need at least one completed repetition"))?;
+    let mut s = Section::new("ratio", "Ratio of the energy per request");
+    let mut t = Table::new(
+        "ratio",
+        vec![
+            Column::new("measurement", None),
+            Column::new("kind", None),
+            Column::new("n", None),
+            Column::new("mean", Some("J")),
+            Column::new("95% CI", Some("J")),
+            Column::new("provenance", None),
+        ],
+    );
+    for m in [&ma, &mb] {
+        if let Some(d) = m.describe(basis) {
+            t.row(vec![
+                Cell::text(format!("{} ({})", m.label, m.name)),
+                Cell::text(&m.kind),
+                Cell::num(d.n as f64, 0),
+                Cell::num(d.mean, 4),
+                Cell::interval(d.ci(), 4),
+                Cell::text(m.provenance_label()),
+            ]);
+        }
+    }
+    s.tables.push(t);
+    let ci = match (r.ci_low, r.ci_high) {
+        (Some(l), Some(h)) => format!("95% CI {}–{}", fmt_num(l, 2), fmt_num(h, 2)),
+        _ => "no CI".to_string(),
+    };
+    s.notes.push(format!(
+        "{} / {} = {}x ({ci}); energy {}.",
+        ma.name,
+        mb.name,
+        fmt_num(r.ratio, 2),
+        basis.as_str()
+    ));
+    s.notes.push(format!("Method: {}.", r.method));
+    s.charts
+        .push(crate::plot::Chart::Bars(crate::plot::BarChart {
+            title: format!("{} / {}: ratio with its 95% CI", ma.name, mb.name),
+            unit: "ratio of the energy per request".into(),
+            bars: vec![crate::plot::Bar {
+                label: format!("{} / {}", ma.name, mb.name),
+                low: r.ci_low.unwrap_or(r.ratio),
+                typical: Some(r.ratio),
+                high: r.ci_high.unwrap_or(r.ratio),
+                highlight: true,
+            }],
+        }));
+    s.data = serde_json::json!({ "ratio": r, "basis": basis });
+    doc.sections.push(s);
+    if ma.kind == "llm" && mb.kind == "search" {
+        doc.sections
+            .push(ask_or_search::section(p, Some((&ma, &mb))));
+    } else {
+        let mut pubs = Section::new("published", "Published per-request figures, for context");
+        pubs.basis = Some(Basis::reference());
+        pubs.tables.push(ask_or_search::published_table(p));
+        doc.sections.push(pubs);
+    }
+    Ok(doc)
+}

@@ -1,0 +1,193 @@
+//! The four workshop cases through the binary: reference inputs without records,
+//! measurements with them, and the workshop's figures reproduced exactly.
+
+mod analyze_support;
+
+use analyze_support::*;
+use hoeveel_record::Provenance;
+use serde_json::Value;
+
+fn json(args: &[&str]) -> Value {
+    let o = run(args);
+    assert!(
+        o.status.success(),
+        "hoeveel {args:?} failed: {}",
+        stderr(&o)
+    );
+    serde_json::from_slice(&o.stdout).expect("JSON output")
+}
+
+fn table<'a>(v: &'a Value, section: &str, table: &str) -> &'a Value {
+    v["sections"]
+        .as_array()
+        .expect("sections")
+        .iter()
+        .find(|s| s["id"] == section)
+        .and_then(|s| s["tables"].as_array())
+        .and_then(|t| t.iter().find(|t| t["id"] == table))
+        .unwrap_or_else(|| panic!("no table {section}/{table}"))
+}
+
+#[test]
+fn cases_without_records_use_reference_inputs_and_say_so() {
+    let o = run(&["cases"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("REFERENCE INPUTS"), "{text}");
+    for heading in ["Case 1", "Case 2", "Case 3", "Case 4"] {
+        assert!(text.contains(heading), "{heading}: {text}");
+    }
+    assert!(text.contains("23.0–29.7x"), "{text}");
+    assert!(text.contains("21.1x"), "{text}");
+    assert!(text.contains("OUTSIDE the LCA boundary"), "{text}");
+    let v = json(&["cases", "--json"]);
+    assert_eq!(v["reference_inputs"], true);
+    assert_eq!(v["modelled"], false);
+}
+
+#[test]
+fn cases_with_records_use_the_measurements() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (llm, search) = llm_and_search(dir.path(), Provenance::Counter);
+    let v = json(&[
+        "cases",
+        "--json",
+        llm.to_str().expect("l"),
+        search.to_str().expect("s"),
+    ]);
+    let case1 = v["sections"]
+        .as_array()
+        .expect("s")
+        .iter()
+        .find(|s| s["id"] == "ask_or_search")
+        .expect("case 1");
+    assert_eq!(case1["basis"]["reference_inputs"], false);
+    let ratio = case1["data"]["ratio"]["ratio"].as_f64().expect("ratio");
+    assert!((ratio - 29.81).abs() < 0.01, "{ratio}");
+    let text = stdout(&run(&[
+        "cases",
+        llm.to_str().expect("l"),
+        search.to_str().expect("s"),
+    ]));
+    assert!(text.contains("measured LLM query"), "{text}");
+}
+
+#[test]
+fn sites_reproduce_the_workshop_factors_exactly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (llm, _) = llm_and_search(dir.path(), Provenance::Counter);
+    let v = json(&["sites", "--json", llm.to_str().expect("l")]);
+    let check = table(&v, "sites", "workshop_check");
+    let rows = check["rows"].as_array().expect("rows");
+    for (name, expected) in [
+        ("Netherlands", 288.0),
+        ("Singapore", 649.0),
+        ("France", 70.0),
+        ("Germany", 550.0),
+    ] {
+        let row = rows
+            .iter()
+            .find(|r| {
+                r[0].as_str()
+                    .is_some_and(|s| s.contains(name) && !s.contains("AWS"))
+            })
+            .expect(name);
+        assert_eq!(row[2].as_f64(), Some(expected), "{name}: {row}");
+        assert_eq!(row[3].as_f64(), Some(expected));
+        assert_eq!(row[4].as_f64(), Some(0.0));
+    }
+    let ranked = table(&v, "sites", "ranked")["rows"]
+        .as_array()
+        .expect("rows");
+    assert!(
+        ranked.len() >= 15,
+        "the six options and the major cloud regions"
+    );
+    // AWS Stockholm's PUE is a range, carried to the per-request figure.
+    let aws = ranked
+        .iter()
+        .find(|r| r[1].as_str().is_some_and(|s| s.contains("aws-stockholm")))
+        .expect("aws");
+    assert!((aws[2]["low"].as_f64().expect("low") - 1.04).abs() < 1e-12);
+    assert!((aws[2]["high"].as_f64().expect("high") - 1.15).abs() < 1e-12);
+    let text = stdout(&run(&["sites", llm.to_str().expect("l")]));
+    assert!(
+        text.contains("best site") && text.contains("fleet"),
+        "the range is explained: {text}"
+    );
+    assert!(
+        text.contains("1.16") && text.contains("1.364"),
+        "fact-sheet values are noted: {text}"
+    );
+}
+
+#[test]
+fn training_reproduces_the_cards_and_the_ratio() {
+    let v = json(&["training", "--json", "llama-2", "llama-3.1", "llama-3.3"]);
+    let s = &v["sections"][0];
+    let ratio = s["data"]["ratio_llama31_over_llama2"]
+        .as_f64()
+        .expect("ratio");
+    assert_eq!((ratio * 10.0).round() / 10.0, 21.1);
+    let models = s["data"]["models"].as_array().expect("models");
+    assert_eq!(models[0]["card_location_t"], 539.0);
+    assert_eq!(models[1]["card_location_t"], 11390.0);
+    assert_eq!(models[2]["inconsistent"], true);
+    let text = stdout(&run(&["training", "llama-3.3"]));
+    assert!(text.contains("internally inconsistent"), "{text}");
+    let o = run(&["training", "llama-99"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("no model card `llama-99`"),
+        "{}",
+        stderr(&o)
+    );
+    // A measured LLM request gives the break-even.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (llm, _) = llm_and_search(dir.path(), Provenance::Counter);
+    let v = json(&[
+        "training",
+        "--json",
+        "--record",
+        llm.to_str().expect("l"),
+        "--requests",
+        "1000",
+    ]);
+    let be = table(&v, "training", "break_even");
+    assert_eq!(be["rows"].as_array().expect("rows").len(), 2);
+}
+
+#[test]
+fn scenario_separates_what_is_outside_the_boundary() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../profiles/scenarios/municipality.toml");
+    let o = run(&["scenario", root.to_str().expect("path")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    for element in [
+        "web hosting",
+        "networking",
+        "user terminals",
+        "OUTSIDE the LCA boundary",
+        "desk visits",
+    ] {
+        assert!(text.contains(element), "{element}: {text}");
+    }
+    // A measured hosting record replaces the hosting profile and is labelled.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut spec = Spec::new("command", vec![3.0, 3.1, 2.9]);
+    spec.provenance = Provenance::Modelled;
+    let rec = write(dir.path(), "host.jsonl", &spec);
+    let o = run(&[
+        "scenario",
+        root.to_str().expect("path"),
+        "--hosting-record",
+        rec.to_str().expect("rec"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("MODELLED") && stdout(&o).contains("measured (host.jsonl"),
+        "{}",
+        stdout(&o)
+    );
+}

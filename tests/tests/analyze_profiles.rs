@@ -1,0 +1,121 @@
+//! `hoeveel profiles list | show | check` and user overrides.
+
+mod analyze_support;
+
+use analyze_support::*;
+
+#[test]
+fn shipped_profiles_check_clean_and_list() {
+    let o = run(&["profiles", "check"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("ok: 5 file(s)"), "{}", stdout(&o));
+    let list = stdout(&run(&["profiles", "list"]));
+    for id in [
+        "NL/workshop",
+        "ms-nl",
+        "aws-chile",
+        "devries-ai-search-2023",
+        "llama-3.3",
+        "phone-battery-5000mah",
+        "network-aslan-2018",
+        "page-weight-mobile-2024",
+    ] {
+        assert!(list.contains(id), "{id}");
+    }
+    assert!(list.contains("NV (unverified)"));
+}
+
+#[test]
+fn show_prints_source_year_licence_and_unverified() {
+    let o = run(&["profiles", "show", "ms-sg"]);
+    let text = stdout(&o);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for field in [
+        "source",
+        "year",
+        "licence",
+        "vintage",
+        "1.364",
+        "NOT VERIFIED",
+    ] {
+        assert!(text.contains(field), "{field}: {text}");
+    }
+    let o = run(&["profiles", "show", "nope"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn negative_pue_is_an_error_naming_file_entry_and_field() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("sites.toml");
+    std::fs::write(
+        &file,
+        r#"kind = "sites"
+[[entry]]
+id = "my-host"
+name = "My host"
+operator = "me"
+location = "NL"
+grid = "NL"
+pue = -1.2
+unit = "PUE"
+source = "my notes"
+year = 2025
+licence = "mine"
+vintage = "2025"
+status = "V"
+"#,
+    )
+    .expect("write");
+    let d = dir.path().to_str().expect("dir");
+    let o = run(&["--profiles", d, "profiles", "check"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("sites.toml: entry `my-host`: field `pue`: -1.2 is out of range"),
+        "{err}"
+    );
+    // Any command that loads the profiles refuses them too.
+    let o = run(&["--profiles", d, "cases"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("entry `my-host`: field `pue`"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_user_file_overrides_a_shipped_entry() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("grid.toml"),
+        r#"kind = "grid"
+[[entry]]
+id = "NL/workshop"
+zone = "NL"
+name = "Netherlands"
+dataset = "workshop"
+value = 100.0
+unit = "gCO2e/kWh"
+year = 2025
+source = "my utility"
+licence = "mine"
+vintage = "2025 bill"
+status = "V"
+"#,
+    )
+    .expect("write");
+    let o = run(&[
+        "--profiles",
+        dir.path().to_str().expect("dir"),
+        "profiles",
+        "show",
+        "NL/workshop",
+    ]);
+    assert!(
+        stdout(&o).contains("my utility") && stdout(&o).contains("grid.toml"),
+        "{}",
+        stdout(&o)
+    );
+}

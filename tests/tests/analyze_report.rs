@@ -1,0 +1,242 @@
+//! `hoeveel report` and `hoeveel compare` on records written with the record crate:
+//! the agent's summary is reproduced, intervals are right, provenance is carried to
+//! every format, and bad records fail or warn as they should.
+
+mod analyze_support;
+
+use analyze_support::*;
+use hoeveel_record::Provenance;
+use hoeveel_record::summary::Summary;
+use serde_json::Value;
+
+fn json(o: &std::process::Output) -> Value {
+    assert!(o.status.success(), "hoeveel failed: {}", stderr(o));
+    serde_json::from_slice(&o.stdout).expect("JSON output")
+}
+
+fn section<'a>(v: &'a Value, id_prefix: &str) -> &'a Value {
+    v["sections"]
+        .as_array()
+        .expect("sections")
+        .iter()
+        .find(|s| s["id"].as_str().is_some_and(|i| i.starts_with(id_prefix)))
+        .unwrap_or_else(|| panic!("no section {id_prefix}"))
+}
+
+#[test]
+fn report_prints_the_agents_summary_and_adds_the_ci() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (llm, _) = llm_and_search(dir.path(), Provenance::Counter);
+    let o = run(&["report", llm.to_str().expect("path")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let record = hoeveel_record::read_record(&llm).expect("read");
+    let summary = Summary::of(&record).render_text();
+    assert!(
+        text.contains(&summary),
+        "the agent's summary must appear verbatim:\n{text}"
+    );
+    assert!(text.contains("95% CI"), "{text}");
+    assert!(text.contains("Student t"), "the method is stated: {text}");
+    assert!(
+        !text.contains("MODELLED"),
+        "a counter record is not modelled"
+    );
+
+    // Net per request: 30, 29, 31.5, 30.5, 29.5, 30 J (gross minus 2 W x 1 s).
+    let v = json(&run(&["report", "--json", llm.to_str().expect("path")]));
+    assert_eq!(v["modelled"], false);
+    let net = &section(&v, "stats:")["data"]["energy_net"];
+    let values = [30.0, 29.0, 31.5, 30.5, 29.5, 30.0];
+    let mean = values.iter().sum::<f64>() / 6.0;
+    let sd = (values.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 5.0).sqrt();
+    // t(0.975, 5) = 2.570582 (tables).
+    let half = 2.570_582 * sd / 6f64.sqrt();
+    assert!((net["mean"].as_f64().expect("mean") - mean).abs() < 1e-9);
+    assert!((net["ci_low"].as_f64().expect("lo") - (mean - half)).abs() < 1e-4);
+    assert!((net["ci_high"].as_f64().expect("hi") - (mean + half)).abs() < 1e-4);
+    // Per output token: 50 tokens per request.
+    let per_token = &section(&v, "stats:")["data"]["energy_per_output_token_net"];
+    assert!((per_token["mean"].as_f64().expect("mean") - mean / 50.0).abs() < 1e-9);
+    // CO2e at the default site (Microsoft NL, 1.14 x 253 g/kWh).
+    let co2e = &section(&v, "co2e:")["data"]["site"]["g_per_request"];
+    let expected = mean / 3.6e6 * 1.14 * 253.0;
+    assert!((co2e["typical"].as_f64().expect("typical") - expected).abs() < 1e-12);
+}
+
+#[test]
+fn modelled_energy_is_labelled_in_every_format() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (llm, _) = llm_and_search(dir.path(), Provenance::Modelled);
+    let path = llm.to_str().expect("path");
+    let html = dir.path().join("r.html");
+    let text = stdout(&run(&[
+        "report",
+        path,
+        "--html",
+        html.to_str().expect("html"),
+    ]));
+    assert!(text.contains("MODELLED"), "{text}");
+    let v = json(&run(&["report", "--json", path]));
+    assert_eq!(v["modelled"], true);
+    assert_eq!(v["provenance"], "modelled");
+    let csv = stdout(&run(&["report", "--csv", path]));
+    let data_rows: Vec<&str> = csv
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with("table,"))
+        .collect();
+    assert!(!data_rows.is_empty());
+    assert!(data_rows.iter().all(|l| l.ends_with(",modelled")), "{csv}");
+    assert!(stdout(&run(&["report", "--markdown", path])).contains("**MODELLED"));
+    assert!(
+        std::fs::read_to_string(&html)
+            .expect("html")
+            .contains("MODELLED")
+    );
+    // And through the cases.
+    let (l, s) = (llm.to_str().expect("l"), dir.path().join("search.jsonl"));
+    let v = json(&run(&["cases", "--json", l, s.to_str().expect("s")]));
+    assert_eq!(v["modelled"], true);
+}
+
+#[test]
+fn outliers_are_warned_about_and_kept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = Spec::new("command", vec![10.0, 10.1, 9.9, 10.0, 10.2, 9.8, 30.0]);
+    let path = write(dir.path(), "o.jsonl", &spec);
+    let o = run(&["report", path.to_str().expect("path")]);
+    let text = stdout(&o);
+    assert!(
+        text.contains("repetition 6") && text.contains("outlier by the MAD rule"),
+        "{text}"
+    );
+    let v = json(&run(&["report", "--json", path.to_str().expect("path")]));
+    assert_eq!(
+        section(&v, "stats:")["data"]["energy_gross"]["n"],
+        7,
+        "never removed"
+    );
+}
+
+#[test]
+fn compare_gives_a_ratio_with_a_ci_next_to_the_published_figures() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (llm, search) = llm_and_search(dir.path(), Provenance::Counter);
+    let o = run(&[
+        "compare",
+        "--json",
+        llm.to_str().expect("l"),
+        search.to_str().expect("s"),
+    ]);
+    let v = json(&o);
+    let r = &section(&v, "ratio")["data"]["ratio"];
+    // Net: 30.0833 J / 1.009167 J per request ((102.9167 - 2) / 100).
+    let ratio = r["ratio"].as_f64().expect("ratio");
+    assert!((ratio - 30.083_333 / 1.009_167).abs() < 1e-3, "{ratio}");
+    let (lo, hi) = (
+        r["ci_low"].as_f64().expect("lo"),
+        r["ci_high"].as_f64().expect("hi"),
+    );
+    assert!(lo < ratio && ratio < hi && hi - lo < 3.0, "{lo} {hi}");
+    // Deterministic: the same interval twice.
+    let again = json(&run(&[
+        "compare",
+        "--json",
+        llm.to_str().expect("l"),
+        search.to_str().expect("s"),
+    ]));
+    assert_eq!(section(&again, "ratio")["data"]["ratio"], *r);
+    let text = stdout(&run(&[
+        "compare",
+        llm.to_str().expect("l"),
+        search.to_str().expect("s"),
+    ]));
+    assert!(
+        text.contains("23–30x") && text.contains("bootstrap"),
+        "{text}"
+    );
+}
+
+#[test]
+fn truncated_record_is_read_with_a_warning() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut spec = Spec::new("command", vec![5.0, 6.0, 7.0]);
+    spec.run_end = false;
+    let path = write(dir.path(), "t.jsonl", &spec);
+    let mut text = std::fs::read_to_string(&path).expect("read");
+    text.push_str("{\"type\":\"repetition\",\"data\":{\"index\":3,\"war");
+    std::fs::write(&path, text).expect("write");
+    let o = run(&["report", path.to_str().expect("path")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cut short"), "{}", stderr(&o));
+    assert!(stdout(&o).contains("3 measured run(s)"), "{}", stdout(&o));
+}
+
+#[test]
+fn unknown_schema_and_empty_records_are_refused_by_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(
+        dir.path(),
+        "future.jsonl",
+        &Spec::new("command", vec![5.0, 6.0]),
+    );
+    let text = std::fs::read_to_string(&path).expect("read").replacen(
+        "\"schema_version\":\"1.0\"",
+        "\"schema_version\":\"2.0\"",
+        1,
+    );
+    std::fs::write(&path, text).expect("write");
+    let o = run(&["report", path.to_str().expect("path")]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("future.jsonl") && err.contains("schema_version 2.0"),
+        "{err}"
+    );
+
+    let empty = dir.path().join("empty.jsonl");
+    std::fs::write(&empty, "").expect("write");
+    let o = run(&["report", empty.to_str().expect("path")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("empty.jsonl: the record is empty"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = run(&[
+        "report",
+        dir.path().join("missing.jsonl").to_str().expect("path"),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("missing.jsonl"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_record_without_repetitions_is_reported_as_such() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(dir.path(), "full.jsonl", &Spec::new("llm", vec![5.0]));
+    let first = std::fs::read_to_string(&path)
+        .expect("read")
+        .lines()
+        .next()
+        .expect("line")
+        .to_string();
+    let only = dir.path().join("only-start.jsonl");
+    std::fs::write(&only, format!("{first}\n")).expect("write");
+    let o = run(&["report", only.to_str().expect("path")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("No measured repetition completed"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stderr(&o).contains("no run_end"), "{}", stderr(&o));
+    let o = run(&["sites", only.to_str().expect("path")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("only-start.jsonl: no measured repetition completed"),
+        "{}",
+        stderr(&o)
+    );
+}
