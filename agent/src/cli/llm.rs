@@ -1,10 +1,247 @@
-//! `hoeveel-agent llm` (placeholder: being implemented).
+//! `hoeveel-agent llm`: measures local LLM requests, in-process through llama.cpp
+//! or through an Ollama or OpenAI-compatible server (`--endpoint`).
 
+use crate::cli::common::{self, MeasureArgs};
+use crate::workload::Workload;
+use crate::workload::llm::{self, ModelSpec, Sampling};
 use std::process::ExitCode;
 
-#[derive(Debug, clap::Args)]
-pub struct Args {}
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Api {
+    /// Ollama's native API (/api/chat, or /api/generate with --generate).
+    Ollama,
+    /// OpenAI-compatible chat completions (<endpoint>/chat/completions).
+    Openai,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`hoeveel-agent llm` is not implemented yet")
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub measure: MeasureArgs,
+
+    /// In-process: `smollm2-135m` (default), `gemma3-270m`, a .gguf file, or
+    /// `ollama:NAME[:TAG]` (a model already pulled with Ollama). With --endpoint:
+    /// the server's model name.
+    #[arg(short = 'm', long, value_name = "MODEL")]
+    pub model: Option<String>,
+    /// The question asked in every repetition.
+    #[arg(short = 'p', long, default_value = llm::DEFAULT_PROMPT)]
+    pub prompt: String,
+    /// Most tokens generated per request.
+    #[arg(long, value_name = "N", default_value_t = 128)]
+    pub max_tokens: u32,
+    /// Sampling temperature; 0 decodes greedily, so every repetition gives the same text.
+    #[arg(long, value_name = "T", default_value_t = 0.0)]
+    pub temperature: f32,
+    /// Seed of the sampler when the temperature is above 0 (sent to servers too).
+    #[arg(long, default_value_t = 42)]
+    pub seed: u32,
+    /// Context size in tokens (in-process default 2048; sent to Ollama as num_ctx).
+    #[arg(long = "ctx", value_name = "TOKENS")]
+    pub context_tokens: Option<u32>,
+    /// CPU threads (in-process default: all logical CPUs; sent to Ollama as num_thread).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<u32>,
+    /// Layers to offload to the GPU (builds with the `cuda` feature; default: all there, 0 otherwise).
+    #[arg(long, value_name = "N")]
+    pub gpu_layers: Option<u32>,
+    /// Measure loading the model as its own phase (`model_load`), before the requests.
+    #[arg(long)]
+    pub include_load: bool,
+    /// Show llama.cpp's own log on stderr.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+
+    /// Measure requests to a server at this URL instead of running the model in-process
+    /// (e.g. http://127.0.0.1:11434, or http://127.0.0.1:8080/v1 with --api openai).
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// The server's API.
+    #[arg(long, value_enum, default_value_t = Api::Ollama, requires = "endpoint")]
+    pub api: Api,
+    /// Stream the answer (gives time to first token).
+    #[arg(long, requires = "endpoint")]
+    pub stream: bool,
+    /// Ollama: use /api/generate (a raw prompt) instead of /api/chat.
+    #[arg(long, requires = "endpoint")]
+    pub generate: bool,
+    /// Seconds one server request may take.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 600.0,
+        requires = "endpoint"
+    )]
+    pub timeout: f64,
+}
+
+#[cfg(feature = "llm")]
+/// In-process context size when `--ctx` is not given: room for a chat turn and
+/// its answer, small enough for any machine.
+const DEFAULT_CONTEXT_TOKENS: u32 = 2048;
+
+#[cfg(feature = "llm")]
+/// "Every layer" in llama.cpp's convention (`-ngl 999`): more layers than any model has.
+const ALL_LAYERS: u32 = 999;
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mut workload = build(&args)?;
+    common::measure(&args.measure, "llm", workload.as_mut())
+}
+
+/// The workload the options describe.
+pub fn build(args: &Args) -> anyhow::Result<Box<dyn Workload>> {
+    let sampling = Sampling {
+        temperature: args.temperature,
+        seed: args.seed,
+        max_tokens: args.max_tokens,
+    };
+    if !(args.temperature.is_finite() && args.temperature >= 0.0) {
+        anyhow::bail!("--temperature must be 0 or more, not {}", args.temperature);
+    }
+    let Some(endpoint) = &args.endpoint else {
+        let spec = ModelSpec::parse(
+            args.model
+                .as_deref()
+                .unwrap_or(llm::ShippedModel::Smollm2_135m.name()),
+        );
+        return in_process(args, spec, sampling);
+    };
+    let model = args.model.clone().ok_or_else(|| {
+        anyhow::anyhow!("--endpoint needs --model NAME: the model as the server names it")
+    })?;
+    if args.gpu_layers.is_some() {
+        anyhow::bail!("--gpu-layers applies in-process only; the server decides its offload");
+    }
+    if !(args.timeout.is_finite() && args.timeout > 0.0) {
+        anyhow::bail!("--timeout must be more than 0 seconds");
+    }
+    Ok(match args.api {
+        Api::Ollama => Box::new(llm::http_ollama::OllamaClient::new(
+            llm::http_ollama::Settings {
+                endpoint: endpoint.clone(),
+                model,
+                prompt: args.prompt.clone(),
+                sampling,
+                stream: args.stream,
+                generate: args.generate,
+                context_tokens: args.context_tokens,
+                threads: args.threads,
+                include_load: args.include_load,
+                timeout_s: args.timeout,
+            },
+        )?),
+        Api::Openai => {
+            if args.generate {
+                anyhow::bail!("--generate is for --api ollama");
+            }
+            if args.include_load || args.context_tokens.is_some() || args.threads.is_some() {
+                anyhow::bail!(
+                    "--include-load, --ctx and --threads do not apply to an OpenAI-compatible \
+                     server: it loads its model and sets its context and threads when it starts"
+                );
+            }
+            Box::new(llm::http_openai::OpenAiClient::new(
+                llm::http_openai::Settings {
+                    endpoint: endpoint.clone(),
+                    model,
+                    prompt: args.prompt.clone(),
+                    sampling,
+                    stream: args.stream,
+                    timeout_s: args.timeout,
+                },
+            )?)
+        }
+    })
+}
+
+#[cfg(feature = "llm")]
+fn in_process(
+    args: &Args,
+    spec: ModelSpec,
+    sampling: Sampling,
+) -> anyhow::Result<Box<dyn Workload>> {
+    let threads = match args.threads {
+        Some(n) => n,
+        None => std::thread::available_parallelism()
+            .map(|n| u32::try_from(n.get()).unwrap_or(u32::MAX))
+            .unwrap_or(4),
+    };
+    let gpu_layers = args.gpu_layers.unwrap_or(if cfg!(feature = "cuda") {
+        ALL_LAYERS
+    } else {
+        0
+    });
+    Ok(Box::new(llm::in_process::InProcess::new(
+        spec,
+        llm::in_process::Settings {
+            prompt: args.prompt.clone(),
+            sampling,
+            context_tokens: args.context_tokens.unwrap_or(DEFAULT_CONTEXT_TOKENS),
+            threads,
+            gpu_layers,
+            include_load: args.include_load,
+            verbose: args.verbose,
+        },
+    )?))
+}
+
+#[cfg(not(feature = "llm"))]
+fn in_process(
+    _args: &Args,
+    spec: ModelSpec,
+    _sampling: Sampling,
+) -> anyhow::Result<Box<dyn Workload>> {
+    anyhow::bail!(
+        "this build of hoeveel-agent cannot run {} in-process: it was built without the `llm` \
+         cargo feature (llama.cpp). Rebuild with default features, or measure a server with \
+         --endpoint URL --api ollama|openai --model NAME",
+        spec.describe()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn parse(argv: &[&str]) -> Result<Args, clap::Error> {
+        Cli::try_parse_from(std::iter::once("llm").chain(argv.iter().copied())).map(|c| c.args)
+    }
+
+    #[test]
+    fn server_options_need_an_endpoint() {
+        assert!(parse(&["--stream"]).is_err());
+        assert!(parse(&["--api", "openai"]).is_err());
+        assert!(parse(&["--endpoint", "http://127.0.0.1:1", "--stream"]).is_ok());
+    }
+
+    #[test]
+    fn an_endpoint_needs_a_model_name() {
+        let args = parse(&["--endpoint", "http://127.0.0.1:1"]).expect("parses");
+        let err = build(&args).err().expect("refused");
+        assert!(err.to_string().contains("--model"), "{err}");
+    }
+
+    #[test]
+    fn openai_refuses_in_process_options() {
+        let args = parse(&[
+            "--endpoint",
+            "http://127.0.0.1:1/v1",
+            "--api",
+            "openai",
+            "--model",
+            "m",
+            "--threads",
+            "2",
+        ])
+        .expect("parses");
+        assert!(build(&args).is_err());
+    }
 }

@@ -1,0 +1,245 @@
+//! LLM requests to an Ollama server through its native API
+//! (<https://github.com/ollama/ollama/blob/main/docs/api.md>): `POST /api/chat`, or
+//! `POST /api/generate` with `--generate`, streamed (NDJSON, one object per line,
+//! the last with `"done": true`) or not.
+//!
+//! Token counts are the server's own: `prompt_eval_count` and `eval_count`; the
+//! decode rate is `eval_count / eval_duration` (nanoseconds), also the server's.
+//! Time to first token needs streaming: the client's clock at the first
+//! non-empty piece of content.
+//!
+//! `prepare` loads the model into the server's memory with an empty
+//! `/api/generate` request (the API's documented way to load a model), so the
+//! first measured request is not a cold start (measured as `model_load` with
+//! `--include-load`).
+
+use super::http::{self, Lines};
+use super::{Generation, Sampling, label};
+use crate::workload::{Outcome, RunContext, Workload, WorkloadError};
+use hoeveel_record::WorkloadInfo;
+use serde_json::{Value, json};
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// `http://host:port`, without `/api`.
+    pub endpoint: String,
+    /// The server's model name, e.g. `llama3.2:3b`.
+    pub model: String,
+    pub prompt: String,
+    pub sampling: Sampling,
+    pub stream: bool,
+    /// `/api/generate` (raw prompt, the server applies the template) instead of `/api/chat`.
+    pub generate: bool,
+    /// `num_ctx`, when given.
+    pub context_tokens: Option<u32>,
+    /// `num_thread`, when given.
+    pub threads: Option<u32>,
+    pub include_load: bool,
+    pub timeout_s: f64,
+}
+
+pub struct OllamaClient {
+    settings: Settings,
+    agent: ureq::Agent,
+    url: String,
+}
+
+impl OllamaClient {
+    pub fn new(mut settings: Settings) -> anyhow::Result<Self> {
+        settings.endpoint = http::normalise_endpoint(&settings.endpoint)?;
+        if settings.sampling.max_tokens == 0 {
+            anyhow::bail!("--max-tokens must be at least 1");
+        }
+        let path = if settings.generate {
+            "/api/generate"
+        } else {
+            "/api/chat"
+        };
+        let url = format!("{}{path}", settings.endpoint);
+        Ok(Self {
+            agent: http::agent(settings.timeout_s),
+            url,
+            settings,
+        })
+    }
+
+    fn options(&self) -> Value {
+        let s = &self.settings;
+        let mut options = json!({
+            "temperature": s.sampling.temperature,
+            "seed": s.sampling.seed,
+            "num_predict": s.sampling.max_tokens,
+        });
+        if let Some(map) = options.as_object_mut() {
+            if let Some(n) = s.context_tokens {
+                map.insert("num_ctx".into(), json!(n));
+            }
+            if let Some(n) = s.threads {
+                map.insert("num_thread".into(), json!(n));
+            }
+        }
+        options
+    }
+
+    fn request_body(&self) -> Value {
+        let s = &self.settings;
+        if s.generate {
+            json!({
+                "model": s.model,
+                "prompt": s.prompt,
+                "stream": s.stream,
+                "options": self.options(),
+            })
+        } else {
+            json!({
+                "model": s.model,
+                "messages": [{"role": "user", "content": s.prompt}],
+                "stream": s.stream,
+                "options": self.options(),
+            })
+        }
+    }
+
+    /// The piece of generated text in one response object.
+    /// Parses one response object; an `error` object becomes `Failed`.
+    fn parse(&self, text: &str) -> Result<Value, WorkloadError> {
+        let object: Value = serde_json::from_str(text).map_err(|e| {
+            http::failed(format!(
+                "{} sent something that is not JSON ({e}): {:.200}",
+                self.url,
+                text.trim()
+            ))
+        })?;
+        if let Some(message) = http::server_error_value(&object) {
+            return Err(http::failed(format!(
+                "{} reported an error: {message}",
+                self.url
+            )));
+        }
+        Ok(object)
+    }
+
+    fn content(&self, object: &Value) -> Option<String> {
+        let piece = if self.settings.generate {
+            object.get("response")
+        } else {
+            object.get("message").and_then(|m| m.get("content"))
+        };
+        piece.and_then(Value::as_str).map(str::to_string)
+    }
+
+    fn request(&self, ctx: &RunContext<'_>) -> Result<Generation, WorkloadError> {
+        let start = Instant::now();
+        let response = http::post_json(&self.agent, &self.url, &self.request_body())?;
+        let mut lines = Lines::new(response, &self.url);
+        let mut text = String::new();
+        let mut first_token_s = None;
+        let mut last: Option<Value> = None;
+        if !self.settings.stream {
+            // One JSON object (compact on the wire; the API docs show it pretty-printed).
+            let body = lines.rest()?;
+            let object = self.parse(&body)?;
+            text = self.content(&object).unwrap_or_default();
+            last = Some(object);
+        }
+        while self.settings.stream
+            && let Some(line) = lines.next_line()?
+        {
+            if ctx.interrupted.load(Ordering::Relaxed) {
+                return Err(WorkloadError::Interrupted);
+            }
+            if line.trim().is_empty() {
+                continue;
+            }
+            let object = self.parse(&line)?;
+            if let Some(piece) = self.content(&object) {
+                if first_token_s.is_none() && !piece.is_empty() {
+                    first_token_s = Some(start.elapsed().as_secs_f64());
+                }
+                text.push_str(&piece);
+            }
+            if object.get("done").and_then(Value::as_bool) == Some(true) {
+                last = Some(object);
+                break;
+            }
+        }
+        let done = match last {
+            Some(object) if object.get("done").and_then(Value::as_bool) == Some(true) => object,
+            _ => {
+                return Err(http::failed(format!(
+                    "the answer from {} ended before its final (\"done\": true) message, after {} bytes",
+                    self.url, lines.bytes
+                )));
+            }
+        };
+        let count = |key: &str| done.get(key).and_then(Value::as_u64);
+        let eval_count = count("eval_count");
+        let tokens_per_s = match (eval_count, count("eval_duration")) {
+            (Some(n), Some(ns)) if ns > 0 => Some(n as f64 / (ns as f64 * 1e-9)),
+            _ => None,
+        };
+        Ok(Generation {
+            prompt_tokens: count("prompt_eval_count"),
+            output_tokens: eval_count,
+            time_to_first_token_s: first_token_s,
+            tokens_per_s,
+            response_bytes: Some(lines.bytes),
+            text,
+        })
+    }
+}
+
+impl Workload for OllamaClient {
+    fn info(&self) -> WorkloadInfo {
+        let s = &self.settings;
+        WorkloadInfo {
+            kind: "llm".into(),
+            label: label("Ollama server", &s.model, &s.prompt),
+            batching: None,
+            details: json!({
+                "engine": "Ollama server (native API)",
+                "endpoint": s.endpoint,
+                "api": if s.generate { "/api/generate" } else { "/api/chat" },
+                "model": s.model,
+                "stream": s.stream,
+                "options": self.options(),
+                "sampling": s.sampling.to_json(),
+                "prompt": s.prompt,
+                "timeout_s": s.timeout_s,
+                "metrics": {
+                    "prompt_tokens": "server-reported prompt_eval_count (smaller when the server reuses its prompt cache)",
+                    "output_tokens": "server-reported eval_count",
+                    "tokens_per_s": "server-reported eval_count / eval_duration",
+                    "time_to_first_token_s": if s.stream { "client clock: request sent to first non-empty content" } else { "not measured without --stream" },
+                },
+                "energy_scope": "this machine: the agent's client and the server, when the server runs here",
+            }),
+        }
+    }
+
+    fn prepare_phase(&self) -> Option<&'static str> {
+        self.settings.include_load.then_some("model_load")
+    }
+
+    fn prepare(&mut self) -> anyhow::Result<()> {
+        let url = format!("{}/api/generate", self.settings.endpoint);
+        let body = json!({"model": self.settings.model, "stream": false});
+        let response = http::post_json(&self.agent, &url, &body).map_err(|e| {
+            anyhow::anyhow!(
+                "loading model {} into the Ollama server: {e}",
+                self.settings.model
+            )
+        })?;
+        // Read the answer through so that the load has finished.
+        Lines::new(response, &url)
+            .rest()
+            .map_err(|e| anyhow::anyhow!("loading model {}: {e}", self.settings.model))?;
+        Ok(())
+    }
+
+    fn run_once(&mut self, ctx: &RunContext<'_>) -> Result<Outcome, WorkloadError> {
+        self.request(ctx).map(Generation::into_outcome)
+    }
+}

@@ -1,0 +1,299 @@
+//! LLM requests to an OpenAI-compatible server: `POST <endpoint>/chat/completions`
+//! (llama.cpp's `llama-server`, llama-cpp-python, vLLM, LM Studio, ...), streamed
+//! as server-sent events (`data: {chunk}` lines, ending with `data: [DONE]`) or not.
+//!
+//! Token counts come from the answer's `usage`. When streaming, the request asks
+//! for `stream_options: {"include_usage": true}`, but some servers (llama-cpp-python
+//! among them) send no usage in a stream at all. Then the output tokens are counted
+//! as the content chunks received (these servers send one token per chunk) and the
+//! record says so: `details.output_tokens_source` is `content chunks`, and the
+//! prompt token count is left out rather than guessed.
+//!
+//! `prepare` sends one unmeasured one-token request: it checks that the server
+//! answers for this model before anything is measured, and learns whether the
+//! server reports usage when streaming, for the record.
+
+use super::http::{self, Lines};
+use super::{Generation, Sampling, decode_rate, label};
+use crate::workload::{Outcome, RunContext, Workload, WorkloadError};
+use hoeveel_record::WorkloadInfo;
+use serde_json::{Value, json};
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// The API base, e.g. `http://127.0.0.1:8080/v1`.
+    pub endpoint: String,
+    /// The server's model name.
+    pub model: String,
+    pub prompt: String,
+    pub sampling: Sampling,
+    pub stream: bool,
+    pub timeout_s: f64,
+}
+
+/// Where the output token count came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenSource {
+    /// `usage.completion_tokens`, reported by the server.
+    Usage,
+    /// The number of streamed chunks with content: the server sent no usage.
+    ContentChunks,
+}
+
+impl TokenSource {
+    fn describe(self) -> &'static str {
+        match self {
+            TokenSource::Usage => "usage.completion_tokens (server-reported)",
+            TokenSource::ContentChunks => {
+                "content chunks: the server sent no usage in its stream, so each streamed chunk \
+                 with content is counted as one token (prompt tokens unknown)"
+            }
+        }
+    }
+}
+
+pub struct OpenAiClient {
+    settings: Settings,
+    agent: ureq::Agent,
+    url: String,
+    /// Learnt from the answers; `None` until the first one.
+    token_source: Option<TokenSource>,
+}
+
+/// What one answer gave.
+struct Answer {
+    generation: Generation,
+    source: TokenSource,
+}
+
+impl OpenAiClient {
+    pub fn new(mut settings: Settings) -> anyhow::Result<Self> {
+        settings.endpoint = http::normalise_endpoint(&settings.endpoint)?;
+        if settings.sampling.max_tokens == 0 {
+            anyhow::bail!("--max-tokens must be at least 1");
+        }
+        let url = if settings.endpoint.ends_with("/chat/completions") {
+            settings.endpoint.clone()
+        } else {
+            format!("{}/chat/completions", settings.endpoint)
+        };
+        Ok(Self {
+            agent: http::agent(settings.timeout_s),
+            url,
+            settings,
+            token_source: None,
+        })
+    }
+
+    pub fn token_source(&self) -> Option<TokenSource> {
+        self.token_source
+    }
+
+    fn request_body(&self, max_tokens: u32) -> Value {
+        let s = &self.settings;
+        let mut body = json!({
+            "model": s.model,
+            "messages": [{"role": "user", "content": s.prompt}],
+            "max_tokens": max_tokens,
+            "temperature": s.sampling.temperature,
+            "seed": s.sampling.seed,
+            "stream": s.stream,
+        });
+        if s.stream
+            && let Some(map) = body.as_object_mut()
+        {
+            map.insert("stream_options".into(), json!({"include_usage": true}));
+        }
+        body
+    }
+
+    fn parse(&self, text: &str) -> Result<Value, WorkloadError> {
+        let object: Value = serde_json::from_str(text).map_err(|e| {
+            http::failed(format!(
+                "{} sent something that is not JSON ({e}): {:.200}",
+                self.url,
+                text.trim()
+            ))
+        })?;
+        if let Some(message) = http::server_error_value(&object) {
+            return Err(http::failed(format!(
+                "{} reported an error: {message}",
+                self.url
+            )));
+        }
+        Ok(object)
+    }
+
+    fn request(&self, max_tokens: u32, ctx: &RunContext<'_>) -> Result<Answer, WorkloadError> {
+        let start = Instant::now();
+        let response = http::post_json(&self.agent, &self.url, &self.request_body(max_tokens))?;
+        let mut lines = Lines::new(response, &self.url);
+        if !self.settings.stream {
+            let object = self.parse(&lines.rest()?)?;
+            let end_s = start.elapsed().as_secs_f64();
+            let text = object
+                .pointer("/choices/0/message/content")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let usage = Usage::of(&object).ok_or_else(|| {
+                http::failed(format!(
+                    "{} answered without `usage`, so the tokens cannot be counted",
+                    self.url
+                ))
+            })?;
+            return Ok(Answer {
+                generation: Generation {
+                    prompt_tokens: usage.prompt_tokens,
+                    output_tokens: Some(usage.completion_tokens),
+                    time_to_first_token_s: None,
+                    // Without streaming only the whole request is timed.
+                    tokens_per_s: (end_s > 0.0).then(|| usage.completion_tokens as f64 / end_s),
+                    response_bytes: Some(lines.bytes),
+                    text,
+                },
+                source: TokenSource::Usage,
+            });
+        }
+
+        let mut text = String::new();
+        let mut chunks: u64 = 0;
+        let mut first_token_s = None;
+        let mut last_token_s = None;
+        let mut usage = None;
+        let mut finished = false;
+        while let Some(line) = lines.next_line()? {
+            if ctx.interrupted.load(Ordering::Relaxed) {
+                return Err(WorkloadError::Interrupted);
+            }
+            // Server-sent events: only `data:` lines matter (comments, `event:` and
+            // blank separators do not).
+            let Some(data) = line.strip_prefix("data:") else {
+                continue;
+            };
+            let data = data.trim();
+            if data == "[DONE]" {
+                finished = true;
+                break;
+            }
+            let object = self.parse(data)?;
+            if let Some(piece) = object
+                .pointer("/choices/0/delta/content")
+                .and_then(Value::as_str)
+                .filter(|p| !p.is_empty())
+            {
+                let now_s = start.elapsed().as_secs_f64();
+                first_token_s.get_or_insert(now_s);
+                last_token_s = Some(now_s);
+                chunks += 1;
+                text.push_str(piece);
+            }
+            if let Some(found) = Usage::of(&object) {
+                usage = Some(found);
+            }
+        }
+        if !finished {
+            return Err(http::failed(format!(
+                "the stream from {} ended without `data: [DONE]`, after {} bytes",
+                self.url, lines.bytes
+            )));
+        }
+        let (prompt_tokens, output_tokens, source) = match usage {
+            Some(u) => (u.prompt_tokens, u.completion_tokens, TokenSource::Usage),
+            None => (None, chunks, TokenSource::ContentChunks),
+        };
+        let tokens_per_s = match (first_token_s, last_token_s) {
+            (Some(first), Some(last)) => decode_rate(output_tokens, first, last),
+            _ => None,
+        };
+        Ok(Answer {
+            generation: Generation {
+                prompt_tokens,
+                output_tokens: Some(output_tokens),
+                time_to_first_token_s: first_token_s,
+                tokens_per_s,
+                response_bytes: Some(lines.bytes),
+                text,
+            },
+            source,
+        })
+    }
+}
+
+struct Usage {
+    prompt_tokens: Option<u64>,
+    completion_tokens: u64,
+}
+
+impl Usage {
+    fn of(object: &Value) -> Option<Self> {
+        let usage = object.get("usage")?;
+        Some(Self {
+            prompt_tokens: usage.get("prompt_tokens").and_then(Value::as_u64),
+            completion_tokens: usage.get("completion_tokens").and_then(Value::as_u64)?,
+        })
+    }
+}
+
+impl Workload for OpenAiClient {
+    fn info(&self) -> WorkloadInfo {
+        let s = &self.settings;
+        let source = match self.token_source {
+            Some(source) => source.describe(),
+            None if s.stream => {
+                "usage.completion_tokens if the server sends it in the stream, else content chunks"
+            }
+            None => TokenSource::Usage.describe(),
+        };
+        WorkloadInfo {
+            kind: "llm".into(),
+            label: label("OpenAI-compatible server", &s.model, &s.prompt),
+            batching: None,
+            details: json!({
+                "engine": "OpenAI-compatible server (/chat/completions)",
+                "endpoint": s.endpoint,
+                "url": self.url,
+                "model": s.model,
+                "stream": s.stream,
+                "sampling": s.sampling.to_json(),
+                "prompt": s.prompt,
+                "timeout_s": s.timeout_s,
+                "output_tokens_source": source,
+                "metrics": {
+                    "time_to_first_token_s": if s.stream { "client clock: request sent to first content chunk" } else { "not measured without --stream" },
+                    "tokens_per_s": if s.stream { "(output_tokens - 1) / (last content chunk - first content chunk)" } else { "output_tokens / whole request (prompt evaluation included)" },
+                },
+                "energy_scope": "this machine: the agent's client and the server, when the server runs here",
+            }),
+        }
+    }
+
+    fn prepare(&mut self) -> anyhow::Result<()> {
+        let never = std::sync::atomic::AtomicBool::new(false);
+        let ctx = RunContext {
+            interrupted: &never,
+        };
+        let answer = self.request(1, &ctx).map_err(|e| {
+            anyhow::anyhow!(
+                "the server at {} did not answer a first request for model `{}`: {e}",
+                self.settings.endpoint,
+                self.settings.model
+            )
+        })?;
+        self.token_source = Some(answer.source);
+        Ok(())
+    }
+
+    fn run_once(&mut self, ctx: &RunContext<'_>) -> Result<Outcome, WorkloadError> {
+        let answer = self.request(self.settings.sampling.max_tokens, ctx)?;
+        if self.token_source != Some(answer.source) {
+            // A server that changed its mind mid-run: the record says the weaker one.
+            if answer.source == TokenSource::ContentChunks || self.token_source.is_none() {
+                self.token_source = Some(answer.source);
+            }
+        }
+        Ok(answer.generation.into_outcome())
+    }
+}

@@ -1,0 +1,263 @@
+//! The OpenAI-compatible client against a real server on loopback (llama-cpp-python
+//! serving the default model, started by `scripts/llm-test-server.sh`, which
+//! exports its URL as `HOEVEEL_TEST_OPENAI_URL`), and against scripted streams for
+//! what a real server cannot be made to do on demand.
+
+mod support;
+
+use hoeveel_agent::workload::llm::Sampling;
+use hoeveel_agent::workload::llm::http_openai::{OpenAiClient, Settings, TokenSource};
+use hoeveel_agent::workload::{Outcome, RunContext, Workload, WorkloadError};
+use serde_json::{Value, json};
+use std::sync::atomic::AtomicBool;
+use support::fake_http::{FakeServer, Reply, Seen};
+
+const URL_VAR: &str = "HOEVEEL_TEST_OPENAI_URL";
+/// The model name the test server answers to (`--model_alias`).
+const MODEL_VAR: &str = "HOEVEEL_TEST_OPENAI_MODEL";
+
+/// The real server's URL. In CI its absence is a failure; elsewhere the test is
+/// skipped, loudly.
+fn real_server() -> Option<(String, String)> {
+    match std::env::var(URL_VAR) {
+        Ok(url) if !url.is_empty() => {
+            let model = std::env::var(MODEL_VAR).unwrap_or_else(|_| "smollm2-135m".into());
+            Some((url, model))
+        }
+        _ => {
+            let message = format!(
+                "{URL_VAR} is not set: start the test server with \
+                 `eval \"$(scripts/llm-test-server.sh start)\"` first"
+            );
+            if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+                panic!("{message}");
+            }
+            eprintln!("\n*** SKIPPED against a real OpenAI-compatible server: {message} ***\n");
+            None
+        }
+    }
+}
+
+/// The real server serves one request at a time; its tests take turns.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn settings(url: &str, model: &str, stream: bool) -> Settings {
+    Settings {
+        endpoint: url.to_string(),
+        model: model.to_string(),
+        prompt: "What is a life cycle assessment?".into(),
+        sampling: Sampling {
+            temperature: 0.0,
+            seed: 42,
+            max_tokens: 24,
+        },
+        stream,
+        timeout_s: 120.0,
+    }
+}
+
+fn run(client: &mut OpenAiClient) -> Result<Outcome, WorkloadError> {
+    let flag = AtomicBool::new(false);
+    client.run_once(&RunContext { interrupted: &flag })
+}
+
+#[test]
+fn real_server_whole_answers_carry_usage() {
+    let Some((url, model)) = real_server() else {
+        return;
+    };
+    let _turn = one_at_a_time();
+    let mut client = OpenAiClient::new(settings(&url, &model, false)).expect("client");
+    client.prepare().expect("server answers");
+    let outcome = run(&mut client).expect("answers");
+    let m = &outcome.metrics;
+    assert!(m.prompt_tokens.unwrap_or(0) > 0, "{m:?}");
+    let output = m.output_tokens.expect("usage");
+    assert!(output > 0 && output <= 24, "{m:?}");
+    assert!(!m.output_text.as_deref().unwrap_or("").is_empty());
+    assert_eq!(client.token_source(), Some(TokenSource::Usage));
+}
+
+#[test]
+fn real_server_streams_with_time_to_first_token_and_greedy_repeats() {
+    let Some((url, model)) = real_server() else {
+        return;
+    };
+    let _turn = one_at_a_time();
+    let mut client = OpenAiClient::new(settings(&url, &model, true)).expect("client");
+    client.prepare().expect("server answers");
+    let first = run(&mut client).expect("answers");
+    let second = run(&mut client).expect("answers again");
+    let m = &first.metrics;
+    assert!(m.output_tokens.unwrap_or(0) > 0, "{m:?}");
+    assert!(m.time_to_first_token_s.is_some(), "{m:?}");
+    assert!(m.output_text.as_deref().is_some_and(|t| !t.is_empty()));
+    assert_eq!(
+        m.output_text, second.metrics.output_text,
+        "greedy decoding differs"
+    );
+    // Whichever way the server reports, the record says how tokens were counted.
+    let source = client.token_source().expect("learnt in prepare");
+    let details = client.info().details;
+    let described = details["output_tokens_source"].as_str().expect("described");
+    match source {
+        TokenSource::Usage => assert!(described.starts_with("usage"), "{described}"),
+        TokenSource::ContentChunks => {
+            assert!(described.starts_with("content chunks"), "{described}");
+            assert_eq!(m.prompt_tokens, None);
+            // The chunk count is the server's own token count for the same request.
+            let mut whole = OpenAiClient::new(settings(&url, &model, false)).expect("client");
+            let counted = run(&mut whole).expect("whole answer").metrics;
+            assert_eq!(counted.output_text, m.output_text, "same greedy text");
+            assert_eq!(
+                counted.output_tokens, m.output_tokens,
+                "chunks = usage tokens"
+            );
+        }
+    }
+    assert!(m.output_tokens.unwrap_or(0) <= 24, "{m:?}");
+    eprintln!("streamed output tokens counted from: {described}");
+}
+
+#[test]
+fn real_server_unknown_port_fails_clearly() {
+    // A port nothing listens on: bind one and let it go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let url = format!("http://127.0.0.1:{port}/v1");
+    let mut client = OpenAiClient::new(settings(&url, "m", true)).expect("client");
+    let err = client.prepare().expect_err("nothing listens");
+    assert!(format!("{err:#}").contains("connection refused"), "{err:#}");
+    match run(&mut client) {
+        Err(WorkloadError::Failed { message, .. }) => {
+            assert!(message.contains("cannot reach"), "{message}")
+        }
+        other => panic!("expected Failed, got {other:?}"),
+    }
+}
+
+fn sse(chunks: &[Value], done: bool, complete: bool) -> Reply {
+    let mut pieces: Vec<String> = chunks
+        .iter()
+        .map(|c| format!("data: {c}\r\n\r\n"))
+        .collect();
+    if done {
+        pieces.push("data: [DONE]\r\n\r\n".into());
+    }
+    Reply::Chunked {
+        content_type: "text/event-stream",
+        pieces,
+        complete,
+    }
+}
+
+/// A chunk as llama-cpp-python streams it: no `usage` at all.
+fn chunk(content: &str) -> Value {
+    json!({
+        "id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "m",
+        "choices": [{"index": 0, "delta": {"content": content}, "logprobs": null, "finish_reason": null}]
+    })
+}
+
+#[test]
+fn a_stream_without_usage_is_counted_in_chunks_and_says_so() {
+    let server = FakeServer::start(Box::new(|_: &Seen| {
+        sse(
+            &[
+                json!({"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                       "choices": [{"index": 0, "delta": {"role": "assistant"}, "finish_reason": null}]}),
+                chunk("A"),
+                chunk(" life"),
+                chunk(" cycle"),
+                json!({"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                       "choices": [{"index": 0, "delta": {}, "finish_reason": "length"}]}),
+            ],
+            true,
+            true,
+        )
+    }));
+    let mut client =
+        OpenAiClient::new(settings(&format!("{}/v1", server.url()), "m", true)).expect("client");
+    client.prepare().expect("probe");
+    let outcome = run(&mut client).expect("answers");
+    assert_eq!(outcome.metrics.output_tokens, Some(3));
+    assert_eq!(outcome.metrics.prompt_tokens, None);
+    assert_eq!(outcome.metrics.output_text.as_deref(), Some("A life cycle"));
+    assert_eq!(client.token_source(), Some(TokenSource::ContentChunks));
+    let details = client.info().details;
+    assert!(
+        details["output_tokens_source"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("content chunks")),
+        "{details}"
+    );
+    let seen = server.requests();
+    assert_eq!(seen[1].path, "/v1/chat/completions");
+    assert_eq!(seen[1].body["stream_options"]["include_usage"], true);
+    assert_eq!(seen[1].body["max_tokens"], 24);
+    assert_eq!(
+        seen[0].body["max_tokens"], 1,
+        "the probe asks for one token"
+    );
+}
+
+#[test]
+fn a_stream_with_usage_uses_it() {
+    let server = FakeServer::start(Box::new(|_: &Seen| {
+        sse(
+            &[
+                chunk("Hi"),
+                chunk(" there"),
+                json!({"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                       "choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 2, "total_tokens": 11}}),
+            ],
+            true,
+            true,
+        )
+    }));
+    let mut client =
+        OpenAiClient::new(settings(&format!("{}/v1", server.url()), "m", true)).expect("client");
+    let outcome = run(&mut client).expect("answers");
+    assert_eq!(outcome.metrics.prompt_tokens, Some(9));
+    assert_eq!(outcome.metrics.output_tokens, Some(2));
+    assert_eq!(client.token_source(), Some(TokenSource::Usage));
+}
+
+#[test]
+fn a_stream_cut_before_done_fails() {
+    let server = FakeServer::start(Box::new(|_: &Seen| sse(&[chunk("Hi")], false, false)));
+    let mut client =
+        OpenAiClient::new(settings(&format!("{}/v1", server.url()), "m", true)).expect("client");
+    match run(&mut client) {
+        Err(WorkloadError::Failed { message, .. }) => assert!(
+            message.contains("broke off") || message.contains("[DONE]"),
+            "{message}"
+        ),
+        other => panic!("expected Failed, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_server_error_is_quoted() {
+    let server = FakeServer::start(Box::new(|_: &Seen| {
+        Reply::Whole {
+        status: 400,
+        content_type: "application/json",
+        body: r#"{"error":{"message":"Requested tokens exceed context window of 512","type":"invalid_request_error"}}"#.into(),
+    }
+    }));
+    let mut client =
+        OpenAiClient::new(settings(&format!("{}/v1", server.url()), "m", false)).expect("client");
+    match run(&mut client) {
+        Err(WorkloadError::Failed { message, .. }) => {
+            assert!(message.contains("HTTP 400"), "{message}");
+            assert!(message.contains("exceed context window"), "{message}");
+        }
+        other => panic!("expected Failed, got {other:?}"),
+    }
+}
