@@ -29,7 +29,7 @@ pub enum Command {
     /// Measure a command: idle baseline, warm-ups, repetitions.
     Run(run::Args),
     /// Measure a local LLM query (in-process llama.cpp, or an Ollama/OpenAI server).
-    Llm(llm::Args),
+    Llm(Box<llm::Args>),
     /// Measure a plain search (built-in BM25 engine, or a search service URL).
     Search(search::Args),
     /// Download a shipped model or corpus into the cache, verifying its checksum.
@@ -41,7 +41,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Sensors(args) => sensors::run(args),
         Command::Run(args) => run::run(args),
-        Command::Llm(args) => llm::run(args),
+        Command::Llm(args) => llm::run(*args),
         Command::Search(args) => search::run(args),
         Command::Fetch(args) => fetch::run(args),
     }
