@@ -97,6 +97,20 @@ fn describe(error: &ureq::Error) -> String {
 
 /// The message in an error body: Ollama's `{"error": "..."}` or OpenAI's
 /// `{"error": {"message": "..."}}`.
+/// Parses one response object from the server at `url`; an `error` object becomes `Failed`.
+pub fn parse_object(url: &str, text: &str) -> Result<Value, WorkloadError> {
+    let object: Value = serde_json::from_str(text).map_err(|e| {
+        failed(format!(
+            "{url} sent something that is not JSON ({e}): {:.200}",
+            text.trim()
+        ))
+    })?;
+    if let Some(message) = server_error_value(&object) {
+        return Err(failed(format!("{url} reported an error: {message}")));
+    }
+    Ok(object)
+}
+
 pub fn server_error(text: &str) -> Option<String> {
     let value: Value = serde_json::from_str(text.trim()).ok()?;
     server_error_value(&value)

@@ -103,24 +103,6 @@ impl OllamaClient {
     }
 
     /// The piece of generated text in one response object.
-    /// Parses one response object; an `error` object becomes `Failed`.
-    fn parse(&self, text: &str) -> Result<Value, WorkloadError> {
-        let object: Value = serde_json::from_str(text).map_err(|e| {
-            http::failed(format!(
-                "{} sent something that is not JSON ({e}): {:.200}",
-                self.url,
-                text.trim()
-            ))
-        })?;
-        if let Some(message) = http::server_error_value(&object) {
-            return Err(http::failed(format!(
-                "{} reported an error: {message}",
-                self.url
-            )));
-        }
-        Ok(object)
-    }
-
     fn content(&self, object: &Value) -> Option<String> {
         let piece = if self.settings.generate {
             object.get("response")
@@ -140,7 +122,7 @@ impl OllamaClient {
         if !self.settings.stream {
             // One JSON object (compact on the wire; the API docs show it pretty-printed).
             let body = lines.rest()?;
-            let object = self.parse(&body)?;
+            let object = http::parse_object(&self.url, &body)?;
             text = self.content(&object).unwrap_or_default();
             last = Some(object);
         }
@@ -153,7 +135,7 @@ impl OllamaClient {
             if line.trim().is_empty() {
                 continue;
             }
-            let object = self.parse(&line)?;
+            let object = http::parse_object(&self.url, &line)?;
             if let Some(piece) = self.content(&object) {
                 if first_token_s.is_none() && !piece.is_empty() {
                     first_token_s = Some(start.elapsed().as_secs_f64());

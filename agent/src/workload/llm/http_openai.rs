@@ -109,29 +109,12 @@ impl OpenAiClient {
         body
     }
 
-    fn parse(&self, text: &str) -> Result<Value, WorkloadError> {
-        let object: Value = serde_json::from_str(text).map_err(|e| {
-            http::failed(format!(
-                "{} sent something that is not JSON ({e}): {:.200}",
-                self.url,
-                text.trim()
-            ))
-        })?;
-        if let Some(message) = http::server_error_value(&object) {
-            return Err(http::failed(format!(
-                "{} reported an error: {message}",
-                self.url
-            )));
-        }
-        Ok(object)
-    }
-
     fn request(&self, max_tokens: u32, ctx: &RunContext<'_>) -> Result<Answer, WorkloadError> {
         let start = Instant::now();
         let response = http::post_json(&self.agent, &self.url, &self.request_body(max_tokens))?;
         let mut lines = Lines::new(response, &self.url);
         if !self.settings.stream {
-            let object = self.parse(&lines.rest()?)?;
+            let object = http::parse_object(&self.url, &lines.rest()?)?;
             let end_s = start.elapsed().as_secs_f64();
             let text = object
                 .pointer("/choices/0/message/content")
@@ -178,7 +161,7 @@ impl OpenAiClient {
                 finished = true;
                 break;
             }
-            let object = self.parse(data)?;
+            let object = http::parse_object(&self.url, data)?;
             if let Some(piece) = object
                 .pointer("/choices/0/delta/content")
                 .and_then(Value::as_str)
