@@ -47,17 +47,7 @@ pub fn section(p: &ProfileSet, measured: Option<(&Measurement, &Measurement)>) -
     let search = p.request("google-search-2009");
     let llm = p.request("devries-llm-2023");
     let ai = p.request("devries-ai-search-2023");
-    let mut check = Table::new(
-        "workshop_check",
-        vec![
-            Column::new("item", None),
-            Column::new("this answer", None),
-            Column::new("workshop", None),
-            Column::new("difference", None),
-            Column::new("source", None),
-        ],
-    )
-    .caption("Answer next to the workshop's figures");
+    let mut check = super::answer_check_table();
     let mut bars = Vec::new();
     match measured {
         Some((l, q)) => {

@@ -19,6 +19,23 @@ pub const DEFAULT_REQUESTS: [f64; 3] = [1e6, 1e9, 1e12];
 
 /// The LLM energy per request used by cases 2 and 4: a measurement's 95% CI, or
 /// De Vries' 3 Wh as the reference input.
+/// The table every case ends with: its answer, the workshop's figure, the
+/// difference and the source, one row per item.
+pub fn answer_check_table() -> crate::output::Table {
+    use crate::output::{Column, Table};
+    Table::new(
+        "workshop_check",
+        vec![
+            Column::new("item", None),
+            Column::new("this answer", None),
+            Column::new("workshop", None),
+            Column::new("difference", None),
+            Column::new("source", None),
+        ],
+    )
+    .caption("Answer next to the workshop's figures")
+}
+
 pub fn llm_energy(p: &ProfileSet, llm: Option<&Measurement>) -> (Interval, String, Basis) {
     if let Some(m) = llm {
         let basis = m.default_basis();

@@ -190,17 +190,7 @@ pub fn section(
     let l31 = results.iter().find(|r| r.id == "llama-3.1");
     if let (Some(a), Some(b)) = (l2, l31) {
         let ratio = b.card_location_t / a.card_location_t;
-        let mut c = Table::new(
-            "workshop_check",
-            vec![
-                Column::new("item", None),
-                Column::new("this answer", None),
-                Column::new("workshop", None),
-                Column::new("difference", None),
-                Column::new("source", None),
-            ],
-        )
-        .caption("Answer next to the workshop's figures");
+        let mut c = super::answer_check_table();
         c.row(vec![
             Cell::text("Llama 2, card"),
             Cell::text(format!("{} t", fmt_num(a.card_location_t, 0))),
