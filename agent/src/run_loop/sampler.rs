@@ -116,6 +116,11 @@ impl Sampler {
         let interval = Duration::from_secs_f64(interval_s);
         let mut next = Instant::now() + interval;
         let mut previous: Option<Snapshot> = None;
+        // Domain ids never change during a run: copy them once, not on every tick.
+        let ids = match self.state.lock() {
+            Ok(state) => state.domain_ids.clone(),
+            Err(_) => return thread_cpu_time_s() - cpu_start,
+        };
         while !stop.load(Ordering::SeqCst) {
             // Sleep in short steps so the loop ends promptly at the end of a run.
             let now = Instant::now();
@@ -134,7 +139,6 @@ impl Sampler {
             state.sample_all(t_s);
             let snapshot = state.snapshot(t_s);
             let (phase, repetition) = (state.phase, state.repetition);
-            let ids = state.domain_ids.clone();
             drop(state);
             if let (Some(prev), Some(writer)) = (&previous, &writer) {
                 let dt = snapshot.t_s - prev.t_s;
