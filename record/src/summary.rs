@@ -78,8 +78,14 @@ pub struct Summary {
     /// Mean total power over the measured repetitions.
     pub mean_power_w: Option<f64>,
     pub domains: Vec<DomainSummary>,
+    pub prompt_tokens_per_request: Option<Spread>,
     pub output_tokens_per_request: Option<Spread>,
+    pub time_to_first_token_s: Option<Spread>,
+    pub tokens_per_s: Option<Spread>,
+    /// Net energy (gross where no baseline was taken) over output tokens.
     pub energy_per_output_token_j: Option<Spread>,
+    /// Whether `energy_per_output_token_j` is on the net basis.
+    pub energy_per_output_token_net: bool,
     pub agent_cpu_s: Option<f64>,
     pub run_duration_s: Option<f64>,
     pub modelled_note: Option<String>,
@@ -114,9 +120,17 @@ impl Summary {
                 })
             })
             .collect();
+        let metric = |get: &dyn Fn(&crate::events::Metrics) -> Option<f64>| {
+            let values: Vec<f64> = ok.iter().filter_map(|r| get(&r.metrics)).collect();
+            Spread::of(&values)
+        };
         let tokens: Vec<f64> = ok
             .iter()
             .filter_map(|r| r.metrics.output_tokens.map(|t| per_req(r, t as f64)))
+            .collect();
+        let prompt_tokens: Vec<f64> = ok
+            .iter()
+            .filter_map(|r| r.metrics.prompt_tokens.map(|t| per_req(r, t as f64)))
             .collect();
         let per_token: Vec<f64> = ok
             .iter()
@@ -163,8 +177,12 @@ impl Summary {
             duration_per_request_s: Spread::of(&durations),
             mean_power_w: (total_time > 0.0).then(|| total_energy / total_time),
             domains,
+            prompt_tokens_per_request: Spread::of(&prompt_tokens),
             output_tokens_per_request: Spread::of(&tokens),
+            time_to_first_token_s: metric(&|m| m.time_to_first_token_s),
+            tokens_per_s: metric(&|m| m.tokens_per_s),
             energy_per_output_token_j: Spread::of(&per_token),
+            energy_per_output_token_net: ok.iter().all(|r| r.net_energy_j.is_some()),
             agent_cpu_s: record.run_end.as_ref().map(|e| e.agent_cpu_s),
             run_duration_s: record.run_end.as_ref().map(|e| e.duration_s),
             modelled_note,
@@ -224,15 +242,34 @@ impl Summary {
         if let Some(p) = self.mean_power_w {
             let _ = writeln!(out, "    Mean power:     {}", fmt_power(p));
         }
+        let count = |v: f64| format!("{v:.1}");
+        if let Some(s) = &self.prompt_tokens_per_request {
+            let _ = writeln!(out, "    Prompt tokens:  {}", fmt_spread(s, count));
+        }
         if let Some(s) = &self.output_tokens_per_request {
+            let _ = writeln!(out, "    Output tokens:  {}", fmt_spread(s, count));
+        }
+        if let Some(s) = &self.time_to_first_token_s {
+            let _ = writeln!(out, "    First token:    {}", fmt_spread(s, fmt_time));
+        }
+        if let Some(s) = &self.tokens_per_s {
             let _ = writeln!(
                 out,
-                "    Output tokens:  {}",
+                "    Tokens/s:       {}",
                 fmt_spread(s, |v| format!("{v:.1}"))
             );
         }
         if let Some(s) = &self.energy_per_output_token_j {
-            let _ = writeln!(out, "    Energy/token:   {}", fmt_spread(s, fmt_energy));
+            let basis = if self.energy_per_output_token_net {
+                "net"
+            } else {
+                "gross"
+            };
+            let _ = writeln!(
+                out,
+                "    Energy/token:   {}  ({basis} energy / output tokens)",
+                fmt_spread(s, fmt_energy)
+            );
         }
         if self.domains.len() > 1 || self.domains.iter().any(|d| !d.in_total) {
             let _ = writeln!(out, "\n  Per domain (gross energy per request):");
@@ -327,5 +364,54 @@ mod tests {
     fn energy_units_scale() {
         assert_eq!(fmt_energy(0.0123), "12.300 mJ");
         assert_eq!(fmt_energy(7200.0), "2.0000 Wh");
+    }
+    /// Two measured LLM repetitions with known metrics, as the agent writes them.
+    fn llm_record(with_baseline: bool) -> Record {
+        let mut text = String::from(
+            r#"{"type":"run_start","data":{"schema_version":"1.0","agent_version":"0.1.0","started_at":"2026-11-28T18:36:17.876Z","host":{"hostname":"test","os":"Linux","kernel":"6","cpu_model":"cpu","logical_cpus":2,"memory_bytes":1,"virtualized":null},"gpus":[],"sensors":[{"kind":"model","provenance":"modelled","domains":["cpu-model"],"source":"power model test","details":{}}],"domains":[{"id":"cpu-model","kind":"cpu_model","sensor":"model","provenance":"modelled","in_total":true,"reason":"test"}],"total_rule":"cpu-model","unavailable":[],"workload":{"kind":"llm","label":"test-model","batching":null,"details":{}},"settings":{"runs":2,"warmup":0,"baseline_s":1.0,"interval_s":0.1,"ignore_failure":false,"sysfs_root":"/sys"}}}"#,
+        );
+        text.push('\n');
+        if with_baseline {
+            text.push_str(r#"{"type":"baseline","data":{"start_s":0.0,"duration_s":1.0,"energy_j":{"cpu-model":1.0},"power_w":{"cpu-model":1.0},"total_power_w":1.0}}"#);
+            text.push('\n');
+        }
+        for (i, (gross, ttft, rate)) in [(10.0, 0.05, 40.0), (14.0, 0.07, 60.0)].iter().enumerate()
+        {
+            let net = if with_baseline {
+                format!("{}", gross - 2.0)
+            } else {
+                "null".into()
+            };
+            text.push_str(&format!(
+                r#"{{"type":"repetition","data":{{"index":{i},"warmup":false,"status":"ok","start_s":1.0,"duration_s":2.0,"energy_j":{{"cpu-model":{gross}}},"total_energy_j":{gross},"net_energy_j":{net},"wraps_corrected":[],"requests":1,"exit_code":null,"error":null,"metrics":{{"prompt_tokens":8,"output_tokens":100,"time_to_first_token_s":{ttft},"tokens_per_s":{rate}}}}}}}"#
+            ));
+            text.push('\n');
+        }
+        crate::reader::read_record_str(&text, std::path::Path::new("llm.jsonl")).expect("parses")
+    }
+
+    #[test]
+    fn llm_metrics_are_printed() {
+        let summary = Summary::of(&llm_record(true));
+        let text = summary.render_text();
+        for line in [
+            "Prompt tokens:  8.0 ± 0.0",
+            "Output tokens:  100.0 ± 0.0",
+            "First token:    60.000 ms ± 14.142 ms   [50.000 ms … 70.000 ms]",
+            "Tokens/s:       50.0 ± 14.1   [40.0 … 60.0]",
+            // net: (8 J and 12 J) / 100 tokens
+            "Energy/token:   100.000 mJ ± 28.284 mJ   [80.000 mJ … 120.000 mJ]  (net energy / output tokens)",
+        ] {
+            assert!(text.contains(line), "missing `{line}` in:\n{text}");
+        }
+    }
+
+    #[test]
+    fn energy_per_token_without_baseline_says_gross() {
+        let text = Summary::of(&llm_record(false)).render_text();
+        assert!(
+            text.contains("Energy/token:   120.000 mJ ± 28.284 mJ   [100.000 mJ … 140.000 mJ]  (gross energy / output tokens)"),
+            "{text}"
+        );
     }
 }

@@ -52,7 +52,8 @@ impl ReadPath {
         }
     }
 
-    fn as_str(self) -> &'static str {
+    /// How the record and `sensors` name this path.
+    pub fn as_str(self) -> &'static str {
         match self {
             ReadPath::EnergyCounter => "energy counter",
             ReadPath::PowerIntegration => "power integration",
