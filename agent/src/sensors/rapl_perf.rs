@@ -102,6 +102,22 @@ impl RaplPerfSensor {
                 }
             }
         }
+        let still = drop_still_counters(&mut domains, &mut counters);
+        if domains.is_empty() && !still.is_empty() {
+            return Err(SensorError::Unavailable(format!(
+                "every counter of the power PMU in {} stayed still over {} ms ({}): the PMU is there but counts no energy, as in a VM that does not pass RAPL through",
+                pmu.dir.display(),
+                STILL_WINDOW.as_millis(),
+                still
+                    .iter()
+                    .map(|(id, _)| id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        for (id, path) in still {
+            skipped.push(json!({"domain": id, "event_file": path.display().to_string(), "reason": format!("counter stayed still over {} ms: the event exists but counts no energy", STILL_WINDOW.as_millis())}));
+        }
         if domains.is_empty() {
             return Err(first_error.unwrap_or_else(|| {
                 SensorError::Unavailable(format!(
@@ -156,6 +172,47 @@ impl RaplPerfSensor {
             info,
         })
     }
+}
+
+/// How long discovery watches each counter. RAPL updates about every 1 ms and
+/// even an idle DRAM domain (~0.5 W) moves hundreds of its 2^-16 J units in
+/// this time, so a counter that does not move here counts nothing at all.
+const STILL_WINDOW: std::time::Duration = std::time::Duration::from_millis(25);
+
+/// Removes the counters that do not advance over [`STILL_WINDOW`] (some VMs
+/// expose the power PMU, and its events open, but every read is 0) and returns
+/// their domain ids and event files. A counter that cannot be read here is
+/// kept: sampling reports its error the usual way.
+fn drop_still_counters(
+    domains: &mut Vec<Domain>,
+    counters: &mut Vec<OpenDomain>,
+) -> Vec<(String, PathBuf)> {
+    let first: Vec<Option<u64>> = counters
+        .iter_mut()
+        .map(|c| c.counter.read_count().ok())
+        .collect();
+    std::thread::sleep(STILL_WINDOW);
+    let moved: Vec<bool> = counters
+        .iter_mut()
+        .zip(&first)
+        .map(|(c, before)| match (before, c.counter.read_count().ok()) {
+            (Some(a), Some(b)) => *a != b,
+            _ => true,
+        })
+        .collect();
+    let mut still = Vec::new();
+    let mut keep = moved.iter();
+    let mut kept_domains = Vec::with_capacity(domains.len());
+    for (d, c) in domains.drain(..).zip(std::mem::take(counters)) {
+        if *keep.next().unwrap_or(&true) {
+            kept_domains.push(d);
+            counters.push(c);
+        } else {
+            still.push((d.id, c.path));
+        }
+    }
+    *domains = kept_domains;
+    still
 }
 
 /// Maps an error from reading an open counter.
