@@ -8,7 +8,7 @@ use super::nvml;
 use super::rapl_perf::RaplPerfSensor;
 use super::rapl_powercap::RaplPowercapSensor;
 use super::{Sensor, SensorError, SensorKind};
-use hoeveel_record::{GpuInfo, Unavailable};
+use hoeveel_record::{DomainKind, GpuInfo, Unavailable};
 use std::path::PathBuf;
 
 /// What the total is made of.
@@ -105,11 +105,23 @@ fn unavailable(kind: SensorKind, err: &SensorError) -> Unavailable {
     }
 }
 
+/// Whether a RAPL sensor measures the CPU package, or the platform around it;
+/// a sensor with only DRAM, cores or uncore leaves the CPU to the model.
+fn covers_cpu(sensor: &dyn Sensor) -> bool {
+    sensor
+        .domains()
+        .iter()
+        .any(|d| matches!(d.kind, DomainKind::Package | DomainKind::Psys))
+}
+
 /// Looks for every sensor the options allow.
 pub fn discover(options: &DiscoverOptions) -> anyhow::Result<Inventory> {
     let mut sensors: Vec<Box<dyn Sensor>> = Vec::new();
     let mut missing = Vec::new();
     let mut gpus = Vec::new();
+    // A RAPL sensor was found; and one of them measures the CPU (else the model
+    // stands in for it).
+    let mut rapl_found = false;
     let mut cpu_covered = false;
 
     let fail_if_explicit = |kind: SensorKind, err: &SensorError| -> anyhow::Result<()> {
@@ -129,8 +141,9 @@ pub fn discover(options: &DiscoverOptions) -> anyhow::Result<Inventory> {
     if options.wants(SensorKind::RaplPerf) {
         match RaplPerfSensor::discover(&options.sysfs_root) {
             Ok(s) => {
+                cpu_covered = covers_cpu(&s);
+                rapl_found = true;
                 sensors.push(Box::new(s));
-                cpu_covered = true;
             }
             Err(e) => {
                 fail_if_explicit(SensorKind::RaplPerf, &e)?;
@@ -141,12 +154,12 @@ pub fn discover(options: &DiscoverOptions) -> anyhow::Result<Inventory> {
     // powercap reads the same RAPL counters: use it only when perf could not, or
     // when the user asks for it by name.
     if options.wants(SensorKind::RaplPowercap)
-        && (!cpu_covered || options.explicit(SensorKind::RaplPowercap))
+        && (!rapl_found || options.explicit(SensorKind::RaplPowercap))
     {
         match RaplPowercapSensor::discover(&options.sysfs_root) {
             Ok(s) => {
+                cpu_covered |= covers_cpu(&s);
                 sensors.push(Box::new(s));
-                cpu_covered = true;
             }
             Err(e) => {
                 fail_if_explicit(SensorKind::RaplPowercap, &e)?;
@@ -192,4 +205,77 @@ pub fn discover(options: &DiscoverOptions) -> anyhow::Result<Inventory> {
         gpus,
         total: options.total,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sensors::fixture::{PmuEventSpec, PmuSpec, build_power_pmu};
+
+    /// A sysfs root holding only a power PMU whose events are real `msr`
+    /// events: config 0 (`tsc`) moves, config 4 (`smi`) stays still.
+    fn root_with_pmu(events: &[(&str, &str)]) -> tempfile::TempDir {
+        let msr_type = std::fs::read_to_string("/sys/bus/event_source/devices/msr/type")
+            .expect("this machine has an msr PMU (x86)")
+            .trim()
+            .parse()
+            .expect("msr type is a number");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let spec = PmuSpec {
+            pmu_type: msr_type,
+            cpumask: "0".to_string(),
+            format_event: "config:0-63".to_string(),
+            events: events
+                .iter()
+                .map(|(name, config)| PmuEventSpec::rapl(name, config))
+                .collect(),
+            packages: vec![(0, 0)],
+        };
+        build_power_pmu(dir.path(), &spec).expect("build");
+        dir
+    }
+
+    fn kinds(root: &std::path::Path) -> (Vec<SensorKind>, Vec<String>) {
+        let options = DiscoverOptions::from_names(
+            root.to_path_buf(),
+            None,
+            Some(root.join("no-nvml.so")),
+            TotalChoice::Package,
+        )
+        .expect("options");
+        let inventory = discover(&options).expect("discover");
+        (
+            inventory.sensors.iter().map(|s| s.kind()).collect(),
+            inventory
+                .unavailable
+                .iter()
+                .map(|u| u.reason.clone())
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn psys_alone_covers_the_cpu_so_the_model_is_not_used() {
+        let root = root_with_pmu(&[("energy-psys", "event=0x00")]);
+        let (kinds, _) = kinds(root.path());
+        assert_eq!(kinds, [SensorKind::RaplPerf]);
+    }
+
+    #[test]
+    fn dram_alone_leaves_the_cpu_to_the_model() {
+        let root = root_with_pmu(&[("energy-ram", "event=0x00")]);
+        let (kinds, _) = kinds(root.path());
+        assert_eq!(kinds, [SensorKind::RaplPerf, SensorKind::Model]);
+    }
+
+    #[test]
+    fn a_pmu_that_counts_nothing_leaves_the_cpu_to_the_model() {
+        let root = root_with_pmu(&[("energy-pkg", "event=0x04"), ("energy-psys", "event=0x04")]);
+        let (kinds, unavailable) = kinds(root.path());
+        assert_eq!(kinds, [SensorKind::Model]);
+        assert!(
+            unavailable.iter().any(|r| r.contains("stayed still")),
+            "{unavailable:?}"
+        );
+    }
 }

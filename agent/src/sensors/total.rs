@@ -4,8 +4,9 @@
 //! the package contains cores and uncore (integrated graphics). MMIO zones
 //! duplicate the MSR zones and are dropped at discovery. So the total is
 //! package + DRAM of every socket + every discrete GPU, or psys + GPUs when the
-//! user chooses psys. A modelled CPU stands in for the package when there is no
-//! RAPL counter.
+//! user chooses psys or when psys is the only CPU counter (a platform without a
+//! readable package domain). A modelled CPU stands in for the package when there
+//! is no RAPL counter.
 
 use super::Domain;
 use super::discover::TotalChoice;
@@ -15,15 +16,22 @@ use hoeveel_record::{DomainInfo, DomainKind};
 /// domains and a one-line rule for the record.
 pub fn decide(domains: &[(Domain, &str)], choice: TotalChoice) -> (Vec<DomainInfo>, String) {
     let has_psys = domains.iter().any(|(d, _)| d.kind == DomainKind::Psys);
-    let use_psys = choice == TotalChoice::Psys && has_psys;
     let has_package = domains.iter().any(|(d, _)| d.kind == DomainKind::Package);
+    // Without a package counter psys is the only measured CPU energy: leaving it
+    // out would drop the CPU from the total without a word.
+    let psys_stands_in = has_psys && !has_package;
+    let use_psys = has_psys && (choice == TotalChoice::Psys || psys_stands_in);
     let infos = domains
         .iter()
         .map(|(d, sensor)| {
             let (in_total, reason) = match d.kind {
                 DomainKind::Gpu => (true, "discrete GPU board".to_string()),
-                DomainKind::Psys if use_psys => (true, "platform total chosen with --total psys".to_string()),
+                DomainKind::Psys if choice == TotalChoice::Psys => (true, "platform total chosen with --total psys".to_string()),
+                DomainKind::Psys if use_psys => (true, "platform total: no package counter was found, so psys (which contains the CPU package) stands in".to_string()),
                 DomainKind::Psys => (false, "contains the package: counting both would double count (use --total psys to count it instead)".to_string()),
+                DomainKind::CpuModel if has_package => (false, "a RAPL package counter is measured instead".to_string()),
+                DomainKind::CpuModel if use_psys => (false, "the RAPL psys counter, which contains the CPU, is measured instead".to_string()),
+                DomainKind::CpuModel => (true, "modelled CPU: no RAPL counter could be read".to_string()),
                 _ if use_psys => (false, "inside psys".to_string()),
                 DomainKind::Package => (true, "CPU package".to_string()),
                 DomainKind::Dram => (true, "memory, outside the package".to_string()),
@@ -31,8 +39,6 @@ pub fn decide(domains: &[(Domain, &str)], choice: TotalChoice) -> (Vec<DomainInf
                     false,
                     format!("inside package{}", d.unit.map(|u| format!("-{u}")).unwrap_or_default()),
                 ),
-                DomainKind::CpuModel if has_package => (false, "a RAPL package counter is measured instead".to_string()),
-                DomainKind::CpuModel => (true, "modelled CPU: no RAPL counter could be read".to_string()),
             };
             DomainInfo {
                 id: d.id.clone(),
@@ -49,7 +55,12 @@ pub fn decide(domains: &[(Domain, &str)], choice: TotalChoice) -> (Vec<DomainInf
         .filter(|i| i.in_total)
         .map(|i| i.id.as_str())
         .collect();
-    let rule = if use_psys {
+    let rule = if use_psys && choice != TotalChoice::Psys {
+        format!(
+            "psys + GPUs (no package counter, so the platform counter stands in): {}",
+            summed.join(" + ")
+        )
+    } else if use_psys {
         format!("psys + GPUs: {}", summed.join(" + "))
     } else {
         let mut rule = format!(
@@ -132,6 +143,33 @@ mod tests {
         ];
         let (infos, _) = decide(&ds, TotalChoice::Psys);
         assert_eq!(summed(&infos), ["psys", "gpu-0"]);
+    }
+
+    #[test]
+    fn psys_stands_in_when_there_is_no_package_counter() {
+        let ds = [
+            (domain("psys", DomainKind::Psys, None), "rapl-perf"),
+            (domain("dram-0", DomainKind::Dram, Some(0)), "rapl-perf"),
+            (domain("cpu-model", DomainKind::CpuModel, None), "model"),
+            (domain("gpu-0", DomainKind::Gpu, Some(0)), "nvml"),
+        ];
+        let (infos, rule) = decide(&ds, TotalChoice::Package);
+        assert_eq!(summed(&infos), ["psys", "gpu-0"]);
+        assert!(
+            infos[0].reason.contains("no package counter"),
+            "{}",
+            infos[0].reason
+        );
+        assert_eq!(infos[1].reason, "inside psys");
+        assert!(
+            infos[2].reason.contains("psys counter"),
+            "{}",
+            infos[2].reason
+        );
+        assert!(
+            rule.starts_with("psys + GPUs (no package counter"),
+            "{rule}"
+        );
     }
 
     #[test]
