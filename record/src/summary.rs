@@ -66,6 +66,8 @@ pub struct Summary {
     pub requests_per_repetition: u64,
     pub batching: Option<String>,
     pub status: Option<RunStatus>,
+    /// Why the run failed or was interrupted, from `run_end`.
+    pub status_message: Option<String>,
     pub measured: usize,
     pub failed: usize,
     pub warmups: usize,
@@ -147,10 +149,28 @@ impl Summary {
                 .filter(|s| s.provenance == Provenance::Modelled)
                 .map(|s| s.source.clone())
                 .collect();
-            format!(
-                "MODELLED: no energy sensor was read; these figures are estimates from {}",
-                models.join("; ")
-            )
+            let in_total = |modelled: bool| -> Vec<&str> {
+                start
+                    .domains
+                    .iter()
+                    .filter(|d| d.in_total && (d.provenance == Provenance::Modelled) == modelled)
+                    .map(|d| d.id.as_str())
+                    .collect()
+            };
+            let measured = in_total(false);
+            if measured.is_empty() {
+                format!(
+                    "MODELLED: no energy sensor was read; these figures are estimates from {}",
+                    models.join("; ")
+                )
+            } else {
+                format!(
+                    "PARTLY MODELLED: {} measured, {} estimated from {}; the total is labelled modelled",
+                    measured.join(" + "),
+                    in_total(true).join(" + "),
+                    models.join("; ")
+                )
+            }
         });
         Summary {
             workload_label: start.workload.label.clone(),
@@ -158,6 +178,7 @@ impl Summary {
             requests_per_repetition: ok.first().map(|r| r.requests).unwrap_or(1),
             batching: start.workload.batching.clone(),
             status: record.run_end.as_ref().map(|e| e.status),
+            status_message: record.run_end.as_ref().and_then(|e| e.message.clone()),
             measured: record.measured().count(),
             failed: record
                 .measured()
@@ -208,6 +229,9 @@ impl Summary {
                 .map(|s| s.as_str())
                 .unwrap_or("unknown (no run_end)")
         );
+        if let Some(m) = &self.status_message {
+            let _ = writeln!(out, "  Why: {m}");
+        }
         if let Some(b) = self
             .batching
             .as_ref()
@@ -404,6 +428,44 @@ mod tests {
         ] {
             assert!(text.contains(line), "missing `{line}` in:\n{text}");
         }
+    }
+
+    #[test]
+    fn a_total_with_a_measured_gpu_and_a_modelled_cpu_says_partly_modelled() {
+        let mut record = llm_record(true);
+        let text = Summary::of(&record).render_text();
+        assert!(text.contains("MODELLED: no energy sensor was read; these figures are estimates from power model test"), "{text}");
+        let mut gpu = record.run_start.domains[0].clone();
+        gpu.id = "gpu-0".into();
+        gpu.kind = crate::events::DomainKind::Gpu;
+        gpu.provenance = Provenance::Counter;
+        record.run_start.domains.push(gpu);
+        let text = Summary::of(&record).render_text();
+        assert!(
+            text.contains("PARTLY MODELLED: gpu-0 measured, cpu-model estimated from power model test; the total is labelled modelled"),
+            "{text}"
+        );
+        assert!(!text.contains("no energy sensor was read"), "{text}");
+    }
+
+    #[test]
+    fn why_a_run_failed_is_printed() {
+        let mut record = llm_record(true);
+        assert!(!Summary::of(&record).render_text().contains("Why:"));
+        record.run_end = Some(crate::events::RunEnd {
+            status: RunStatus::Failed,
+            ended_at: "2026-11-28T18:41:51.746Z".into(),
+            duration_s: 2.0,
+            repetitions: 2,
+            agent_cpu_s: 0.01,
+            agent_max_rss_bytes: None,
+            message: Some("`python3` exited with status 1".into()),
+        });
+        let text = Summary::of(&record).render_text();
+        assert!(
+            text.contains("status failed\n  Why: `python3` exited with status 1\n"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -54,7 +54,7 @@ impl Basis {
         let mut parts = Vec::new();
         if self.modelled() {
             parts.push(
-                "MODELLED: the measured energy comes from a power model (no energy sensor was read); every figure computed from it is an estimate"
+                "MODELLED: all or part of the measured energy comes from a power model, not an energy sensor (each run summary says which domains); every figure computed from it is an estimate"
                     .to_string(),
             );
         }
