@@ -187,6 +187,13 @@ fn failing_command_is_recorded_as_failed() {
     assert_eq!(end.status, RunStatus::Failed);
     assert_eq!(record.measured().count(), 1, "stops at the first failure");
     assert_eq!(record.repetitions[0].exit_code, Some(3));
+    let printed = text(&out.stdout);
+    assert!(
+        printed.contains(
+            "Why: `sh` exited with status 3 (its output was discarded; --show-output shows it)"
+        ),
+        "the summary says why the run failed: {printed}"
+    );
 
     let out = run(
         agent(),

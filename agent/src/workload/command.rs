@@ -74,6 +74,15 @@ impl CommandWorkload {
             show_output,
         })
     }
+
+    /// Appended to a failure message when the command's output was discarded.
+    fn hidden_output_hint(&self) -> &'static str {
+        if self.show_output {
+            ""
+        } else {
+            " (its output was discarded; --show-output shows it)"
+        }
+    }
 }
 
 fn find_in_path(program: &str) -> Option<std::path::PathBuf> {
@@ -144,16 +153,21 @@ impl Workload for CommandWorkload {
                 ..Default::default()
             }),
             Some(code) => Err(WorkloadError::Failed {
-                message: format!("`{}` exited with status {code}", self.argv[0]),
+                message: format!(
+                    "`{}` exited with status {code}{}",
+                    self.argv[0],
+                    self.hidden_output_hint()
+                ),
                 exit_code: Some(code),
             }),
             None => {
                 use std::os::unix::process::ExitStatusExt;
                 Err(WorkloadError::Failed {
                     message: format!(
-                        "`{}` was killed by signal {}",
+                        "`{}` was killed by signal {}{}",
                         self.argv[0],
-                        status.signal().unwrap_or_default()
+                        status.signal().unwrap_or_default(),
+                        self.hidden_output_hint()
                     ),
                     exit_code: None,
                 })
