@@ -210,28 +210,13 @@ pub fn discover(options: &DiscoverOptions) -> anyhow::Result<Inventory> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sensors::fixture::{PmuEventSpec, PmuSpec, build_power_pmu};
+    use crate::sensors::fixture::{PmuSpec, build_power_pmu};
 
-    /// A sysfs root holding only a power PMU whose events are real `msr`
-    /// events: config 0 (`tsc`) moves, config 4 (`smi`) stays still.
+    /// A sysfs root holding only a power PMU backed by `msr` events (see
+    /// [`PmuSpec::msr_backed`]): config 0 moves, config 4 stays still.
     fn root_with_pmu(events: &[(&str, &str)]) -> tempfile::TempDir {
-        let msr_type = std::fs::read_to_string("/sys/bus/event_source/devices/msr/type")
-            .expect("this machine has an msr PMU (x86)")
-            .trim()
-            .parse()
-            .expect("msr type is a number");
         let dir = tempfile::tempdir().expect("tempdir");
-        let spec = PmuSpec {
-            pmu_type: msr_type,
-            cpumask: "0".to_string(),
-            format_event: "config:0-63".to_string(),
-            events: events
-                .iter()
-                .map(|(name, config)| PmuEventSpec::rapl(name, config))
-                .collect(),
-            packages: vec![(0, 0)],
-        };
-        build_power_pmu(dir.path(), &spec).expect("build");
+        build_power_pmu(dir.path(), &PmuSpec::msr_backed(events)).expect("build");
         dir
     }
 

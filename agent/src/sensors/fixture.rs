@@ -417,6 +417,29 @@ impl PmuSpec {
             packages: vec![(0, 0), (28, 1)],
         }
     }
+
+    /// A power PMU on CPU 0 whose events are really this machine's `msr` PMU
+    /// (type read from sysfs, x86 only), so they open and count: `event=0x00`
+    /// is `msr/tsc`, which always moves; `event=0x04` is `msr/smi`, the count of
+    /// system management interrupts, which stays still over a few ms, as the
+    /// RAPL events of some VMs do.
+    pub fn msr_backed(events: &[(&str, &str)]) -> PmuSpec {
+        let pmu_type = fs::read_to_string("/sys/bus/event_source/devices/msr/type")
+            .expect("this machine has an msr PMU (x86)")
+            .trim()
+            .parse()
+            .expect("msr type is a number");
+        PmuSpec {
+            pmu_type,
+            cpumask: "0".to_string(),
+            format_event: "config:0-63".to_string(),
+            events: events
+                .iter()
+                .map(|(name, config)| PmuEventSpec::rapl(name, config))
+                .collect(),
+            packages: vec![(0, 0)],
+        }
+    }
 }
 
 /// Creates `<root>/bus/event_source/devices/power` from `spec`, plus

@@ -121,26 +121,10 @@ fn opens_every_domain_per_package_on_a_real_pmu() {
     assert_eq!(info.details["events"][0]["unit"], "Joules");
 }
 
-/// A fake power PMU on CPU 0 whose events point at `msr/tsc` (config 0, always
-/// moving) or `msr/smi` (config 4, the count of system management interrupts,
-/// which stays still over a few ms, as a VM's RAPL events do).
-fn msr_backed_pmu(events: &[(&str, &str)]) -> PmuSpec {
-    PmuSpec {
-        pmu_type: msr_type(),
-        cpumask: "0".to_string(),
-        format_event: "config:0-63".to_string(),
-        events: events
-            .iter()
-            .map(|(name, config)| PmuEventSpec::rapl(name, config))
-            .collect(),
-        packages: vec![(0, 0)],
-    }
-}
-
 #[test]
 fn a_counter_that_stays_still_is_dropped_and_listed() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let spec = msr_backed_pmu(&[("energy-pkg", "event=0x00"), ("energy-psys", "event=0x04")]);
+    let spec = PmuSpec::msr_backed(&[("energy-pkg", "event=0x00"), ("energy-psys", "event=0x04")]);
     build_power_pmu(dir.path(), &spec).expect("build");
     let sensor = RaplPerfSensor::discover(dir.path()).expect("discover");
     let ids: Vec<_> = sensor.domains().iter().map(|d| d.id.as_str()).collect();
@@ -158,7 +142,7 @@ fn a_counter_that_stays_still_is_dropped_and_listed() {
 #[test]
 fn a_pmu_whose_counters_all_stay_still_is_unavailable() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let spec = msr_backed_pmu(&[("energy-pkg", "event=0x04"), ("energy-psys", "event=0x04")]);
+    let spec = PmuSpec::msr_backed(&[("energy-pkg", "event=0x04"), ("energy-psys", "event=0x04")]);
     build_power_pmu(dir.path(), &spec).expect("build");
     let Err(err) = RaplPerfSensor::discover(dir.path()) else {
         panic!("a PMU that counts nothing was used");
