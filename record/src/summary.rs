@@ -4,7 +4,7 @@
 //! Figures are per request: a repetition's energy divided by the requests it did
 //! (1 unless short requests were batched).
 
-use crate::events::{Provenance, RunStatus};
+use crate::events::{Provenance, Repetition, RunStatus};
 use crate::reader::Record;
 use std::fmt::Write as _;
 
@@ -97,13 +97,12 @@ impl Summary {
     pub fn of(record: &Record) -> Summary {
         let start = &record.run_start;
         let ok: Vec<_> = record.measured_ok().collect();
-        let per_req = |r: &crate::events::Repetition, v: f64| v / r.requests.max(1) as f64;
-        let gross: Vec<f64> = ok.iter().map(|r| per_req(r, r.total_energy_j)).collect();
-        let net: Vec<f64> = ok
-            .iter()
-            .filter_map(|r| r.net_energy_j.map(|n| per_req(r, n)))
-            .collect();
-        let durations: Vec<f64> = ok.iter().map(|r| per_req(r, r.duration_s)).collect();
+        let per_req = |r: &Repetition, v: f64| v / r.requests.max(1) as f64;
+        // The spread of one figure over the measured repetitions that have it.
+        let spread = |get: &dyn Fn(&Repetition) -> Option<f64>| {
+            let values: Vec<f64> = ok.iter().filter_map(|r| get(r)).collect();
+            Spread::of(&values)
+        };
         let total_energy: f64 = ok.iter().map(|r| r.total_energy_j).sum();
         let total_time: f64 = ok.iter().map(|r| r.duration_s).sum();
         let domains = start
@@ -122,25 +121,20 @@ impl Summary {
                 })
             })
             .collect();
-        let metric = |get: &dyn Fn(&crate::events::Metrics) -> Option<f64>| {
-            let values: Vec<f64> = ok.iter().filter_map(|r| get(&r.metrics)).collect();
-            Spread::of(&values)
-        };
-        let tokens: Vec<f64> = ok
-            .iter()
-            .filter_map(|r| r.metrics.output_tokens.map(|t| per_req(r, t as f64)))
-            .collect();
-        let prompt_tokens: Vec<f64> = ok
-            .iter()
-            .filter_map(|r| r.metrics.prompt_tokens.map(|t| per_req(r, t as f64)))
-            .collect();
-        let per_token: Vec<f64> = ok
-            .iter()
-            .filter_map(|r| match r.metrics.output_tokens {
-                Some(t) if t > 0 => Some(r.net_energy_j.unwrap_or(r.total_energy_j) / t as f64),
-                _ => None,
-            })
-            .collect();
+        // Per output token on the net basis when every repetition has a net
+        // figure (an idle baseline was taken), else on the gross basis.
+        let per_token_net = ok.iter().all(|r| r.net_energy_j.is_some());
+        let per_token = spread(&|r| match r.metrics.output_tokens {
+            Some(t) if t > 0 => {
+                let energy_j = if per_token_net {
+                    r.net_energy_j?
+                } else {
+                    r.total_energy_j
+                };
+                Some(energy_j / t as f64)
+            }
+            _ => None,
+        });
         let total_provenance = record.total_provenance();
         let modelled_note = (total_provenance == Some(Provenance::Modelled)).then(|| {
             let models: Vec<String> = start
@@ -193,17 +187,21 @@ impl Summary {
                 .map(|d| d.id.clone())
                 .collect(),
             baseline_power_w: record.baseline.as_ref().map(|b| b.total_power_w),
-            gross_per_request_j: Spread::of(&gross),
-            net_per_request_j: Spread::of(&net),
-            duration_per_request_s: Spread::of(&durations),
+            gross_per_request_j: spread(&|r| Some(per_req(r, r.total_energy_j))),
+            net_per_request_j: spread(&|r| r.net_energy_j.map(|n| per_req(r, n))),
+            duration_per_request_s: spread(&|r| Some(per_req(r, r.duration_s))),
             mean_power_w: (total_time > 0.0).then(|| total_energy / total_time),
             domains,
-            prompt_tokens_per_request: Spread::of(&prompt_tokens),
-            output_tokens_per_request: Spread::of(&tokens),
-            time_to_first_token_s: metric(&|m| m.time_to_first_token_s),
-            tokens_per_s: metric(&|m| m.tokens_per_s),
-            energy_per_output_token_j: Spread::of(&per_token),
-            energy_per_output_token_net: ok.iter().all(|r| r.net_energy_j.is_some()),
+            prompt_tokens_per_request: spread(&|r| {
+                r.metrics.prompt_tokens.map(|t| per_req(r, t as f64))
+            }),
+            output_tokens_per_request: spread(&|r| {
+                r.metrics.output_tokens.map(|t| per_req(r, t as f64))
+            }),
+            time_to_first_token_s: spread(&|r| r.metrics.time_to_first_token_s),
+            tokens_per_s: spread(&|r| r.metrics.tokens_per_s),
+            energy_per_output_token_j: per_token,
+            energy_per_output_token_net: per_token_net,
             agent_cpu_s: record.run_end.as_ref().map(|e| e.agent_cpu_s),
             run_duration_s: record.run_end.as_ref().map(|e| e.duration_s),
             modelled_note,
@@ -266,22 +264,18 @@ impl Summary {
         if let Some(p) = self.mean_power_w {
             let _ = writeln!(out, "    Mean power:     {}", fmt_power(p));
         }
-        let count = |v: f64| format!("{v:.1}");
+        let one_decimal = |v: f64| format!("{v:.1}");
         if let Some(s) = &self.prompt_tokens_per_request {
-            let _ = writeln!(out, "    Prompt tokens:  {}", fmt_spread(s, count));
+            let _ = writeln!(out, "    Prompt tokens:  {}", fmt_spread(s, one_decimal));
         }
         if let Some(s) = &self.output_tokens_per_request {
-            let _ = writeln!(out, "    Output tokens:  {}", fmt_spread(s, count));
+            let _ = writeln!(out, "    Output tokens:  {}", fmt_spread(s, one_decimal));
         }
         if let Some(s) = &self.time_to_first_token_s {
             let _ = writeln!(out, "    First token:    {}", fmt_spread(s, fmt_time));
         }
         if let Some(s) = &self.tokens_per_s {
-            let _ = writeln!(
-                out,
-                "    Tokens/s:       {}",
-                fmt_spread(s, |v| format!("{v:.1}"))
-            );
+            let _ = writeln!(out, "    Tokens/s:       {}", fmt_spread(s, one_decimal));
         }
         if let Some(s) = &self.energy_per_output_token_j {
             let basis = if self.energy_per_output_token_net {
