@@ -201,17 +201,13 @@ fn drop_still_counters(
         })
         .collect();
     let mut still = Vec::new();
-    let mut keep = moved.iter();
-    let mut kept_domains = Vec::with_capacity(domains.len());
-    for (d, c) in domains.drain(..).zip(std::mem::take(counters)) {
-        if *keep.next().unwrap_or(&true) {
-            kept_domains.push(d);
-            counters.push(c);
-        } else {
-            still.push((d.id, c.path));
+    for i in (0..moved.len()).rev() {
+        if !moved[i] {
+            let domain = domains.remove(i);
+            still.push((domain.id, counters.remove(i).path));
         }
     }
-    *domains = kept_domains;
+    still.reverse();
     still
 }
 
