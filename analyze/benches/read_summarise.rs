@@ -45,6 +45,7 @@ fn write_record(path: &std::path::Path, samples: usize) -> std::io::Result<()> {
             domains: domains.iter().map(|d| d.to_string()).collect(),
             source: "bench".into(),
             details: serde_json::Value::Null,
+            update_period_s: Some(0.001),
         }],
         domains: domains
             .iter()

@@ -143,6 +143,11 @@ pub struct SensorInfo {
     /// the PMU type and scale for `rapl-perf`, and so on.
     #[serde(default)]
     pub details: serde_json::Value,
+    /// How often the source's value changes, in seconds: a window shorter than
+    /// about 10 of these cannot be resolved. Absent in records written before
+    /// it was recorded.
+    #[serde(default)]
+    pub update_period_s: Option<f64>,
 }
 
 /// One measured domain.

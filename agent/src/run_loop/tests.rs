@@ -48,7 +48,11 @@ impl Sensor for RateCounter {
             domains: vec![self.domains[0].id.clone()],
             source: "test".into(),
             details: serde_json::Value::Null,
+            update_period_s: Some(self.update_period_s()),
         }
+    }
+    fn update_period_s(&self) -> f64 {
+        crate::sensors::RAPL_UPDATE_PERIOD_S
     }
     fn sample(&mut self, out: &mut Vec<Reading>) -> Result<(), SensorError> {
         self.reads += 1;

@@ -17,6 +17,12 @@ pub mod total;
 use hoeveel_record::{DomainKind, Provenance, SensorInfo};
 use std::path::PathBuf;
 
+/// How often the RAPL energy status MSRs change, in seconds: about every
+/// millisecond (Intel SDM vol. 3B, 14.10 "Platform Specific Power Management
+/// Support"; measured in Khan et al. 2018, "RAPL in Action", ACM TOMPECS 3(2)).
+/// perf and powercap read the same MSRs, so both sensors share it.
+pub const RAPL_UPDATE_PERIOD_S: f64 = 0.001;
+
 /// One reading of one domain.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Reading {
@@ -119,6 +125,10 @@ pub trait Sensor: Send {
 
     /// What goes into the record's sensor inventory.
     fn info(&self) -> SensorInfo;
+
+    /// How often the source's value changes, in seconds: a window shorter than
+    /// about 10 of these cannot be resolved.
+    fn update_period_s(&self) -> f64;
 
     /// Reads every domain once and appends one reading per domain to `out`,
     /// in the order of [`Sensor::domains`]. On error nothing is appended.

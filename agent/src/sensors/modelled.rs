@@ -130,6 +130,24 @@ pub struct ModelledCpu {
     last: CpuTimes,
     last_utilisation: f64,
     domains: Vec<Domain>,
+    /// The USER_HZ tick, the unit of /proc/stat's CPU times.
+    tick_s: f64,
+}
+
+/// The USER_HZ tick in seconds from `sysconf(_SC_CLK_TCK)`'s answer: the
+/// /proc/stat CPU times count in these ticks (proc(5)), so utilisation, and
+/// with it the model's power, changes only at that tick. An answer that is
+/// not a positive number falls back to 100 Hz, the value on every Linux
+/// architecture the agent builds for.
+pub fn tick_period_s(clk_tck: i64) -> f64 {
+    if clk_tck > 0 { 1.0 / clk_tck as f64 } else { 0.01 }
+}
+
+/// This host's USER_HZ tick in seconds.
+fn user_hz_tick_s() -> f64 {
+    // SAFETY: sysconf reads a configuration value; it has no preconditions.
+    let clk_tck = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    tick_period_s(i64::from(clk_tck))
 }
 
 impl ModelledCpu {
@@ -165,6 +183,7 @@ impl ModelledCpu {
                 wrap_range_uj: None,
                 unit: None,
             }],
+            tick_s: user_hz_tick_s(),
         };
         // The first read only sets the starting point of the utilisation counters.
         let (times, vcpus) = sensor.read_stat()?;
@@ -213,9 +232,14 @@ impl Sensor for ModelledCpu {
         &self.domains
     }
 
+    fn update_period_s(&self) -> f64 {
+        self.tick_s
+    }
+
     fn info(&self) -> SensorInfo {
         SensorInfo {
             kind: SensorKind::Model.name().into(),
+            update_period_s: Some(self.tick_s),
             provenance: Provenance::Modelled,
             domains: vec!["cpu-model".into()],
             source: format!(
@@ -334,6 +358,22 @@ mod tests {
                 power_mw: expected_w * 1e3
             }]
         );
+    }
+
+    #[test]
+    fn tick_is_one_over_clk_tck_with_100_hz_fallback() {
+        assert_eq!(tick_period_s(100), 0.01);
+        assert_eq!(tick_period_s(250), 0.004);
+        assert_eq!(tick_period_s(-1), 0.01);
+        assert_eq!(tick_period_s(0), 0.01);
+    }
+
+    #[test]
+    fn sensor_updates_at_the_user_hz_tick() {
+        let s = ModelledCpu::for_this_host().expect("model");
+        // Linux fixes USER_HZ at 100 on every architecture we build for.
+        assert_eq!(s.update_period_s(), 0.01);
+        assert_eq!(s.info().update_period_s, Some(0.01));
     }
 
     #[test]

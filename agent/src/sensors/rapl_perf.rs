@@ -14,7 +14,7 @@
 pub mod power_pmu;
 pub mod system_wide;
 
-use super::{Domain, Reading, Sensor, SensorError, SensorKind};
+use super::{Domain, RAPL_UPDATE_PERIOD_S, Reading, Sensor, SensorError, SensorKind};
 use hoeveel_record::{DomainKind, Provenance, SensorInfo};
 use power_pmu::{PowerPmu, package_numbers};
 use serde_json::json;
@@ -154,6 +154,7 @@ impl RaplPerfSensor {
                 "perf_event power PMU type {} on CPUs {cpus}, RAPL updates ~1 ms",
                 pmu.pmu_type
             ),
+            update_period_s: Some(RAPL_UPDATE_PERIOD_S),
             details: json!({
                 "pmu": pmu.dir.display().to_string(),
                 "pmu_type": pmu.pmu_type,
@@ -239,6 +240,9 @@ impl Sensor for RaplPerfSensor {
     }
     fn info(&self) -> SensorInfo {
         self.info.clone()
+    }
+    fn update_period_s(&self) -> f64 {
+        RAPL_UPDATE_PERIOD_S
     }
     fn sample(&mut self, out: &mut Vec<Reading>) -> Result<(), SensorError> {
         let start = out.len();

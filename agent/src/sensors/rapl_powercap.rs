@@ -20,7 +20,7 @@ mod energy_file;
 
 pub use energy_file::{EnergyFile, open_error, parse_uj};
 
-use super::{Domain, Reading, Sensor, SensorError, SensorKind};
+use super::{Domain, RAPL_UPDATE_PERIOD_S, Reading, Sensor, SensorError, SensorKind};
 use hoeveel_record::{DomainKind, Provenance, SensorInfo};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -239,6 +239,7 @@ impl RaplPowercapSensor {
             provenance: Provenance::Counter,
             domains: domains.iter().map(|d| d.id.clone()).collect(),
             source: format!("powercap sysfs {}, RAPL updates ~1 ms", class.display()),
+            update_period_s: Some(RAPL_UPDATE_PERIOD_S),
             details: json!({
                 "zones": zone_details,
                 "mmio_twins_skipped": twins_skipped,
@@ -325,6 +326,9 @@ impl Sensor for RaplPowercapSensor {
     }
     fn info(&self) -> SensorInfo {
         self.info.clone()
+    }
+    fn update_period_s(&self) -> f64 {
+        RAPL_UPDATE_PERIOD_S
     }
     fn sample(&mut self, out: &mut Vec<Reading>) -> Result<(), SensorError> {
         let start = out.len();

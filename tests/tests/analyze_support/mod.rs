@@ -96,6 +96,11 @@ pub fn run_start(spec: &Spec) -> RunStart {
                 "powercap".into()
             },
             details: serde_json::Value::Null,
+            update_period_s: Some(if spec.provenance == Provenance::Modelled {
+                0.01
+            } else {
+                0.001
+            }),
         }],
         domains: vec![DomainInfo {
             id: id.into(),
