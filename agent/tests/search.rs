@@ -2,17 +2,25 @@
 //! into the user's cache on first use, needs `python3 -m pip` and the network), small
 //! corpus folders, and a loopback HTTP server standing in for a search service.
 
+use hoeveel_agent::workload::batch::BatchPolicy;
 use hoeveel_agent::workload::fetch;
-use hoeveel_agent::workload::search::batch::BatchPolicy;
 use hoeveel_agent::workload::search::engine::Engine;
 use hoeveel_agent::workload::search::{Queries, SearchOptions, SearchWorkload, Target};
-use hoeveel_agent::workload::{RunContext, Workload, WorkloadError};
+use hoeveel_agent::workload::{CalibrationTarget, RunContext, Workload, WorkloadError};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
+
+/// What the model sensor asks for: 10 ticks of 10 ms.
+fn model_target() -> CalibrationTarget {
+    CalibrationTarget {
+        min_window_s: 0.1,
+        slowest_sensor: "model".to_string(),
+    }
+}
 
 fn options(target: Target, queries: &[&str], batch: BatchPolicy, cache: &Path) -> SearchOptions {
     SearchOptions {
@@ -135,7 +143,7 @@ fn a_corpus_folder_is_indexed_once_then_served_from_the_cache() {
     let ctx = RunContext {
         interrupted: &interrupted,
     };
-    first.calibrate().expect("calibrate");
+    first.calibrate(&model_target()).expect("calibrate");
     let outcome = first.run_once(&ctx).expect("search");
     assert_eq!(outcome.requests, 2);
     assert_eq!(outcome.metrics.results, Some(2));
@@ -156,7 +164,7 @@ fn a_corpus_folder_is_indexed_once_then_served_from_the_cache() {
     assert_eq!(second.info().details["corpus"]["documents"], 3);
     let mut second = second;
     second.prepare().expect("nothing to build");
-    second.calibrate().expect("calibrate");
+    second.calibrate(&model_target()).expect("calibrate");
     let outcome = second.run_once(&ctx).expect("search the cached index");
     assert_eq!(
         outcome.metrics.output_text.as_deref(),
@@ -181,15 +189,25 @@ fn auto_calibration_batches_many_queries_and_interrupts_stop_them() {
         },
         &["bins"],
         BatchPolicy::Auto {
-            min_repetition_s: 0.05,
+            min_repetition_s: None,
         },
         cache.path(),
     ));
-    let calibration = workload.calibrate().expect("calibrate").expect("a batch");
+    // A made-up sensor that updates every 5 ms: the batch aims at 50 ms.
+    let target = CalibrationTarget {
+        min_window_s: 0.05,
+        slowest_sensor: "fake".to_string(),
+    };
+    let calibration = workload
+        .calibrate(&target)
+        .expect("calibrate")
+        .expect("a batch");
     // A query over 50 short documents takes far less than 50 ms.
     assert!(calibration.requests_per_repetition > 1, "{calibration:?}");
     assert!(
-        calibration.note.contains("auto-calibrated"),
+        calibration.note.contains(
+            "last at least 0.05 s = 10 update periods of the slowest sensor (fake, 5 ms)"
+        ),
         "{}",
         calibration.note
     );
@@ -336,7 +354,7 @@ fn a_search_service_is_requested_once_per_query_and_bytes_are_counted() {
     ));
     assert_eq!(workload.prepare_phase(), None);
     assert_eq!(workload.info().details["url_template"], server.url);
-    workload.calibrate().expect("calibrate");
+    workload.calibrate(&model_target()).expect("calibrate");
     let interrupted = AtomicBool::new(false);
     let ctx = RunContext {
         interrupted: &interrupted,
@@ -363,7 +381,7 @@ fn a_service_that_goes_down_mid_run_fails_the_repetition() {
         BatchPolicy::Fixed(5),
         cache.path(),
     ));
-    workload.calibrate().expect("calibrate");
+    workload.calibrate(&model_target()).expect("calibrate");
     let interrupted = AtomicBool::new(false);
     let ctx = RunContext {
         interrupted: &interrupted,
@@ -427,11 +445,13 @@ fn an_unreachable_service_fails_calibration_clearly() {
         },
         &["bins"],
         BatchPolicy::Auto {
-            min_repetition_s: 0.2,
+            min_repetition_s: Some(0.2),
         },
         cache.path(),
     ));
-    let err = workload.calibrate().expect_err("unreachable");
+    let err = workload
+        .calibrate(&model_target())
+        .expect_err("unreachable");
     let message = format!("{err:#}");
     assert!(message.contains(&format!("127.0.0.1:{port}")), "{message}");
 }

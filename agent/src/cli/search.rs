@@ -2,8 +2,8 @@
 //! engine over a corpus or against a search service URL.
 
 use crate::cli::common::{self, MeasureArgs};
+use crate::workload::batch::BatchPolicy;
 use crate::workload::fetch;
-use crate::workload::search::batch::BatchPolicy;
 use crate::workload::search::{Queries, SearchOptions, SearchWorkload, Target};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,9 +34,11 @@ pub struct Args {
     /// Results returned per query.
     #[arg(short = 'k', long, value_name = "N", default_value_t = 10)]
     pub top_k: usize,
-    /// Each repetition runs a batch of queries lasting at least this long, e.g. 200ms or 1s.
-    #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = common::parse_duration_s)]
-    pub min_repetition_time: f64,
+    /// Each repetition runs a batch of queries lasting at least this long, e.g. 200ms or 1s
+    /// (default: 10 update periods of the slowest sensor in the total, the shortest
+    /// window it resolves).
+    #[arg(long, value_name = "DURATION", value_parser = common::parse_duration_s)]
+    pub min_repetition_time: Option<f64>,
     /// Run exactly N queries per repetition instead of calibrating the batch.
     #[arg(long, value_name = "N", conflicts_with = "min_repetition_time")]
     pub batch: Option<u64>,
@@ -115,10 +117,22 @@ mod tests {
         assert_eq!(
             options.batch,
             BatchPolicy::Auto {
-                min_repetition_s: 1.0
+                min_repetition_s: Some(1.0)
             }
         );
         assert!(matches!(options.target, Target::Service { .. }));
+
+        // By default the batch aims at the sensors' calibration target.
+        let options = parse(&["-q", "x"])
+            .expect("parse")
+            .options()
+            .expect("options");
+        assert_eq!(
+            options.batch,
+            BatchPolicy::Auto {
+                min_repetition_s: None
+            }
+        );
     }
 
     #[test]

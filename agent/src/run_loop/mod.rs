@@ -81,6 +81,10 @@ struct Run<'a> {
     domain_ids: Vec<String>,
     baseline_total_w: Option<f64>,
     main_thread_workload_cpu_s: f64,
+    /// 10 update periods of the slowest sensor in the total, and that sensor: a
+    /// shorter window is flagged.
+    min_window_s: f64,
+    slowest_sensor: String,
 }
 
 impl Run<'_> {
@@ -147,6 +151,7 @@ pub fn measure(
         })
         .collect();
     let (domain_infos, total_rule) = total::decide(&domains, inventory.total);
+    let (min_window_s, slowest_sensor) = min_window(&inventory, &domain_infos);
     let run_start = RunStart {
         schema_version: SCHEMA_VERSION.to_string(),
         agent_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -180,6 +185,8 @@ pub fn measure(
         domain_ids: domain_infos.iter().map(|d| d.id.clone()).collect(),
         baseline_total_w: None,
         main_thread_workload_cpu_s: 0.0,
+        min_window_s,
+        slowest_sensor,
     };
 
     let stop = AtomicBool::new(false);
@@ -235,6 +242,21 @@ pub fn measure(
         run_start,
         std::mem::take(&mut run.events),
     ))
+}
+
+/// 10 update periods of the slowest sensor with a domain in the total, and its name.
+fn min_window(inventory: &Inventory, domains: &[hoeveel_record::DomainInfo]) -> (f64, String) {
+    inventory
+        .sensors
+        .iter()
+        .filter(|s| {
+            s.domains()
+                .iter()
+                .any(|d| domains.iter().any(|i| i.id == d.id && i.in_total))
+        })
+        .map(|s| (10.0 * s.update_period_s(), s.kind().name().to_string()))
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .unwrap_or((0.0, String::new()))
 }
 
 fn progress_bar(settings: &LoopSettings) -> ProgressBar {
@@ -327,7 +349,11 @@ fn run_phases(
         }
         None => workload.prepare().context("preparing the workload")?,
     }
-    let calibration = workload.calibrate().context("calibrating the batch size")?;
+    let target = crate::workload::CalibrationTarget {
+        min_window_s: run.min_window_s,
+        slowest_sensor: run.slowest_sensor.clone(),
+    };
+    let calibration = workload.calibrate(&target).context("calibrating the batch size")?;
     run.main_thread_workload_cpu_s += thread_cpu_time_s() - cpu_before;
     if let Some(calibration) = calibration {
         let t_s = sampler.mark()?.t_s;

@@ -283,7 +283,9 @@ mod tests {
                 TotalChoice::Package,
             )
             .expect("options");
-            discover(&options).expect("discover").slowest_update_period_s()
+            discover(&options)
+                .expect("discover")
+                .slowest_update_period_s()
         };
         let root = root_with_pmu(&[("energy-psys", "event=0x00")]);
         assert_eq!(slowest(root.path()), Some(0.001));

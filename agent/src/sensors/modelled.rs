@@ -140,7 +140,11 @@ pub struct ModelledCpu {
 /// not a positive number falls back to 100 Hz, the value on every Linux
 /// architecture the agent builds for.
 pub fn tick_period_s(clk_tck: i64) -> f64 {
-    if clk_tck > 0 { 1.0 / clk_tck as f64 } else { 0.01 }
+    if clk_tck > 0 {
+        1.0 / clk_tck as f64
+    } else {
+        0.01
+    }
 }
 
 /// This host's USER_HZ tick in seconds.

@@ -9,22 +9,22 @@
 //! - a search service behind a URL template ([`service`]): the local share of a request.
 //!
 //! Queries come from `--query` or a file, cycled. One search is far shorter than an
-//! energy counter's update period, so each repetition runs a calibrated batch ([`batch`]).
+//! energy counter's update period, so each repetition runs a batch calibrated to 10
+//! update periods of the slowest sensor ([`crate::workload::batch`]).
 //!
 //! - [`corpus`]: locating and fingerprinting a corpus; [`extract`]: files to documents;
-//!   [`index`]: the cached index; [`engine`]: ranking; [`service`]: HTTP; [`batch`]: batch size.
+//!   [`index`]: the cached index; [`engine`]: ranking; [`service`]: HTTP.
 
-pub mod batch;
 pub mod corpus;
 pub mod engine;
 pub mod extract;
 pub mod index;
 pub mod service;
 
-use super::{Calibration, Outcome, RunContext, Workload, WorkloadError};
+use super::batch::BatchPolicy;
+use super::{Calibration, CalibrationTarget, Outcome, RunContext, Workload, WorkloadError};
 use crate::workload::fetch::{self, Artifact};
 use anyhow::Context;
-use batch::BatchPolicy;
 use corpus::CorpusSource;
 use engine::Engine;
 use extract::Document;
@@ -146,15 +146,7 @@ impl SearchWorkload {
         if options.top_k == 0 {
             anyhow::bail!("--top-k must be at least 1");
         }
-        match options.batch {
-            BatchPolicy::Fixed(0) => anyhow::bail!("--batch must be at least 1"),
-            BatchPolicy::Auto { min_repetition_s }
-                if min_repetition_s.is_nan() || min_repetition_s <= 0.0 =>
-            {
-                anyhow::bail!("--min-repetition-time must be more than 0")
-            }
-            _ => {}
-        }
+        options.batch.validate()?;
         let backend = match &options.target {
             Target::Service { url } => Backend::Service(Service::new(url)?),
             Target::Engine { corpus } => {
@@ -263,9 +255,18 @@ impl SearchWorkload {
             "cycled": true,
         });
         let batch = match self.policy {
-            BatchPolicy::Auto { min_repetition_s } => {
-                json!({"policy": "auto", "min_repetition_s": min_repetition_s})
+            BatchPolicy::Auto {
+                min_repetition_s: Some(s),
+            } => {
+                json!({"policy": "auto", "min_repetition_s": s, "target": "--min-repetition-time"})
             }
+            BatchPolicy::Auto {
+                min_repetition_s: None,
+            } => json!({
+                "policy": "auto",
+                "min_repetition_s": null,
+                "target": "10 update periods of the slowest sensor in the total",
+            }),
             BatchPolicy::Fixed(n) => json!({"policy": "fixed", "requests_per_repetition": n}),
         };
         match &self.backend {
@@ -356,33 +357,13 @@ impl Workload for SearchWorkload {
         Ok(())
     }
 
-    fn calibrate(&mut self) -> anyhow::Result<Option<Calibration>> {
-        let calibration = match self.policy {
-            BatchPolicy::Fixed(n) => Calibration {
-                requests_per_repetition: n,
-                note: "fixed with --batch".to_string(),
-            },
-            BatchPolicy::Auto { min_repetition_s } => {
-                let per_request_s =
-                    batch::seconds_per_request(min_repetition_s, || self.request().map(|_| ()))
-                        .map_err(|e| anyhow::anyhow!("{e}"))
-                        .context("timing requests to choose the batch size")?;
-                let n = batch::whole_cycles(
-                    batch::batch_size(min_repetition_s, per_request_s),
-                    self.queries.list.len() as u64,
-                );
-                Calibration {
-                    requests_per_repetition: n,
-                    note: format!(
-                        "auto-calibrated: one request took {:.1} µs before the run, so {n} requests \
-                         last at least {min_repetition_s} s (with a {}x margin, rounded up to whole \
-                         cycles of the queries)",
-                        per_request_s * 1e6,
-                        batch::MARGIN
-                    ),
-                }
-            }
-        };
+    fn calibrate(&mut self, target: &CalibrationTarget) -> anyhow::Result<Option<Calibration>> {
+        let policy = self.policy;
+        let cycle = self.queries.list.len() as u64;
+        let calibration = policy
+            .calibrate(target, cycle, || self.request().map(|_| ()))
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .context("timing requests to choose the batch size")?;
         self.requests_per_repetition = calibration.requests_per_repetition;
         // Every run starts its query cycle at the first query.
         self.next_query = 0;
