@@ -48,7 +48,7 @@ fn status(events: &[Event]) -> RunStatus {
 }
 
 const MODEL: &str =
-    "--runs 2 --warmup 0 --baseline 0 --no-progress --sensors model --output r.jsonl";
+    "run --runs 2 --warmup 0 --baseline 0 --no-progress --sensors model --output r.jsonl";
 
 #[test]
 fn a_fixed_batch_runs_the_command_n_times_per_repetition() {
