@@ -14,10 +14,13 @@
 //!   correcting and flagging counter wraps.
 //! - [`run_loop`]: baseline, warm-ups and repetitions of a [`workload::Workload`],
 //!   with a background sampler; writes the record as it goes.
+//! - [`machine_checks`]: the machine's state that disturbs a measurement (governor,
+//!   swap, throttling, battery, other processes' CPU use), recorded in `run_start`.
 //! - [`cli`]: one module per subcommand; `main.rs` only wires them.
 
 pub mod cli;
 pub mod host;
+pub mod machine_checks;
 pub mod meter;
 pub mod run_loop;
 pub mod sensors;

@@ -64,6 +64,7 @@ fn write_record(path: &std::path::Path, samples: usize) -> std::io::Result<()> {
             .collect(),
         total_rule: "package + dram".into(),
         unavailable: vec![],
+        machine_checks: vec![],
         workload: WorkloadInfo {
             kind: "llm".into(),
             label: "bench".into(),

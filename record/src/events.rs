@@ -104,6 +104,9 @@ pub struct RunStart {
     pub total_rule: String,
     /// Sensors that were looked for and could not be used, with the reason and fix.
     pub unavailable: Vec<Unavailable>,
+    /// The state of the machine when the run started (governor, swap, throttling, …); absent in older records.
+    #[serde(default)]
+    pub machine_checks: Vec<MachineCheck>,
     pub workload: WorkloadInfo,
     pub settings: Settings,
 }
@@ -349,4 +352,64 @@ pub struct RunEnd {
     pub agent_max_rss_bytes: Option<u64>,
     /// Why the run failed or was interrupted.
     pub message: Option<String>,
+}
+
+/// One fact about the state of the machine that can disturb an energy measurement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MachineCheck {
+    pub check: MachineCheckKind,
+    /// The observed value, in the form its [`MachineCheckKind`] documents.
+    pub value: String,
+    /// True when the state is likely to distort the figures; false for information.
+    pub concern: bool,
+    /// The one line a person reads, e.g. "swap in use: 812 MiB (3.1% of memory);
+    /// paging disturbs timing and energy".
+    pub message: String,
+}
+
+/// What a [`MachineCheck`] looked at, and what its `value` holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MachineCheckKind {
+    /// CPU frequency governors in use, distinct, sorted, comma separated (`powersave`).
+    Governor,
+    /// Turbo / boost: `on` or `off`.
+    Turbo,
+    /// Swap in use, in KiB (an integer).
+    Swap,
+    /// Thermal throttling events since boot, cores and packages (an integer).
+    ThermalThrottle,
+    /// Whether the machine runs on battery: `true` or `false`.
+    OnBattery,
+    /// Share of all CPUs used by other processes than the agent, 0 to 1.
+    OtherCpu,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_start_without_machine_checks_still_reads() {
+        let line = r#"{"type":"run_start","data":{"schema_version":"1.0","agent_version":"0.1.0","started_at":"2026-01-01T00:00:00Z","host":{"hostname":"h","os":"linux","kernel":"6","cpu_model":"c","logical_cpus":2,"memory_bytes":1073741824,"virtualized":null},"gpus":[],"sensors":[],"domains":[],"total_rule":"package","unavailable":[],"workload":{"kind":"command","label":"true","batching":null},"settings":{"runs":1,"warmup":0,"baseline_s":0.0,"interval_s":0.1,"ignore_failure":false,"sysfs_root":"/sys"}}}"#;
+        let event: Event = serde_json::from_str(line).expect("an old run_start parses");
+        let Event::RunStart(start) = event else {
+            panic!("parsed as another event: {event:?}");
+        };
+        assert!(start.machine_checks.is_empty());
+    }
+
+    #[test]
+    fn machine_check_round_trips_in_snake_case() {
+        let check = MachineCheck {
+            check: MachineCheckKind::ThermalThrottle,
+            value: "3".into(),
+            concern: true,
+            message: "thermal throttling since boot: 3 events".into(),
+        };
+        let json = serde_json::to_value(&check).expect("serialise");
+        assert_eq!(json["check"], "thermal_throttle");
+        let back: MachineCheck = serde_json::from_value(json).expect("deserialise");
+        assert_eq!(back, check);
+    }
 }

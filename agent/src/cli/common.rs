@@ -30,6 +30,9 @@ pub struct MeasureArgs {
     /// Root of sysfs, for containers with the host's /sys mounted elsewhere.
     #[arg(long, value_name = "DIR", default_value = "/sys")]
     pub sysfs_root: PathBuf,
+    /// Root of procfs, for the machine checks (swap, other processes' CPU use).
+    #[arg(long, value_name = "DIR", default_value = "/proc")]
+    pub proc_root: PathBuf,
     /// Sensors to use, comma separated: rapl-perf, rapl-powercap, nvml, model.
     /// Default: the best available for the CPU, and NVML for GPUs.
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
@@ -103,6 +106,7 @@ impl MeasureArgs {
             write_samples: !self.no_samples,
             progress: !self.no_progress,
             sysfs_root: self.sysfs_root.clone(),
+            proc_root: self.proc_root.clone(),
         })
     }
 

@@ -1,17 +1,27 @@
 //! `hoeveel-agent sensors`: what can be measured here, how, and the exact fix for
-//! what cannot.
+//! what cannot; then the machine's state that would disturb a measurement.
 
+use crate::machine_checks::{self, CpuUse};
 use crate::sensors::SensorKind;
 use crate::sensors::discover::{self, DiscoverOptions, TotalChoice};
 use crate::sensors::modelled::PowerModels;
+use hoeveel_record::MachineCheck;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// How long `sensors` watches other processes' CPU use. Discovery runs inside
+/// this window; the agent's own CPU time is left out of the share.
+const OTHER_CPU_WINDOW: Duration = Duration::from_millis(500);
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Root of sysfs, for containers with the host's /sys mounted elsewhere.
     #[arg(long, value_name = "DIR", default_value = "/sys")]
     pub sysfs_root: PathBuf,
+    /// Root of procfs, for the machine checks (swap, other processes' CPU use).
+    #[arg(long, value_name = "DIR", default_value = "/proc")]
+    pub proc_root: PathBuf,
     /// NVML library to load instead of the system's libnvidia-ml.so.1.
     #[arg(long, value_name = "FILE", env = "HOEVEEL_NVML_LIBRARY")]
     pub nvml_library: Option<PathBuf>,
@@ -21,6 +31,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let watch_start = Instant::now();
+    let cpu_start = CpuUse::read(&args.proc_root);
     let mut rows = Vec::new();
     for kind in SensorKind::ALL {
         let options = DiscoverOptions {
@@ -80,8 +92,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         total: TotalChoice::Package,
     })?;
     let chosen_names: Vec<&str> = chosen.sensors.iter().map(|s| s.kind().name()).collect();
+    let checks = machine_state(&args, cpu_start, watch_start);
     if args.json {
-        let out = serde_json::json!({"sensors": rows, "default_choice": chosen_names});
+        let out = serde_json::json!({
+            "sensors": rows,
+            "default_choice": chosen_names,
+            "machine_checks": checks,
+        });
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(ExitCode::SUCCESS);
     }
@@ -129,5 +146,36 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             models.default
         );
     }
+    print_machine_state(&checks);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The machine checks, with other processes' CPU use over the time since
+/// `watch_start` (at least [`OTHER_CPU_WINDOW`]).
+fn machine_state(
+    args: &Args,
+    cpu_start: Option<CpuUse>,
+    watch_start: Instant,
+) -> Vec<MachineCheck> {
+    let mut checks = machine_checks::check_all(&args.sysfs_root, &args.proc_root);
+    if let Some(start) = cpu_start {
+        std::thread::sleep(OTHER_CPU_WINDOW.saturating_sub(watch_start.elapsed()));
+        let window = format!("over {:.1} s", watch_start.elapsed().as_secs_f64());
+        if let Some(other) = CpuUse::read(&args.proc_root).and_then(|end| end.other_since(&start)) {
+            checks.push(other.check(&window));
+        }
+    }
+    checks
+}
+
+/// `!` marks a concern; the other lines are information.
+fn print_machine_state(checks: &[MachineCheck]) {
+    println!("\nMachine state");
+    if checks.is_empty() {
+        println!("    nothing to check here (no cpufreq, meminfo, thermal or power-supply files)");
+    }
+    for check in checks {
+        let mark = if check.concern { '!' } else { ' ' };
+        println!("  {mark} {}", check.message);
+    }
 }

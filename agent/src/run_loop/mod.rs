@@ -40,6 +40,8 @@ pub struct LoopSettings {
     pub write_samples: bool,
     pub progress: bool,
     pub sysfs_root: PathBuf,
+    /// Root of procfs (`/proc`), for the machine checks.
+    pub proc_root: PathBuf,
 }
 
 static INTERRUPTED: OnceLock<Arc<AtomicBool>> = OnceLock::new();
@@ -162,6 +164,10 @@ pub fn measure(
         domains: domain_infos.clone(),
         total_rule,
         unavailable: inventory.unavailable.clone(),
+        machine_checks: crate::machine_checks::check_all(
+            &settings.sysfs_root,
+            &settings.proc_root,
+        ),
         workload: workload.info(),
         settings: Settings {
             runs: settings.runs,

@@ -108,6 +108,7 @@ fn settings(runs: u32, baseline_s: f64, ignore_failure: bool) -> LoopSettings {
         write_samples: true,
         progress: false,
         sysfs_root: "/sys".into(),
+        proc_root: "/proc".into(),
     }
 }
 

@@ -112,6 +112,7 @@ pub fn run_start(spec: &Spec) -> RunStart {
         }],
         total_rule: "package".into(),
         unavailable: vec![],
+        machine_checks: vec![],
         workload: WorkloadInfo {
             kind: spec.kind.into(),
             label: spec.label.into(),
