@@ -178,8 +178,10 @@ fn scenario_separates_what_is_outside_the_boundary() {
     let mut spec = Spec::new("command", vec![3.0, 3.1, 2.9]);
     spec.provenance = Provenance::Modelled;
     let rec = write(dir.path(), "host.jsonl", &spec);
+    // One line per row: the label is checked whole, not where a narrow table wraps it.
     let o = run(&[
         "scenario",
+        "--wide",
         root.to_str().expect("path"),
         "--hosting-record",
         rec.to_str().expect("rec"),

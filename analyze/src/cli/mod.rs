@@ -11,6 +11,7 @@ pub mod sites;
 pub mod training;
 
 use crate::measure::EnergyBasis;
+use crate::output::text::TextLayout;
 use crate::output::{self, Document, Format};
 use crate::profiles::ProfileSet;
 use anyhow::Context;
@@ -51,6 +52,10 @@ pub struct Global {
     /// Also write a self-contained HTML report with charts to FILE.
     #[arg(long, global = true, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Keep one line per table row, however wide. Without it, text output fits the
+    /// terminal (or COLUMNS, or 100 columns when stdout is not a terminal).
+    #[arg(long, global = true)]
+    pub wide: bool,
 }
 
 impl Global {
@@ -63,6 +68,15 @@ impl Global {
             Format::Markdown
         } else {
             Format::Text
+        }
+    }
+
+    /// How wide the text format may be.
+    pub fn text_layout(&self) -> TextLayout {
+        if self.wide {
+            TextLayout::WIDE
+        } else {
+            TextLayout::for_stdout()
         }
     }
 
@@ -145,7 +159,7 @@ pub fn emit(g: &Global, doc: &Document) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot write the HTML report {}", path.display()))?;
         eprintln!("hoeveel: wrote {}", path.display());
     }
-    print_out(&output::render(doc, g.format()))
+    print_out(&output::render_with(doc, g.format(), g.text_layout()))
 }
 
 /// Writes to stdout; a closed pipe (`hoeveel ... | head`) ends quietly.

@@ -318,10 +318,15 @@ pub enum Format {
     Markdown,
 }
 
-/// Renders a document in a format.
+/// Renders a document in a format; text keeps one line per table row.
 pub fn render(doc: &Document, format: Format) -> String {
+    render_with(doc, format, text::TextLayout::WIDE)
+}
+
+/// Renders a document in a format; `layout` shapes the text format only.
+pub fn render_with(doc: &Document, format: Format, layout: text::TextLayout) -> String {
     match format {
-        Format::Text => text::render(doc),
+        Format::Text => text::render(doc, layout),
         Format::Json => json::render(doc),
         Format::Csv => csv::render(doc),
         Format::Markdown => markdown::render(doc),
