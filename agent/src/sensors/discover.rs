@@ -221,11 +221,14 @@ mod tests {
     use super::*;
     use crate::sensors::fixture::{PmuSpec, build_power_pmu};
 
-    /// A sysfs root holding only a power PMU backed by `msr` events (see
-    /// [`PmuSpec::msr_backed`]): config 0 moves, config 4 stays still.
+    /// A sysfs root holding only a power PMU backed by the kernel's software
+    /// PMU (see [`PmuSpec::software_backed`]): config 0 (`cpu-clock`) moves,
+    /// config 9 (`dummy`) stays still. Fails first, saying what is missing,
+    /// where this process may not open counters system-wide.
     fn root_with_pmu(events: &[(&str, &str)]) -> tempfile::TempDir {
+        crate::sensors::rapl_perf::system_wide::require_system_wide_perf();
         let dir = tempfile::tempdir().expect("tempdir");
-        build_power_pmu(dir.path(), &PmuSpec::msr_backed(events)).expect("build");
+        build_power_pmu(dir.path(), &PmuSpec::software_backed(events)).expect("build");
         dir
     }
 
@@ -264,7 +267,7 @@ mod tests {
 
     #[test]
     fn a_pmu_that_counts_nothing_leaves_the_cpu_to_the_model() {
-        let root = root_with_pmu(&[("energy-pkg", "event=0x04"), ("energy-psys", "event=0x04")]);
+        let root = root_with_pmu(&[("energy-pkg", "event=0x09"), ("energy-psys", "event=0x09")]);
         let (kinds, unavailable) = kinds(root.path());
         assert_eq!(kinds, [SensorKind::Model]);
         assert!(

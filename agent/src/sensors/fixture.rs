@@ -379,7 +379,8 @@ pub struct PmuSpec {
     pub pmu_type: u32,
     /// Content of `cpumask`: one CPU per package, e.g. `0,28`.
     pub cpumask: String,
-    /// Content of `format/event`: `config:0-7` for RAPL, `config:0-63` for msr.
+    /// Content of `format/event`: `config:0-7` for RAPL, `config:0-63` for the
+    /// software PMU stand-in of [`PmuSpec::software_backed`].
     pub format_event: String,
     pub events: Vec<PmuEventSpec>,
     /// `(cpu, physical_package_id)` written under `devices/system/cpu`.
@@ -418,19 +419,15 @@ impl PmuSpec {
         }
     }
 
-    /// A power PMU on CPU 0 whose events are really this machine's `msr` PMU
-    /// (type read from sysfs, x86 only), so they open and count: `event=0x00`
-    /// is `msr/tsc`, which always moves; `event=0x04` is `msr/smi`, the count of
-    /// system management interrupts, which stays still over a few ms, as the
-    /// RAPL events of some VMs do.
-    pub fn msr_backed(events: &[(&str, &str)]) -> PmuSpec {
-        let pmu_type = fs::read_to_string("/sys/bus/event_source/devices/msr/type")
-            .expect("this machine has an msr PMU (x86)")
-            .trim()
-            .parse()
-            .expect("msr type is a number");
+    /// A power PMU on CPU 0 whose events are really the kernel's software PMU
+    /// (see [`software_pmu_type`]), so they open and count on any Linux
+    /// machine, whatever its CPU: `event=0x00` is `cpu-clock`
+    /// ([`SOFTWARE_CPU_CLOCK`]), which always moves; `event=0x09` is `dummy`
+    /// ([`SOFTWARE_DUMMY`]), which never counts, like the RAPL events of a VM
+    /// that does not pass RAPL through.
+    pub fn software_backed(events: &[(&str, &str)]) -> PmuSpec {
         PmuSpec {
-            pmu_type,
+            pmu_type: software_pmu_type(),
             cpumask: "0".to_string(),
             format_event: "config:0-63".to_string(),
             events: events
@@ -439,6 +436,34 @@ impl PmuSpec {
                 .collect(),
             packages: vec![(0, 0)],
         }
+    }
+}
+
+/// Where the kernel publishes its software PMU's type number.
+const SOFTWARE_PMU_TYPE_FILE: &str = "/sys/bus/event_source/devices/software/type";
+
+/// `PERF_TYPE_SOFTWARE` in include/uapi/linux/perf_event.h.
+const PERF_TYPE_SOFTWARE: u32 = 1;
+
+/// `PERF_COUNT_SW_CPU_CLOCK`: opened system-wide on a CPU, it counts the
+/// nanoseconds that CPU's clock advances, busy or idle, so it always moves.
+pub const SOFTWARE_CPU_CLOCK: u64 = 0;
+
+/// `PERF_COUNT_SW_DUMMY`: opens like any event and never counts.
+pub const SOFTWARE_DUMMY: u64 = 9;
+
+/// The type number of the kernel's software PMU, which every Linux kernel has
+/// (unlike `msr`, which is x86 only and offers different events per vendor),
+/// read from sysfs as the sensor reads the power PMU's.
+pub fn software_pmu_type() -> u32 {
+    match fs::read_to_string(SOFTWARE_PMU_TYPE_FILE) {
+        Ok(text) => text.trim().parse().unwrap_or_else(|e| {
+            panic!("{SOFTWARE_PMU_TYPE_FILE} holds {text:?}, not a PMU type number: {e}")
+        }),
+        // No sysfs (a container that does not mount it): the software PMU's
+        // number is fixed by the perf_event ABI, so use the constant.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => PERF_TYPE_SOFTWARE,
+        Err(e) => panic!("cannot read {SOFTWARE_PMU_TYPE_FILE}: {e}"),
     }
 }
 

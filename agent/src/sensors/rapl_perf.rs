@@ -9,7 +9,8 @@
 //!
 //! Two parts, tested apart: [`power_pmu`] parses the PMU's sysfs description
 //! (tested on fake trees), [`system_wide`] opens and reads any dynamic PMU
-//! event (tested on the real `msr/tsc` event, which VMs have and RAPL they lack).
+//! event (tested on the kernel's software PMU, which every Linux machine has,
+//! VMs without RAPL included).
 
 pub mod power_pmu;
 pub mod system_wide;

@@ -1,5 +1,5 @@
 //! Opens one event of a dynamic PMU (a PMU under `/sys/bus/event_source/devices`
-//! with its own `type` number, such as `power` or `msr`) system-wide on one CPU,
+//! with its own `type` number, such as `power` or `software`) system-wide on one CPU,
 //! and reads its 64-bit count.
 //!
 //! Uncore-style PMUs like RAPL's count for a whole package, not for a task, so
@@ -8,8 +8,11 @@
 //! `exclude_kernel`, `exclude_hv` or `exclude_user` is set), so both are cleared
 //! here; perf-event2's builder sets them by default.
 //!
-//! This part knows nothing about energy: it is tested on the `msr` PMU's `tsc`
-//! event, which every x86 machine (virtual ones too) has.
+//! This part knows nothing about energy: it is tested on the kernel's software
+//! PMU (`cpu-clock`, which always moves, and `dummy`, which never counts), which
+//! every Linux machine has, virtual or not, whatever its CPU vendor or
+//! architecture. The `msr` PMU would not do: it is x86 only, and on AMD it
+//! offers `tsc` alone.
 
 use crate::sensors::SensorError;
 use perf_event::events::Raw;
@@ -88,51 +91,130 @@ pub fn open_error(
     }
 }
 
+/// For the tests that count on a real PMU: opens `event` on `cpu` as the
+/// sensor does, or panics saying what this machine lacks to run them: the
+/// right to call perf_event_open system-wide (root, CAP_PERFMON or
+/// `kernel.perf_event_paranoid` <= 0, and a seccomp profile that allows it).
+/// CI runs the tests as root, so this fails rather than skips.
+#[cfg(test)]
+pub(crate) fn open_for_test(event: PmuEvent, cpu: usize) -> SystemWideCounter {
+    SystemWideCounter::open(event, cpu).unwrap_or_else(|e| {
+        let what = format!("PMU type {} config {:#x}", event.pmu_type, event.config);
+        let paranoid = std::fs::read_to_string("/proc/sys/kernel/perf_event_paranoid")
+            .map_or_else(|e| format!("unreadable: {e}"), |t| t.trim().to_string());
+        match open_error(e, &what, Path::new("(test)"), event, cpu) {
+            SensorError::PermissionDenied { fix, .. } => panic!(
+                "this test opens real perf_event counters system-wide and this process may not \
+                 (kernel.perf_event_paranoid is {paranoid}): {fix}"
+            ),
+            other => panic!("this test cannot open {what} system-wide on CPU {cpu}: {other}"),
+        }
+    })
+}
+
+/// Panics, saying what is missing, unless this process may open the software
+/// PMU's `cpu-clock` system-wide on CPU 0: call it first in a test that opens
+/// counters through the sensor, whose own errors would hide the cause.
+#[cfg(test)]
+pub(crate) fn require_system_wide_perf() {
+    use crate::sensors::fixture::{SOFTWARE_CPU_CLOCK, software_pmu_type};
+    let event = PmuEvent {
+        pmu_type: software_pmu_type(),
+        config: SOFTWARE_CPU_CLOCK,
+    };
+    drop(open_for_test(event, 0));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sensors::rapl_perf::power_pmu::{event_config, read_format};
-    use std::path::PathBuf;
+    use crate::sensors::fixture::{SOFTWARE_CPU_CLOCK, SOFTWARE_DUMMY, software_pmu_type};
+    use crate::sensors::rapl_perf::power_pmu::parse_cpu_list;
+    use std::time::{Duration, Instant};
 
-    const MSR: &str = "/sys/bus/event_source/devices/msr";
-
-    /// The real `msr/tsc` event of this machine, parsed as the power PMU's events are.
-    fn msr_tsc() -> PmuEvent {
-        let dir = PathBuf::from(MSR);
-        let pmu_type = std::fs::read_to_string(dir.join("type"))
-            .expect("this machine has an msr PMU (x86): /sys/bus/event_source/devices/msr/type")
-            .trim()
-            .parse()
-            .expect("msr type is a number");
-        let format = read_format(&dir.join("format")).expect("msr format");
-        let text = std::fs::read_to_string(dir.join("events/tsc")).expect("msr/tsc event");
-        let config = event_config(text.trim(), &format).expect("msr/tsc config");
-        PmuEvent { pmu_type, config }
+    /// The CPUs to open on: this machine's online list (ids need not run
+    /// 0..n: CPUs can be offline), or CPU 0 alone where sysfs is missing.
+    fn online_cpus() -> Vec<usize> {
+        std::fs::read_to_string("/sys/devices/system/cpu/online")
+            .ok()
+            .and_then(|text| parse_cpu_list(&text))
+            .unwrap_or_else(|| vec![0])
     }
 
+    fn software(config: u64) -> PmuEvent {
+        PmuEvent {
+            pmu_type: software_pmu_type(),
+            config,
+        }
+    }
+
+    /// A read, with the instants just before and just after it: the kernel
+    /// took the count somewhere in between.
+    struct TimedRead {
+        count: u64,
+        before: Instant,
+        after: Instant,
+    }
+
+    fn timed_read(counter: &mut SystemWideCounter) -> TimedRead {
+        let before = Instant::now();
+        let count = counter.read_count().expect("read");
+        TimedRead {
+            count,
+            before,
+            after: Instant::now(),
+        }
+    }
+
+    /// `cpu-clock` opened system-wide counts the nanoseconds of that CPU's
+    /// clock (kernel/events/core.c, cpu_clock_event_update: `local_clock()`
+    /// deltas while the event is scheduled, which a CPU-wide software event
+    /// always is), whether the CPU is busy or idle: a read of an idle CPU's
+    /// event interrupts it to bring the count up to date. So the count between
+    /// two reads lies between the times measured around them, whatever the load;
+    /// the slack covers the CPU's clock running apart from CLOCK_MONOTONIC
+    /// (up to one tick where sched_clock is unstable).
     #[test]
-    fn msr_tsc_counts_increase_on_every_cpu() {
-        let event = msr_tsc();
-        let cpus = std::thread::available_parallelism().map_or(1, usize::from);
-        for cpu in 0..cpus {
-            let mut counter = SystemWideCounter::open(event, cpu)
-                .unwrap_or_else(|e| panic!("open msr/tsc system-wide on CPU {cpu}: {e}"));
-            assert_eq!(counter.cpu(), cpu);
-            let first = counter.read_count().expect("read");
-            // Some work between the reads; the TSC runs regardless.
-            let spin: u64 = (0..100_000u64).map(std::hint::black_box).sum();
-            std::hint::black_box(spin);
-            let second = counter.read_count().expect("read");
+    fn cpu_clock_counts_wall_clock_ns_on_every_online_cpu() {
+        const WINDOW: Duration = Duration::from_millis(50);
+        const SLACK: Duration = Duration::from_millis(10);
+        let cpus = online_cpus();
+        let mut counters: Vec<SystemWideCounter> = cpus
+            .iter()
+            .map(|&cpu| open_for_test(software(SOFTWARE_CPU_CLOCK), cpu))
+            .collect();
+        let first: Vec<TimedRead> = counters.iter_mut().map(timed_read).collect();
+        std::thread::sleep(WINDOW);
+        let second: Vec<TimedRead> = counters.iter_mut().map(timed_read).collect();
+        for (((cpu, counter), a), b) in cpus.iter().zip(&counters).zip(&first).zip(&second) {
+            assert_eq!(counter.cpu(), *cpu);
+            let counted = b.count.checked_sub(a.count).map(Duration::from_nanos);
+            let least = b.before - a.after;
+            let most = b.after - a.before;
             assert!(
-                second > first,
-                "CPU {cpu}: tsc went from {first} to {second}"
+                counted.is_some_and(|c| c + SLACK >= least && c <= most + SLACK),
+                "CPU {cpu}: cpu-clock went from {} to {} ns, but {least:?} to {most:?} passed between the reads",
+                a.count,
+                b.count
             );
         }
     }
 
+    /// What the fixture's still counter relies on.
+    #[test]
+    fn dummy_opens_and_never_counts() {
+        let mut counter = open_for_test(software(SOFTWARE_DUMMY), 0);
+        let first = counter.read_count().expect("read");
+        std::thread::sleep(Duration::from_millis(25));
+        let second = counter.read_count().expect("read");
+        assert_eq!((first, second), (0, 0));
+    }
+
     #[test]
     fn unknown_pmu_type_is_unavailable() {
-        // No PMU has this type number: the kernel answers ENOENT.
+        // No PMU has this type number: the kernel answers ENOENT (once it
+        // has checked the permission, which would answer EACCES first).
+        require_system_wide_perf();
         let event = PmuEvent {
             pmu_type: 0x7fff_0000,
             config: 2,

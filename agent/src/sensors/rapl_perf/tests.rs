@@ -1,40 +1,32 @@
-//! The sensor end to end: discovery on fake trees, counters opened on the real
-//! `msr` PMU (a fake `power` PMU whose type and config point at `msr/tsc`), and
-//! the counts × scale arithmetic checked to the joule through the meter.
+//! The sensor end to end: discovery on fake trees, counters opened on the
+//! kernel's software PMU (a fake `power` PMU whose type and configs point at
+//! `cpu-clock`, which always moves, and `dummy`, which never counts; see
+//! [`PmuSpec::software_backed`]), and the counts × scale arithmetic checked to
+//! the joule through the meter.
 
+use super::system_wide::require_system_wide_perf;
 use super::*;
 use crate::meter::Meter;
-use crate::sensors::fixture::{PmuEventSpec, PmuSpec, build_power_pmu};
+use crate::sensors::fixture::{PmuSpec, build_power_pmu};
 
-const MSR_TYPE: &str = "/sys/bus/event_source/devices/msr/type";
-
-fn msr_type() -> u32 {
-    std::fs::read_to_string(MSR_TYPE)
-        .expect("this machine has an msr PMU (x86)")
-        .trim()
-        .parse()
-        .expect("msr type is a number")
-}
-
-/// A fake power PMU whose events are the real `msr/tsc` (config 0 in msr's
-/// `config:0-63` format), on CPU 0 and, where there is one, CPU 1.
-fn tsc_backed_pmu() -> PmuSpec {
-    let two = std::thread::available_parallelism().map_or(1, usize::from) > 1;
-    PmuSpec {
-        pmu_type: msr_type(),
-        cpumask: if two { "0-1" } else { "0" }.to_string(),
-        format_event: "config:0-63".to_string(),
-        events: vec![
-            PmuEventSpec::rapl("energy-pkg", "event=0x00"),
-            PmuEventSpec::rapl("energy-ram", "event=0x00").with_scale("1.52587890625e-05"),
-            PmuEventSpec::rapl("energy-psys", "event=0x00"),
-        ],
-        packages: if two {
-            vec![(0, 0), (1, 1)]
-        } else {
-            vec![(0, 0)]
-        },
+/// A fake power PMU whose events are the software PMU's `cpu-clock` (config 0),
+/// on CPU 0 and, where this machine has it online, CPU 1.
+fn cpu_clock_backed_pmu() -> PmuSpec {
+    let two = std::fs::read_to_string("/sys/devices/system/cpu/online")
+        .ok()
+        .and_then(|text| power_pmu::parse_cpu_list(&text))
+        .is_some_and(|cpus| cpus.starts_with(&[0, 1]));
+    let mut spec = PmuSpec::software_backed(&[
+        ("energy-pkg", "event=0x00"),
+        ("energy-ram", "event=0x00"),
+        ("energy-psys", "event=0x00"),
+    ]);
+    spec.events[1] = spec.events[1].clone().with_scale("1.52587890625e-05");
+    if two {
+        spec.cpumask = "0-1".to_string();
+        spec.packages = vec![(0, 0), (1, 1)];
     }
+    spec
 }
 
 #[test]
@@ -56,8 +48,9 @@ fn counts_times_scale_to_the_joule() {
 
 #[test]
 fn opens_every_domain_per_package_on_a_real_pmu() {
+    require_system_wide_perf();
     let dir = tempfile::tempdir().expect("tempdir");
-    let spec = tsc_backed_pmu();
+    let spec = cpu_clock_backed_pmu();
     build_power_pmu(dir.path(), &spec).expect("build");
     let mut sensor = RaplPerfSensor::discover(dir.path()).expect("discover");
     let ids: Vec<_> = sensor.domains().iter().map(|d| d.id.as_str()).collect();
@@ -95,8 +88,9 @@ fn opens_every_domain_per_package_on_a_real_pmu() {
         m.update(0.0, *a).expect("meter");
         m.update(1.0, *b).expect("meter");
     }
-    // The TSC runs at GHz: with 2^-32 J per count that is a fraction of a joule
-    // per second; with DRAM's 2^-16 J per count, tens of kJ. Both must grow.
+    // cpu-clock counts 10^9 ns per second: with 2^-32 J per count that is a
+    // fraction of a joule per second; with DRAM's 2^-16 J per count, kJ. Both
+    // must grow.
     assert!(
         meters.iter().all(|m| m.total_j() > 0.0),
         "{first:?} -> {second:?}"
@@ -123,8 +117,10 @@ fn opens_every_domain_per_package_on_a_real_pmu() {
 
 #[test]
 fn a_counter_that_stays_still_is_dropped_and_listed() {
+    require_system_wide_perf();
     let dir = tempfile::tempdir().expect("tempdir");
-    let spec = PmuSpec::msr_backed(&[("energy-pkg", "event=0x00"), ("energy-psys", "event=0x04")]);
+    let spec =
+        PmuSpec::software_backed(&[("energy-pkg", "event=0x00"), ("energy-psys", "event=0x09")]);
     build_power_pmu(dir.path(), &spec).expect("build");
     let sensor = RaplPerfSensor::discover(dir.path()).expect("discover");
     let ids: Vec<_> = sensor.domains().iter().map(|d| d.id.as_str()).collect();
@@ -141,8 +137,10 @@ fn a_counter_that_stays_still_is_dropped_and_listed() {
 
 #[test]
 fn a_pmu_whose_counters_all_stay_still_is_unavailable() {
+    require_system_wide_perf();
     let dir = tempfile::tempdir().expect("tempdir");
-    let spec = PmuSpec::msr_backed(&[("energy-pkg", "event=0x04"), ("energy-psys", "event=0x04")]);
+    let spec =
+        PmuSpec::software_backed(&[("energy-pkg", "event=0x09"), ("energy-psys", "event=0x09")]);
     build_power_pmu(dir.path(), &spec).expect("build");
     let Err(err) = RaplPerfSensor::discover(dir.path()) else {
         panic!("a PMU that counts nothing was used");
@@ -156,6 +154,7 @@ fn a_pmu_whose_counters_all_stay_still_is_unavailable() {
 
 #[test]
 fn a_pmu_the_kernel_does_not_know_is_unavailable() {
+    require_system_wide_perf();
     let dir = tempfile::tempdir().expect("tempdir");
     build_power_pmu(dir.path(), &PmuSpec::two_socket(0x7fff_0000)).expect("build");
     let Err(err) = RaplPerfSensor::discover(dir.path()) else {
