@@ -300,6 +300,71 @@ fn a_library_that_does_not_exist_means_gpus_are_not_measured() {
     assert!(message.contains("GPUs are not measured"), "{message}");
 }
 
+/// Set in the child process of the test below, which runs only that test.
+const DEFAULT_LIBRARY_CHILD: &str = "HOEVEEL_TEST_NVML_DEFAULT_LIBRARY_CHILD";
+
+/// Without `--nvml-library` the agent asks the dynamic loader for
+/// `libnvidia-ml.so.1`, as on a GPU machine whose driver installed it. The
+/// loader reads `LD_LIBRARY_PATH` once, at process start, so this test runs
+/// itself again as a child whose path starts at the stand-in's directory:
+/// the default library is then the stand-in, and the outcome is the one its
+/// script sets, whether or not this machine has an NVIDIA driver.
+#[test]
+fn the_default_library_is_the_one_the_dynamic_loader_finds() {
+    if std::env::var_os(DEFAULT_LIBRARY_CHILD).is_some() {
+        let mut found = match nvml::discover(None) {
+            Ok(found) => found,
+            Err(e) => panic!("the stand-in on LD_LIBRARY_PATH was not loaded: {e:?}"),
+        };
+        assert_eq!(found.sensors.len(), 1);
+        assert_eq!(found.gpus[0].name, "NVIDIA A100-SXM4-40GB");
+        let sensor = &mut found.sensors[0];
+        assert_eq!(sensor.read_path(), ReadPath::EnergyCounter);
+        let source = sensor.info().source;
+        assert!(source.contains("libnvidia-ml.so.1"), "{source}");
+        // The script's second energy value: the first went to discovery.
+        assert_eq!(
+            sample(sensor),
+            Reading::Counter {
+                energy_uj: 5_000_000
+            }
+        );
+        return;
+    }
+    let standin = StandIn::new(A100);
+    let directory = standin
+        .library()
+        .parent()
+        .expect("the stand-in's directory");
+    let mut search_path = std::ffi::OsString::from(directory);
+    if let Some(inherited) = std::env::var_os("LD_LIBRARY_PATH") {
+        search_path.push(":");
+        search_path.push(inherited);
+    }
+    let exe = std::env::current_exe().expect("path of the test binary");
+    let out = std::process::Command::new(&exe)
+        .args([
+            "--exact",
+            "the_default_library_is_the_one_the_dynamic_loader_finds",
+            "--test-threads=1",
+            "--nocapture",
+        ])
+        .env(DEFAULT_LIBRARY_CHILD, "1")
+        .env("LD_LIBRARY_PATH", search_path)
+        .env_remove("NVML_STANDIN_SCRIPT")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {} again: {e}", exe.display()));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the child failed ({}):\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A filter that matched nothing would pass too.
+    assert!(stdout.contains("1 passed"), "{stdout}");
+}
+
 #[test]
 fn a_machine_without_gpus_is_unavailable() {
     let standin = StandIn::new("# a driver that sees no GPU\n");
