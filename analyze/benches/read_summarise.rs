@@ -90,6 +90,8 @@ fn write_record(path: &std::path::Path, samples: usize) -> std::io::Result<()> {
         energy_j: map(50.0, 5.0),
         power_w: map(10.0, 1.0),
         total_power_w: 11.0,
+        total_power_sd_w: None,
+        other_cpu_share: None,
     }))
     .map_err(io)?;
     let reps = 100usize;
@@ -115,6 +117,9 @@ fn write_record(path: &std::path::Path, samples: usize) -> std::io::Result<()> {
                 total_energy_j: e + 25.0,
                 net_energy_j: Some(e + 25.0 - 110.0),
                 wraps_corrected: vec![],
+                incomplete: vec![],
+                undercounted: vec![],
+                too_short: None,
                 requests: 1,
                 exit_code: None,
                 error: None,
@@ -134,6 +139,7 @@ fn write_record(path: &std::path::Path, samples: usize) -> std::io::Result<()> {
         agent_cpu_s: 1.0,
         agent_max_rss_bytes: None,
         message: None,
+        degraded: false,
     }))
     .map_err(io)
 }

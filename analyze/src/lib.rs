@@ -9,7 +9,6 @@
 pub mod cases;
 pub mod cli;
 pub mod html;
-pub mod measure;
 pub mod output;
 pub mod plot;
 pub mod profiles;

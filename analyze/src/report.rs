@@ -7,14 +7,14 @@
 //! energy, CO2e and comparisons.
 
 use crate::cases::{ask_or_search, sites};
-use crate::measure::{EnergyBasis, Measurement};
 use crate::output::{Basis, Cell, Column, Document, Section, Table, fmt_num};
 use crate::plot::{Chart, PowerChart};
 use crate::profiles::ProfileSet;
-use crate::stats::{self, Describe, Interval};
+use crate::stats::{self, CiInterval, Describe, Interval};
 use anyhow::anyhow;
-use hoeveel_record::Record;
+use hoeveel_record::per_request::common_basis;
 use hoeveel_record::summary::Summary;
+use hoeveel_record::{EnergyBasis, PerRequest, Record};
 
 #[derive(Debug, Clone)]
 pub struct ReportOptions {
@@ -45,10 +45,10 @@ fn stat_row(name: &str, unit: &str, d: &Describe, decimals: usize) -> Vec<Cell> 
 }
 
 /// The statistics table of one measurement, and its outlier warnings.
-pub fn stats_section(m: &Measurement) -> Section {
+pub fn stats_section(m: &PerRequest) -> Section {
     let mut s = Section::new(
-        &format!("stats:{}", m.name),
-        &format!("Per request, with 95% CI: {}", m.name),
+        &format!("stats:{}", m.record),
+        &format!("Per request, with 95% CI: {}", m.record),
     );
     let mut t = Table::new(
         "per_request",
@@ -68,20 +68,12 @@ pub fn stats_section(m: &Measurement) -> Section {
         .map(|c| Column::new(c, None))
         .collect(),
     );
-    let rows: [(&str, &str, &[f64]); 5] = [
+    let per_token = format!("energy per output token, {}", m.basis);
+    let rows: [(&str, &str, &[f64]); 4] = [
         ("energy, gross", "J", &m.gross_j),
         ("energy, net", "J", &m.net_j),
         ("output tokens", "tokens", &m.output_tokens),
-        (
-            "energy per output token, gross",
-            "J/token",
-            &m.gross_per_token_j,
-        ),
-        (
-            "energy per output token, net",
-            "J/token",
-            &m.net_per_token_j,
-        ),
+        (&per_token, "J/token", &m.energy_per_output_token_j),
     ];
     let mut data = serde_json::Map::new();
     for (name, unit, values) in rows {
@@ -106,9 +98,16 @@ pub fn stats_section(m: &Measurement) -> Section {
         s.tables.push(t);
     }
     s.notes.push(format!(
-        "Provenance of the energy: {}.",
-        m.provenance_label()
+        "Provenance of the energy: {}. Basis of the figures computed from it: {}.",
+        m.provenance_label(),
+        m.basis.as_str()
     ));
+    if !m.left_out.is_empty() {
+        s.notes.push(format!(
+            "{} measured repetition(s) are left out of every figure (incomplete or undercounted; see the warnings).",
+            m.left_out.len()
+        ));
+    }
     s.notes.push(stats::method_note());
     s.data = serde_json::Value::Object(data);
     s
@@ -117,13 +116,13 @@ pub fn stats_section(m: &Measurement) -> Section {
 /// CO2e per request at one site and everyday equivalents.
 pub fn co2e_section(
     p: &ProfileSet,
-    m: &Measurement,
+    m: &PerRequest,
     opts: &ReportOptions,
 ) -> anyhow::Result<Section> {
-    let basis = opts.basis.unwrap_or_else(|| m.default_basis());
+    let basis = m.basis;
     let d = m
-        .describe(basis)
-        .ok_or_else(|| anyhow!("{}: no measured repetition completed", m.name))?;
+        .stats()
+        .ok_or_else(|| anyhow!("{}: no measured repetition completed", m.record))?;
     let site = p.site(&opts.site).ok_or_else(|| {
         anyhow!(
             "no site `{}`; `hoeveel profiles list` shows them",
@@ -133,8 +132,8 @@ pub fn co2e_section(
     let r = sites::at_site(p, site, d.ci())
         .ok_or_else(|| anyhow!("site `{}` has no grid entry", site.id))?;
     let mut s = Section::new(
-        &format!("co2e:{}", m.name),
-        &format!("CO2e per request at {}: {}", site.name, m.name),
+        &format!("co2e:{}", m.record),
+        &format!("CO2e per request at {}: {}", site.name, m.record),
     );
     let mut t = Table::new(
         "co2e",
@@ -209,7 +208,7 @@ pub fn co2e_section(
             .unwrap_or_default()
     ));
     // The ranked sites as a chart, for the HTML report.
-    let ranked = sites::section(p, d.ci(), &m.name, false);
+    let ranked = sites::section(p, d.ci(), &m.record, false);
     s.charts.extend(ranked.charts);
     s.data =
         serde_json::json!({ "energy_basis": basis, "energy_per_request_j": d.ci(), "site": r });
@@ -229,17 +228,18 @@ pub fn report(
         warnings: Vec::new(),
     };
     for record in records {
-        doc.warnings.extend(record.warnings.iter().cloned());
-        let m = Measurement::of(record);
+        doc.warnings.extend(crate::cli::record_warnings(record));
+        let m = PerRequest::of(record, opts.basis)?;
         doc.basis = doc.basis.combine(&Basis::measured(m.provenance));
         let mut summary = Section::new(
-            &format!("summary:{}", m.name),
-            &format!("Run summary: {}", m.name),
+            &format!("summary:{}", m.record),
+            &format!("Run summary: {}", m.record),
         );
         summary.preformatted = Some(Summary::of(record).render_text());
         summary.basis = Some(Basis::measured(m.provenance));
         summary.data = serde_json::json!({
-            "record": m.name,
+            "record": m.record,
+            "energy_basis": m.basis,
             "workload_kind": m.kind,
             "workload_label": m.label,
             "provenance": m.provenance,
@@ -253,10 +253,10 @@ pub fn report(
         let mut st = stats_section(&m);
         st.basis = Some(Basis::measured(m.provenance));
         doc.sections.push(st);
-        if m.gross_j.is_empty() {
+        if m.is_empty() {
             doc.warnings.push(format!(
                 "{}: no measured repetition completed; nothing to compute CO2e from",
-                m.name
+                m.record
             ));
             continue;
         }
@@ -268,30 +268,34 @@ pub fn report(
 }
 
 /// `hoeveel compare A B`: A / B with a 95% bootstrap CI, next to the published figures.
+/// Both sides are on one basis: `basis` when both records can give it (else an
+/// error naming the one that cannot), by default net when both have an idle
+/// baseline and gross otherwise.
 pub fn compare(
     p: &ProfileSet,
     a: &Record,
     b: &Record,
     basis: Option<EnergyBasis>,
 ) -> anyhow::Result<Document> {
-    let (ma, mb) = (Measurement::of(a), Measurement::of(b));
-    let basis = basis.unwrap_or(
-        if ma.default_basis() == EnergyBasis::Net && mb.default_basis() == EnergyBasis::Net {
-            EnergyBasis::Net
-        } else {
-            EnergyBasis::Gross
-        },
+    let (basis, why) = common_basis(&[a, b], basis)?;
+    let (ma, mb) = (
+        PerRequest::of(a, Some(basis))?,
+        PerRequest::of(b, Some(basis))?,
     );
     let mut doc = Document {
-        title: format!("hoeveel compare: {} / {}", ma.name, mb.name),
+        title: format!("hoeveel compare: {} / {}", ma.record, mb.record),
         basis: Basis::measured(hoeveel_record::Provenance::weakest(
             ma.provenance.into_iter().chain(mb.provenance),
         )),
         sections: Vec::new(),
-        warnings: a.warnings.iter().chain(&b.warnings).cloned().collect(),
+        warnings: crate::cli::record_warnings(a)
+            .into_iter()
+            .chain(crate::cli::record_warnings(b))
+            .collect(),
     };
-    let r = stats::ratio_of_means(ma.energy_j(basis), mb.energy_j(basis))
-        .ok_or_else(|| anyhow!("both records need at least one completed repetition"))?;
+    if ma.is_empty() || mb.is_empty() {
+        anyhow::bail!("both records need at least one completed repetition");
+    }
     let mut s = Section::new("ratio", "Ratio of the energy per request");
     let mut t = Table::new(
         "ratio",
@@ -299,17 +303,19 @@ pub fn compare(
             Column::new("measurement", None),
             Column::new("kind", None),
             Column::new("n", None),
+            Column::new("basis", None),
             Column::new("mean", Some("J")),
             Column::new("95% CI", Some("J")),
             Column::new("provenance", None),
         ],
     );
     for m in [&ma, &mb] {
-        if let Some(d) = m.describe(basis) {
+        if let Some(d) = m.stats() {
             t.row(vec![
-                Cell::text(format!("{} ({})", m.label, m.name)),
+                Cell::text(format!("{} ({})", m.label, m.record)),
                 Cell::text(&m.kind),
                 Cell::num(d.n as f64, 0),
+                Cell::text(m.basis.name()),
                 Cell::num(d.mean, 4),
                 Cell::interval(d.ci(), 4),
                 Cell::text(m.provenance_label()),
@@ -317,31 +323,42 @@ pub fn compare(
         }
     }
     s.tables.push(t);
-    let ci = match (r.ci_low, r.ci_high) {
-        (Some(l), Some(h)) => format!("95% CI {}–{}", fmt_num(l, 2), fmt_num(h, 2)),
-        _ => "no CI".to_string(),
-    };
-    s.notes.push(format!(
-        "{} / {} = {}x ({ci}); energy {}.",
-        ma.name,
-        mb.name,
-        fmt_num(r.ratio, 2),
-        basis.as_str()
-    ));
-    s.notes.push(format!("Method: {}.", r.method));
-    s.charts
-        .push(crate::plot::Chart::Bars(crate::plot::BarChart {
-            title: format!("{} / {}: ratio with its 95% CI", ma.name, mb.name),
-            unit: "ratio of the energy per request".into(),
-            bars: vec![crate::plot::Bar {
-                label: format!("{} / {}", ma.name, mb.name),
-                low: r.ci_low.unwrap_or(r.ratio),
-                typical: Some(r.ratio),
-                high: r.ci_high.unwrap_or(r.ratio),
-                highlight: true,
-            }],
-        }));
-    s.data = serde_json::json!({ "ratio": r, "basis": basis });
+    if let Some(why) = &why {
+        s.notes.push(format!("Energy basis: {why}."));
+    }
+    match ask_or_search::measured_ratio(&ma, &mb) {
+        Ok(r) => {
+            let ci = match (r.ci_low, r.ci_high) {
+                (Some(l), Some(h)) => format!("95% CI {}–{}", fmt_num(l, 2), fmt_num(h, 2)),
+                _ => "no CI".to_string(),
+            };
+            s.notes.push(format!(
+                "{} / {} = {}x ({ci}); energy {}.",
+                ma.record,
+                mb.record,
+                fmt_num(r.ratio, 2),
+                basis.as_str()
+            ));
+            s.notes.push(format!("Method: {}.", r.method));
+            s.charts
+                .push(crate::plot::Chart::Bars(crate::plot::BarChart {
+                    title: format!("{} / {}: ratio with its 95% CI", ma.record, mb.record),
+                    unit: "ratio of the energy per request".into(),
+                    bars: vec![crate::plot::Bar {
+                        label: format!("{} / {}", ma.record, mb.record),
+                        low: r.ci_low.unwrap_or(r.ratio),
+                        typical: Some(r.ratio),
+                        high: r.ci_high.unwrap_or(r.ratio),
+                        highlight: true,
+                    }],
+                }));
+            s.data = serde_json::json!({ "ratio": r, "basis": basis });
+        }
+        Err(why) => {
+            s.notes.push(format!("No ratio: {why}."));
+            s.data = serde_json::json!({ "ratio": null, "no_ratio_because": why, "basis": basis });
+        }
+    }
     doc.sections.push(s);
     if ma.kind == "llm" && mb.kind == "search" {
         doc.sections

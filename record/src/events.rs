@@ -211,6 +211,15 @@ pub struct Baseline {
     pub power_w: DomainMap,
     /// Power of the domains in the total.
     pub total_power_w: f64,
+    /// Standard deviation of the total power over the baseline's sub-windows (the
+    /// baseline is read in several slices): a large spread means the machine was not
+    /// idle, and every net figure inherits it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_power_sd_w: Option<f64>,
+    /// Share of all CPUs (0 to 1) that processes other than the agent used during
+    /// the baseline, from /proc/stat.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_cpu_share: Option<f64>,
 }
 
 /// A one-off measured phase: model load, index build.
@@ -273,6 +282,20 @@ pub struct Repetition {
     /// Domains whose counter wrapped during the window (corrected).
     #[serde(default)]
     pub wraps_corrected: Vec<String>,
+    /// Domains in the run's total that this repetition's total misses (their sensor
+    /// was lost): the repetition is incomplete and is kept out of the per-request
+    /// figures.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incomplete: Vec<String>,
+    /// Domains whose counter was reset inside the window: the interval around the
+    /// reset is lost, so the repetition is undercounted and kept out of the
+    /// per-request figures.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub undercounted: Vec<String>,
+    /// Set when the window was shorter than 10 update periods of the slowest sensor
+    /// in the total: its energy is resolved coarsely. Batching fixes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub too_short: Option<ShortWindow>,
     /// Requests done in this repetition (the batch size).
     pub requests: u64,
     /// Exit code of a command workload.
@@ -281,6 +304,15 @@ pub struct Repetition {
     pub error: Option<String>,
     #[serde(default)]
     pub metrics: Metrics,
+}
+
+/// Why a window is too short for the sensors that measure it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShortWindow {
+    /// 10 update periods of the slowest sensor in the total.
+    pub min_window_s: f64,
+    /// That sensor (`nvml`, `model`, `rapl-perf`, …).
+    pub slowest_sensor: String,
 }
 
 /// Workload metrics of one repetition, summed over its requests.
@@ -352,6 +384,10 @@ pub struct RunEnd {
     pub agent_max_rss_bytes: Option<u64>,
     /// Why the run failed or was interrupted.
     pub message: Option<String>,
+    /// True when some measured repetition is incomplete or undercounted (a sensor
+    /// lost, a counter reset): the run finished, but not every repetition counts.
+    #[serde(default)]
+    pub degraded: bool,
 }
 
 /// One fact about the state of the machine that can disturb an energy measurement.

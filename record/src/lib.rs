@@ -23,17 +23,23 @@
 //! Domain maps are keyed by domain id (`package-0`, `dram-0`, `gpu-0`, `cpu-model`).
 
 pub mod events;
+pub mod per_request;
 pub mod reader;
+pub mod stats;
 pub mod summary;
+#[cfg(test)]
+mod testdata;
+pub mod warnings;
 pub mod writer;
 
 pub use events::*;
+pub use per_request::{BasisError, EnergyBasis, PerRequest};
 pub use reader::{ReadError, Record, read_record, read_record_str};
 pub use writer::{RecordWriter, WriteError};
 
 /// Version of the record format, `MAJOR.MINOR`. A reader accepts any minor
 /// version of a major it knows; new optional fields bump the minor version.
-pub const SCHEMA_VERSION: &str = "1.0";
+pub const SCHEMA_VERSION: &str = "1.1";
 
 /// The major version this crate reads.
 pub const SCHEMA_MAJOR: u32 = 1;

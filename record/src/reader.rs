@@ -31,6 +31,12 @@ impl Record {
         self.measured().filter(|r| r.status == RepetitionStatus::Ok)
     }
 
+    /// Measured repetitions that count: status ok, nothing of the total missing, no
+    /// counter reset inside the window.
+    pub fn measured_complete(&self) -> impl Iterator<Item = &Repetition> {
+        self.measured_ok().filter(|r| r.is_complete())
+    }
+
     /// The weakest provenance of the domains in the total.
     pub fn total_provenance(&self) -> Option<Provenance> {
         Provenance::weakest(

@@ -1,53 +1,16 @@
 //! The run summary that both binaries print: the agent at the end of a run, and
 //! `hoeveel report` from the file. One routine, so the numbers cannot drift apart.
 //!
-//! Figures are per request: a repetition's energy divided by the requests it did
-//! (1 unless short requests were batched).
+//! Figures are per request, from [`crate::per_request`]: a repetition's energy
+//! divided by the requests it did (1 unless short requests were batched), over the
+//! complete measured repetitions only, on the record's one energy basis.
 
-use crate::events::{Provenance, Repetition, RunStatus};
+use crate::events::{Provenance, RunStatus};
+use crate::per_request::{EnergyBasis, LeftOut, PerRequest};
 use crate::reader::Record;
+use crate::stats::Describe;
+use crate::warnings::Warning;
 use std::fmt::Write as _;
-
-/// Location and spread of a set of values. `sd` is absent with fewer than two values.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Spread {
-    pub n: usize,
-    pub mean: f64,
-    pub sd: Option<f64>,
-    pub median: f64,
-    pub min: f64,
-    pub max: f64,
-}
-
-impl Spread {
-    /// None for an empty set.
-    pub fn of(values: &[f64]) -> Option<Spread> {
-        if values.is_empty() {
-            return None;
-        }
-        let n = values.len();
-        let mean = values.iter().sum::<f64>() / n as f64;
-        let sd = (n > 1).then(|| {
-            let ss: f64 = values.iter().map(|v| (v - mean).powi(2)).sum();
-            (ss / (n - 1) as f64).sqrt()
-        });
-        let mut sorted = values.to_vec();
-        sorted.sort_by(f64::total_cmp);
-        let median = if n % 2 == 1 {
-            sorted[n / 2]
-        } else {
-            (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
-        };
-        Some(Spread {
-            n,
-            mean,
-            sd,
-            median,
-            min: sorted[0],
-            max: sorted[n - 1],
-        })
-    }
-}
 
 /// Per-domain figures of one run.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,7 +18,7 @@ pub struct DomainSummary {
     pub id: String,
     pub provenance: Provenance,
     pub in_total: bool,
-    pub energy_per_request_j: Spread,
+    pub energy_per_request_j: Describe,
 }
 
 /// Everything the summary prints.
@@ -70,50 +33,53 @@ pub struct Summary {
     pub status_message: Option<String>,
     pub measured: usize,
     pub failed: usize,
+    /// Measured repetitions stopped by Ctrl-C or a signal (not counted as failed).
+    pub interrupted: usize,
     pub warmups: usize,
+    /// Completed repetitions kept out of the figures (incomplete, undercounted).
+    pub left_out: Vec<LeftOut>,
+    /// The run finished but some repetition is incomplete or undercounted.
+    pub degraded: bool,
     pub total_provenance: Option<Provenance>,
     pub total_domains: Vec<String>,
     pub baseline_power_w: Option<f64>,
-    pub gross_per_request_j: Option<Spread>,
-    pub net_per_request_j: Option<Spread>,
-    pub duration_per_request_s: Option<Spread>,
+    pub gross_per_request_j: Option<Describe>,
+    pub net_per_request_j: Option<Describe>,
+    pub duration_per_request_s: Option<Describe>,
     /// Mean total power over the measured repetitions.
     pub mean_power_w: Option<f64>,
     pub domains: Vec<DomainSummary>,
-    pub prompt_tokens_per_request: Option<Spread>,
-    pub output_tokens_per_request: Option<Spread>,
-    pub time_to_first_token_s: Option<Spread>,
-    pub tokens_per_s: Option<Spread>,
-    /// Net energy (gross where no baseline was taken) over output tokens.
-    pub energy_per_output_token_j: Option<Spread>,
-    /// Whether `energy_per_output_token_j` is on the net basis.
-    pub energy_per_output_token_net: bool,
+    pub prompt_tokens_per_request: Option<Describe>,
+    pub output_tokens_per_request: Option<Describe>,
+    pub time_to_first_token_s: Option<Describe>,
+    pub tokens_per_s: Option<Describe>,
+    /// Energy on `basis` over output tokens.
+    pub energy_per_output_token_j: Option<Describe>,
+    /// The record's energy basis: net where it has an idle baseline, else gross.
+    pub basis: EnergyBasis,
     pub agent_cpu_s: Option<f64>,
     pub run_duration_s: Option<f64>,
     pub modelled_note: Option<String>,
+    /// Everything a reader of these figures must be told.
+    pub warnings: Vec<Warning>,
 }
 
 impl Summary {
     pub fn of(record: &Record) -> Summary {
         let start = &record.run_start;
-        let ok: Vec<_> = record.measured_ok().collect();
-        let per_req = |r: &Repetition, v: f64| v / r.requests.max(1) as f64;
-        // The spread of one figure over the measured repetitions that have it.
-        let spread = |get: &dyn Fn(&Repetition) -> Option<f64>| {
-            let values: Vec<f64> = ok.iter().filter_map(|r| get(r)).collect();
-            Spread::of(&values)
-        };
-        let total_energy: f64 = ok.iter().map(|r| r.total_energy_j).sum();
-        let total_time: f64 = ok.iter().map(|r| r.duration_s).sum();
+        let per_request = PerRequest::auto(record);
+        let complete: Vec<_> = record.measured_complete().collect();
+        let total_energy: f64 = complete.iter().map(|r| r.total_energy_j).sum();
+        let total_time: f64 = complete.iter().map(|r| r.duration_s).sum();
         let domains = start
             .domains
             .iter()
             .filter_map(|d| {
-                let values: Vec<f64> = ok
+                let values: Vec<f64> = complete
                     .iter()
-                    .filter_map(|r| r.energy_j.get(&d.id).map(|e| per_req(r, *e)))
+                    .filter_map(|r| r.energy_j.get(&d.id).map(|e| e / r.requests.max(1) as f64))
                     .collect();
-                Spread::of(&values).map(|s| DomainSummary {
+                Describe::of(&values).map(|s| DomainSummary {
                     id: d.id.clone(),
                     provenance: d.provenance,
                     in_total: d.in_total,
@@ -121,20 +87,6 @@ impl Summary {
                 })
             })
             .collect();
-        // Per output token on the net basis when every repetition has a net
-        // figure (an idle baseline was taken), else on the gross basis.
-        let per_token_net = ok.iter().all(|r| r.net_energy_j.is_some());
-        let per_token = spread(&|r| match r.metrics.output_tokens {
-            Some(t) if t > 0 => {
-                let energy_j = if per_token_net {
-                    r.net_energy_j?
-                } else {
-                    r.total_energy_j
-                };
-                Some(energy_j / t as f64)
-            }
-            _ => None,
-        });
         let total_provenance = record.total_provenance();
         let modelled_note = (total_provenance == Some(Provenance::Modelled)).then(|| {
             let models: Vec<String> = start
@@ -166,19 +118,20 @@ impl Summary {
                 )
             }
         });
+        let p = &per_request;
         Summary {
             workload_label: start.workload.label.clone(),
             workload_kind: start.workload.kind.clone(),
-            requests_per_repetition: ok.first().map(|r| r.requests).unwrap_or(1),
+            requests_per_repetition: p.requests_per_repetition,
             batching: start.workload.batching.clone(),
             status: record.run_end.as_ref().map(|e| e.status),
             status_message: record.run_end.as_ref().and_then(|e| e.message.clone()),
             measured: record.measured().count(),
-            failed: record
-                .measured()
-                .filter(|r| r.status != crate::events::RepetitionStatus::Ok)
-                .count(),
+            failed: p.failed,
+            interrupted: p.interrupted,
             warmups: record.repetitions.iter().filter(|r| r.warmup).count(),
+            left_out: p.left_out.clone(),
+            degraded: record.run_end.as_ref().is_some_and(|e| e.degraded) || !p.left_out.is_empty(),
             total_provenance,
             total_domains: start
                 .domains
@@ -187,24 +140,21 @@ impl Summary {
                 .map(|d| d.id.clone())
                 .collect(),
             baseline_power_w: record.baseline.as_ref().map(|b| b.total_power_w),
-            gross_per_request_j: spread(&|r| Some(per_req(r, r.total_energy_j))),
-            net_per_request_j: spread(&|r| r.net_energy_j.map(|n| per_req(r, n))),
-            duration_per_request_s: spread(&|r| Some(per_req(r, r.duration_s))),
+            gross_per_request_j: Describe::of(&p.gross_j),
+            net_per_request_j: Describe::of(&p.net_j),
+            duration_per_request_s: Describe::of(&p.duration_s),
             mean_power_w: (total_time > 0.0).then(|| total_energy / total_time),
             domains,
-            prompt_tokens_per_request: spread(&|r| {
-                r.metrics.prompt_tokens.map(|t| per_req(r, t as f64))
-            }),
-            output_tokens_per_request: spread(&|r| {
-                r.metrics.output_tokens.map(|t| per_req(r, t as f64))
-            }),
-            time_to_first_token_s: spread(&|r| r.metrics.time_to_first_token_s),
-            tokens_per_s: spread(&|r| r.metrics.tokens_per_s),
-            energy_per_output_token_j: per_token,
-            energy_per_output_token_net: per_token_net,
+            prompt_tokens_per_request: Describe::of(&p.prompt_tokens),
+            output_tokens_per_request: Describe::of(&p.output_tokens),
+            time_to_first_token_s: Describe::of(&p.time_to_first_token_s),
+            tokens_per_s: Describe::of(&p.tokens_per_s),
+            energy_per_output_token_j: p.per_token_stats(),
+            basis: p.basis,
             agent_cpu_s: record.run_end.as_ref().map(|e| e.agent_cpu_s),
             run_duration_s: record.run_end.as_ref().map(|e| e.duration_s),
             modelled_note,
+            warnings: crate::warnings::of(record),
         }
     }
 
@@ -217,15 +167,21 @@ impl Summary {
             "Workload: {} ({})",
             self.workload_label, self.workload_kind
         );
+        let interrupted = if self.interrupted > 0 {
+            format!(", {} interrupted", self.interrupted)
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "  {} measured run(s), {} warm-up(s), {} failed; status {}",
+            "  {} measured run(s), {} warm-up(s), {} failed{interrupted}; status {}{}",
             self.measured,
             self.warmups,
             self.failed,
             self.status
                 .map(|s| s.as_str())
-                .unwrap_or("unknown (no run_end)")
+                .unwrap_or("unknown (no run_end)"),
+            if self.degraded { " (degraded)" } else { "" }
         );
         if let Some(m) = &self.status_message {
             let _ = writeln!(out, "  Why: {m}");
@@ -253,40 +209,35 @@ impl Summary {
         let total_label = format!("Total ({})", self.total_domains.join(" + "));
         if let Some(s) = &self.gross_per_request_j {
             let _ = writeln!(out, "  {total_label} [{}]", prov(self.total_provenance));
-            let _ = writeln!(out, "    Energy, gross:  {}", fmt_spread(s, fmt_energy));
+            let _ = writeln!(out, "    Energy, gross:  {}", fmt_spread(s, energy_unit));
         }
         if let Some(s) = &self.net_per_request_j {
-            let _ = writeln!(out, "    Energy, net:    {}", fmt_spread(s, fmt_energy));
+            let _ = writeln!(out, "    Energy, net:    {}", fmt_spread(s, energy_unit));
         }
         if let Some(s) = &self.duration_per_request_s {
-            let _ = writeln!(out, "    Duration:       {}", fmt_spread(s, fmt_time));
+            let _ = writeln!(out, "    Duration:       {}", fmt_spread(s, time_unit));
         }
         if let Some(p) = self.mean_power_w {
             let _ = writeln!(out, "    Mean power:     {}", fmt_power(p));
         }
-        let one_decimal = |v: f64| format!("{v:.1}");
         if let Some(s) = &self.prompt_tokens_per_request {
-            let _ = writeln!(out, "    Prompt tokens:  {}", fmt_spread(s, one_decimal));
+            let _ = writeln!(out, "    Prompt tokens:  {}", fmt_spread(s, count_unit));
         }
         if let Some(s) = &self.output_tokens_per_request {
-            let _ = writeln!(out, "    Output tokens:  {}", fmt_spread(s, one_decimal));
+            let _ = writeln!(out, "    Output tokens:  {}", fmt_spread(s, count_unit));
         }
         if let Some(s) = &self.time_to_first_token_s {
-            let _ = writeln!(out, "    First token:    {}", fmt_spread(s, fmt_time));
+            let _ = writeln!(out, "    First token:    {}", fmt_spread(s, time_unit));
         }
         if let Some(s) = &self.tokens_per_s {
-            let _ = writeln!(out, "    Tokens/s:       {}", fmt_spread(s, one_decimal));
+            let _ = writeln!(out, "    Tokens/s:       {}", fmt_spread(s, count_unit));
         }
         if let Some(s) = &self.energy_per_output_token_j {
-            let basis = if self.energy_per_output_token_net {
-                "net"
-            } else {
-                "gross"
-            };
+            let basis = self.basis.name();
             let _ = writeln!(
                 out,
                 "    Energy/token:   {}  ({basis} energy / output tokens)",
-                fmt_spread(s, fmt_energy)
+                fmt_spread(s, energy_unit)
             );
         }
         if self.domains.len() > 1 || self.domains.iter().any(|d| !d.in_total) {
@@ -296,7 +247,7 @@ impl Summary {
                     out,
                     "    {:<12} {}  [{}]{}",
                     d.id,
-                    fmt_spread(&d.energy_per_request_j, fmt_energy),
+                    fmt_spread(&d.energy_per_request_j, energy_unit),
                     d.provenance,
                     if d.in_total { "" } else { "  (not in total)" }
                 );
@@ -304,6 +255,23 @@ impl Summary {
         }
         if self.gross_per_request_j.is_none() {
             let _ = writeln!(out, "  No measured repetition completed.");
+        }
+        if !self.left_out.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n  Left out of the figures above ({} of {} measured runs):",
+                self.left_out.len(),
+                self.measured
+            );
+            for l in &self.left_out {
+                let _ = writeln!(
+                    out,
+                    "    run {:<3} {} gross  ({})",
+                    l.index,
+                    fmt_energy(l.gross_j),
+                    l.reason
+                );
+            }
         }
         if let (Some(cpu), Some(wall)) = (self.agent_cpu_s, self.run_duration_s) {
             let _ = writeln!(
@@ -317,46 +285,98 @@ impl Summary {
         if let Some(note) = &self.modelled_note {
             let _ = writeln!(out, "\n  {note}");
         }
+        if !self.warnings.is_empty() {
+            let _ = writeln!(out, "\n  Warnings:");
+            for w in &self.warnings {
+                let _ = writeln!(out, "    ! {w}");
+            }
+        }
         out
     }
 }
 
-fn fmt_spread(s: &Spread, unit: fn(f64) -> String) -> String {
+fn fmt_spread(s: &Describe, unit: fn(f64) -> Scaled) -> String {
+    // One unit for the figure and its spread, chosen by the mean (or the largest
+    // value when the mean is zero): "9.967 J ± 0.788 J", never "9.967 J ± 787.9 mJ".
+    let reference = if s.mean != 0.0 {
+        s.mean
+    } else {
+        s.max.abs().max(s.min.abs())
+    };
+    let scaled = unit(reference);
+    let f = |v: f64| scaled.format(v);
     match s.sd {
-        Some(sd) => format!(
-            "{} ± {}   [{} … {}]",
-            unit(s.mean),
-            unit(sd),
-            unit(s.min),
-            unit(s.max)
-        ),
-        None => format!("{} (one run)", unit(s.mean)),
+        Some(sd) => format!("{} ± {}   [{} … {}]", f(s.mean), f(sd), f(s.min), f(s.max)),
+        None => format!("{} (one run)", f(s.mean)),
+    }
+}
+
+/// A unit picked for one value, to format others in the same unit.
+#[derive(Debug, Clone, Copy)]
+pub struct Scaled {
+    pub unit: &'static str,
+    pub per_unit: f64,
+    pub decimals: usize,
+}
+
+impl Scaled {
+    pub fn format(&self, v: f64) -> String {
+        let sep = if self.unit.is_empty() { "" } else { " " };
+        format!("{:.*}{sep}{}", self.decimals, v / self.per_unit, self.unit)
+    }
+}
+
+/// The unit an energy reads best in.
+pub fn energy_unit(j: f64) -> Scaled {
+    let a = j.abs();
+    let (unit, per_unit, decimals) = if a >= 3600.0 {
+        ("Wh", 3600.0, 4)
+    } else if a >= 1.0 || a == 0.0 {
+        ("J", 1.0, 3)
+    } else if a >= 1e-3 {
+        ("mJ", 1e-3, 3)
+    } else {
+        ("µJ", 1e-6, 3)
+    };
+    Scaled {
+        unit,
+        per_unit,
+        decimals,
+    }
+}
+
+/// The unit a duration reads best in.
+pub fn time_unit(s: f64) -> Scaled {
+    let a = s.abs();
+    let (unit, per_unit) = if a >= 1.0 || a == 0.0 {
+        ("s", 1.0)
+    } else if a >= 1e-3 {
+        ("ms", 1e-3)
+    } else {
+        ("µs", 1e-6)
+    };
+    Scaled {
+        unit,
+        per_unit,
+        decimals: 3,
+    }
+}
+
+fn count_unit(_: f64) -> Scaled {
+    Scaled {
+        unit: "",
+        per_unit: 1.0,
+        decimals: 1,
     }
 }
 
 /// Energy with a readable unit, 4 significant digits.
 pub fn fmt_energy(j: f64) -> String {
-    let a = j.abs();
-    if a >= 3600.0 {
-        format!("{:.4} Wh", j / 3600.0)
-    } else if a >= 1.0 || a == 0.0 {
-        format!("{j:.3} J")
-    } else if a >= 1e-3 {
-        format!("{:.3} mJ", j * 1e3)
-    } else {
-        format!("{:.3} µJ", j * 1e6)
-    }
+    energy_unit(j).format(j)
 }
 
 pub fn fmt_time(s: f64) -> String {
-    let a = s.abs();
-    if a >= 1.0 || a == 0.0 {
-        format!("{s:.3} s")
-    } else if a >= 1e-3 {
-        format!("{:.3} ms", s * 1e3)
-    } else {
-        format!("{:.3} µs", s * 1e6)
-    }
+    time_unit(s).format(s)
 }
 
 pub fn fmt_power(w: f64) -> String {
@@ -368,14 +388,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn spread_of_known_values() {
-        let s = Spread::of(&[1.0, 2.0, 3.0, 4.0]).expect("non-empty");
-        assert_eq!(s.mean, 2.5);
-        assert_eq!(s.median, 2.5);
-        assert!((s.sd.expect("n>1") - 1.290_994_448_735_805_6).abs() < 1e-12);
-        assert_eq!((s.min, s.max), (1.0, 4.0));
-        assert_eq!(Spread::of(&[5.0]).expect("one").sd, None);
-        assert!(Spread::of(&[]).is_none());
+    fn a_figure_and_its_spread_share_one_unit() {
+        let d = Describe::of(&[9.2, 10.8, 9.9]).expect("values");
+        let text = fmt_spread(&d, energy_unit);
+        assert!(text.starts_with("9.967 J ± 0.80"), "{text}");
+        assert!(!text.contains("mJ"), "{text}");
     }
 
     #[test]
@@ -454,6 +471,7 @@ mod tests {
             agent_cpu_s: 0.01,
             agent_max_rss_bytes: None,
             message: Some("`python3` exited with status 1".into()),
+            degraded: false,
         });
         let text = Summary::of(&record).render_text();
         assert!(

@@ -1,19 +1,21 @@
 //! A JSON Lines writer that flushes every event, so a killed run keeps what it measured.
 
 use crate::events::Event;
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
-    #[error("cannot create the record file {path}: {source}")]
+    // The cause is the error's source, not part of its message: `{:#}` prints the
+    // chain, and would print it twice.
+    #[error("cannot create the record file {path}")]
     Create {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot write to the record file {path}: {source}")]
+    #[error("cannot write to the record file {path}")]
     Write {
         path: PathBuf,
         #[source]
@@ -24,7 +26,7 @@ pub enum WriteError {
 /// Writes one event per line and flushes after each.
 pub struct RecordWriter {
     path: PathBuf,
-    out: BufWriter<File>,
+    out: BufWriter<Box<dyn Write + Send>>,
     line: Vec<u8>,
 }
 
@@ -45,11 +47,17 @@ impl RecordWriter {
             .truncate(true)
             .open(path)
             .map_err(err)?;
-        Ok(RecordWriter {
+        Ok(RecordWriter::to_writer(path, Box::new(file)))
+    }
+
+    /// Writes into `out`; `path` names it in messages. For records that go
+    /// somewhere other than a file, and for tests of a disk that fills up.
+    pub fn to_writer(path: &Path, out: Box<dyn Write + Send>) -> RecordWriter {
+        RecordWriter {
             path: path.to_path_buf(),
-            out: BufWriter::new(file),
+            out: BufWriter::new(out),
             line: Vec::with_capacity(512),
-        })
+        }
     }
 
     pub fn path(&self) -> &Path {

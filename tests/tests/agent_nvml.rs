@@ -74,16 +74,26 @@ fn gpu_lost_mid_run_is_recorded_and_the_run_continues() {
     );
     let dir = tempfile::tempdir().expect("tempdir");
     let out = run_with(&standin, dir.path(), "6");
-    assert!(
-        out.status.success(),
-        "{}",
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // The run finishes, but degraded: exit status 3, and the summary says why.
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let record = hoeveel_record::read_record(&dir.path().join("r.jsonl")).expect("record");
-    assert_eq!(
-        record.run_end.as_ref().map(|e| e.status),
-        Some(RunStatus::Ok)
+    assert!(stdout.contains("status ok (degraded)"), "{stdout}");
+    assert!(stdout.contains("Left out of the figures above"), "{stdout}");
+    assert!(
+        stdout.contains("incomplete: gpu-0 not measured (sensor lost)"),
+        "{stdout}"
     );
+    assert!(stdout.contains("Warnings:"), "{stdout}");
+    assert!(stdout.contains("nvml: sensor lost"), "{stdout}");
+    let record = hoeveel_record::read_record(&dir.path().join("r.jsonl")).expect("record");
+    let end = record.run_end.as_ref().expect("run_end");
+    assert_eq!(end.status, RunStatus::Ok);
+    assert!(end.degraded);
     assert_eq!(
         record.measured_ok().count(),
         6,
@@ -100,4 +110,21 @@ fn gpu_lost_mid_run_is_recorded_and_the_run_continues() {
     let last = record.measured().last().expect("repetition");
     assert!(!last.energy_j.contains_key("gpu-0"));
     assert!(last.energy_j["cpu-model"] > 0.0);
+    assert_eq!(last.incomplete, vec!["gpu-0".to_string()]);
+    assert!(
+        record.measured_complete().count() < 6,
+        "the incomplete repetitions are not averaged with the complete ones"
+    );
+    // `hoeveel report` shows the same warning from the file.
+    let report = std::process::Command::new(hoeveel_e2e::bin("hoeveel"))
+        .args(["report", "r.jsonl"])
+        .current_dir(dir.path())
+        .output()
+        .expect("hoeveel runs");
+    let text = String::from_utf8_lossy(&report.stdout);
+    assert!(text.contains("nvml: sensor lost"), "{text}");
+    assert!(
+        text.contains("is left out of the per-request figures"),
+        "{text}"
+    );
 }

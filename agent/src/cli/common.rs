@@ -136,15 +136,33 @@ pub fn measure(
         eprintln!("hoeveel-agent: {note}");
     }
     let interrupted = run_loop::install_interrupt_handler()?;
-    let record = run_loop::measure(inventory, workload, &settings, writer, &interrupted)
+    let measured = run_loop::measure(inventory, workload, &settings, writer, interrupted)
         .with_context(|| format!("measuring into {}", path.display()))?;
-    print!("{}", Summary::of(&record).render_text());
+    let record = &measured.record;
+    print!("{}", Summary::of(record).render_text());
+    if let Some(error) = &measured.write_error {
+        // Said once, after the summary of what was measured before it.
+        println!(
+            "\n  Record: {} is incomplete; the figures above are all that was measured",
+            path.display()
+        );
+        anyhow::bail!("{error}; measuring stopped there");
+    }
     println!("\n  Record: {}", path.display());
-    Ok(match record.run_end.as_ref().map(|e| e.status) {
-        Some(RunStatus::Ok) => ExitCode::SUCCESS,
-        Some(RunStatus::Interrupted) => ExitCode::from(130),
-        _ => ExitCode::from(1),
-    })
+    Ok(ExitCode::from(exit_code(record)))
+}
+
+/// The documented exit status of a measured run: 0 ok, 1 a repetition failed, 3
+/// finished but degraded (some repetition incomplete or undercounted), 128 + the
+/// signal's number when a signal stopped it (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP).
+/// Errors before measuring exit with 2 (in `main`).
+pub fn exit_code(record: &hoeveel_record::Record) -> u8 {
+    match record.run_end.as_ref() {
+        Some(end) if end.status == RunStatus::Ok && end.degraded => 3,
+        Some(end) if end.status == RunStatus::Ok => 0,
+        Some(end) if end.status == RunStatus::Interrupted => run_loop::signals::exit_code(),
+        _ => 1,
+    }
 }
 
 #[cfg(test)]

@@ -11,24 +11,27 @@
 
 mod clock;
 mod sampler;
+pub mod signals;
 
 use crate::host;
+use crate::machine_checks::CpuUse;
 use crate::sensors::discover::Inventory;
 use crate::sensors::total;
 use crate::workload::{RunContext, Workload, WorkloadError};
 use anyhow::Context;
 use hoeveel_record::{
     Baseline, DomainMap, Event, Notice, NoticeLevel, Phase, Record, RecordWriter, Repetition,
-    RepetitionStatus, RunEnd, RunPhase, RunStart, RunStatus, SCHEMA_VERSION, Settings,
+    RepetitionStatus, RunEnd, RunPhase, RunStart, RunStatus, SCHEMA_VERSION, Settings, ShortWindow,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use sampler::{Sampler, Snapshot};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use clock::thread_cpu_time_s;
+pub(crate) use signals::CURRENT_CHILD;
 
 #[derive(Debug, Clone)]
 pub struct LoopSettings {
@@ -44,33 +47,19 @@ pub struct LoopSettings {
     pub proc_root: PathBuf,
 }
 
-static INTERRUPTED: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+/// Installs the handler for Ctrl-C, SIGTERM and SIGHUP and returns the flag it sets.
+pub fn install_interrupt_handler() -> anyhow::Result<&'static AtomicBool> {
+    signals::install().context("installing the signal handlers")
+}
 
-/// Process id of the command being measured, so Ctrl-C can stop it too.
-pub(crate) static CURRENT_CHILD: std::sync::atomic::AtomicI32 =
-    std::sync::atomic::AtomicI32::new(0);
-
-/// Installs the Ctrl-C handler once and returns the flag it sets. The handler
-/// also passes SIGINT on to a running command (which, started outside a
-/// terminal, would not get it otherwise).
-pub fn install_interrupt_handler() -> anyhow::Result<Arc<AtomicBool>> {
-    if let Some(flag) = INTERRUPTED.get() {
-        return Ok(flag.clone());
-    }
-    let flag = Arc::new(AtomicBool::new(false));
-    let handler_flag = flag.clone();
-    ctrlc::set_handler(move || {
-        handler_flag.store(true, Ordering::SeqCst);
-        let pid = CURRENT_CHILD.load(Ordering::SeqCst);
-        if pid > 0 {
-            // SAFETY: kill(2) with a pid we started; failure (already gone) is harmless.
-            unsafe {
-                libc::kill(pid, libc::SIGINT);
-            }
-        }
-    })
-    .context("installing the Ctrl-C handler")?;
-    Ok(INTERRUPTED.get_or_init(|| flag).clone())
+/// What a run produced: the record as measured (without the sample series), and
+/// whether the record file could be written to the end.
+#[derive(Debug)]
+pub struct Measured {
+    pub record: Record,
+    /// Why writing the record file failed, when it did. Measuring stopped there;
+    /// `record` still holds everything measured, for the summary.
+    pub write_error: Option<String>,
 }
 
 /// Where the run is, for the events it writes.
@@ -87,33 +76,66 @@ struct Run<'a> {
     /// shorter window is flagged.
     min_window_s: f64,
     slowest_sensor: String,
+    /// Set when the record file could not be written; nothing more is written then.
+    write_error: Option<String>,
+}
+
+/// A measured window: energy per domain, the total, and what went wrong in it.
+struct Window {
+    energy_j: DomainMap,
+    total_j: f64,
+    wrapped: Vec<String>,
+    /// Domains of the total not measured over the whole window (sensor lost).
+    missing: Vec<String>,
+    /// Domains whose counter was reset inside the window.
+    reset: Vec<String>,
 }
 
 impl Run<'_> {
+    /// Writes an event and keeps it for the summary. After the first failed write
+    /// nothing more goes to the file, and the error stops the run.
     fn write(&mut self, event: Event) -> anyhow::Result<()> {
-        write_locked(&self.writer, &event)?;
+        if let Some(e) = &self.write_error {
+            self.events.push(event);
+            anyhow::bail!("{e}");
+        }
+        let result = write_locked(&self.writer, &event);
         self.events.push(event);
+        if let Err(e) = result {
+            self.write_error = Some(format!("{e:#}"));
+            return Err(e);
+        }
         Ok(())
     }
 
-    fn window(&self, start: &Snapshot, end: &Snapshot) -> (DomainMap, f64, Vec<String>) {
-        let mut energy = DomainMap::new();
-        let mut total = 0.0;
-        let mut wrapped = Vec::new();
+    fn window(&self, start: &Snapshot, end: &Snapshot) -> Window {
+        let mut w = Window {
+            energy_j: DomainMap::new(),
+            total_j: 0.0,
+            wrapped: Vec::new(),
+            missing: Vec::new(),
+            reset: Vec::new(),
+        };
         for (i, id) in self.domain_ids.iter().enumerate() {
             if !(end.alive[i] && start.alive[i]) {
+                if self.in_total[i] {
+                    w.missing.push(id.clone());
+                }
                 continue;
             }
             let e = end.totals_j[i] - start.totals_j[i];
-            energy.insert(id.clone(), e);
+            w.energy_j.insert(id.clone(), e);
             if self.in_total[i] {
-                total += e;
+                w.total_j += e;
             }
             if end.wraps[i] > start.wraps[i] {
-                wrapped.push(id.clone());
+                w.wrapped.push(id.clone());
+            }
+            if end.resets[i] > start.resets[i] {
+                w.reset.push(id.clone());
             }
         }
-        (energy, total, wrapped)
+        w
     }
 
     fn notices_from_sampler(&mut self) -> anyhow::Result<()> {
@@ -133,14 +155,15 @@ fn write_locked(writer: &Mutex<RecordWriter>, event: &Event) -> anyhow::Result<(
 }
 
 /// Measures `workload` with the sensors of `inventory`, writing every event to
-/// `writer`. Returns the record as written (without the sample series).
+/// `writer`. Returns the record as measured (without the sample series); when the
+/// file could not be written, measuring stops and the error comes with the record.
 pub fn measure(
     inventory: Inventory,
     workload: &mut dyn Workload,
     settings: &LoopSettings,
     writer: RecordWriter,
     interrupted: &AtomicBool,
-) -> anyhow::Result<Record> {
+) -> anyhow::Result<Measured> {
     let run_clock = Instant::now();
     let main_cpu_start = thread_cpu_time_s();
     let domains: Vec<_> = inventory
@@ -164,10 +187,7 @@ pub fn measure(
         domains: domain_infos.clone(),
         total_rule,
         unavailable: inventory.unavailable.clone(),
-        machine_checks: crate::machine_checks::check_all(
-            &settings.sysfs_root,
-            &settings.proc_root,
-        ),
+        machine_checks: crate::machine_checks::check_all(&settings.sysfs_root, &settings.proc_root),
         workload: workload.info(),
         settings: Settings {
             runs: settings.runs,
@@ -193,6 +213,7 @@ pub fn measure(
         main_thread_workload_cpu_s: 0.0,
         min_window_s,
         slowest_sensor,
+        write_error: None,
     };
 
     let stop = AtomicBool::new(false);
@@ -208,34 +229,37 @@ pub fn measure(
     });
     let (result, sampler_cpu_s) = outcome;
     progress.finish_and_clear();
-    run.notices_from_sampler()?;
+    let _ = run.notices_from_sampler();
 
     let (status, message) = match &result {
-        Ok(status) => (
-            *status,
-            match status {
-                RunStatus::Interrupted => Some(
-                    "interrupted by Ctrl-C; repetitions measured before it are kept".to_string(),
-                ),
-                RunStatus::Failed => run.events.iter().rev().find_map(|e| match e {
-                    Event::Repetition(r) => r.error.clone(),
-                    _ => None,
-                }),
-                RunStatus::Ok => None,
-            },
+        Ok(RunStatus::Interrupted) => (
+            RunStatus::Interrupted,
+            Some(format!(
+                "interrupted by {}; repetitions measured before it are kept",
+                signals::received().unwrap_or("a signal")
+            )),
         ),
+        Ok(RunStatus::Failed) => (
+            RunStatus::Failed,
+            run.events.iter().rev().find_map(|e| match e {
+                Event::Repetition(r) => r.error.clone(),
+                _ => None,
+            }),
+        ),
+        Ok(RunStatus::Ok) => (RunStatus::Ok, None),
         Err(e) => (RunStatus::Failed, Some(format!("{e:#}"))),
     };
     let main_cpu_s =
         (thread_cpu_time_s() - main_cpu_start - run.main_thread_workload_cpu_s).max(0.0);
-    let repetitions = run
-        .events
-        .iter()
-        .filter(
-            |e| matches!(e, Event::Repetition(r) if !r.warmup && r.status == RepetitionStatus::Ok),
-        )
-        .count() as u32;
-    run.write(Event::RunEnd(RunEnd {
+    let measured = || {
+        run.events.iter().filter_map(|e| match e {
+            Event::Repetition(r) if !r.warmup && r.status == RepetitionStatus::Ok => Some(r),
+            _ => None,
+        })
+    };
+    let repetitions = measured().count() as u32;
+    let degraded = measured().any(|r| !r.is_complete());
+    let run_end = Event::RunEnd(RunEnd {
         status,
         ended_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         duration_s: run_clock.elapsed().as_secs_f64(),
@@ -243,11 +267,14 @@ pub fn measure(
         agent_cpu_s: main_cpu_s + sampler_cpu_s,
         agent_max_rss_bytes: clock::max_rss_bytes(),
         message,
-    }))?;
-    Ok(Record::from_events(
-        run_start,
-        std::mem::take(&mut run.events),
-    ))
+        degraded,
+    });
+    // A record that cannot be written keeps its run_end in memory only.
+    let _ = run.write(run_end);
+    Ok(Measured {
+        record: Record::from_events(run_start, std::mem::take(&mut run.events)),
+        write_error: run.write_error.take(),
+    })
 }
 
 /// 10 update periods of the slowest sensor with a domain in the total, and its name.
@@ -300,80 +327,15 @@ fn run_phases(
     interrupted: &AtomicBool,
     progress: &ProgressBar,
 ) -> anyhow::Result<RunStatus> {
-    let sampler = run.sampler;
-    sampler.mark()?; // first reading of every meter
+    run.sampler.mark()?; // first reading of every meter
     if settings.baseline_s > 0.0 {
         progress.set_message("idle baseline");
-        sampler.set_phase(RunPhase::Baseline, None);
-        let start = sampler.mark()?;
-        if !idle(settings.baseline_s, interrupted) {
+        if !measure_baseline(run, settings, interrupted)? {
             return Ok(RunStatus::Interrupted);
         }
-        let end = sampler.mark()?;
-        let duration_s = end.t_s - start.t_s;
-        let (energy_j, total_j, _) = run.window(&start, &end);
-        let power_w: DomainMap = energy_j
-            .iter()
-            .map(|(k, e)| (k.clone(), e / duration_s))
-            .collect();
-        let total_power_w = total_j / duration_s;
-        run.baseline_total_w = Some(total_power_w);
-        run.write(Event::Baseline(Baseline {
-            start_s: start.t_s,
-            duration_s,
-            energy_j,
-            power_w,
-            total_power_w,
-        }))?;
     }
     run.notices_from_sampler()?;
-
-    sampler.set_phase(RunPhase::Prepare, None);
-    // CPU the workload's own preparation and calibration use is not agent overhead.
-    let cpu_before = thread_cpu_time_s();
-    match workload.prepare_phase() {
-        Some(name) => {
-            progress.set_message(name.replace('_', " "));
-            let start = sampler.mark()?;
-            workload
-                .prepare()
-                .with_context(|| format!("workload {name}"))?;
-            let end = sampler.mark()?;
-            let duration_s = end.t_s - start.t_s;
-            let (energy_j, total_energy_j, _) = run.window(&start, &end);
-            let net_energy_j = run
-                .baseline_total_w
-                .map(|p| total_energy_j - p * duration_s);
-            run.write(Event::Phase(Phase {
-                name: name.to_string(),
-                start_s: start.t_s,
-                duration_s,
-                energy_j,
-                total_energy_j,
-                net_energy_j,
-            }))?;
-        }
-        None => workload.prepare().context("preparing the workload")?,
-    }
-    let target = crate::workload::CalibrationTarget {
-        min_window_s: run.min_window_s,
-        slowest_sensor: run.slowest_sensor.clone(),
-    };
-    let calibration = workload.calibrate(&target).context("calibrating the batch size")?;
-    run.main_thread_workload_cpu_s += thread_cpu_time_s() - cpu_before;
-    if let Some(calibration) = calibration {
-        let t_s = sampler.mark()?.t_s;
-        run.write(Event::Notice(Notice {
-            t_s,
-            level: NoticeLevel::Info,
-            sensor: None,
-            message: format!(
-                "batched {} requests per repetition: {}",
-                calibration.requests_per_repetition, calibration.note
-            ),
-        }))?;
-    }
-
+    prepare(run, workload, progress)?;
     let ctx = RunContext { interrupted };
     let plan = (0..settings.warmup)
         .map(|i| (true, i))
@@ -387,65 +349,7 @@ fn run_phases(
         } else {
             format!("run {}/{}", index + 1, settings.runs)
         });
-        sampler.set_phase(
-            if warmup {
-                RunPhase::Warmup
-            } else {
-                RunPhase::Repetition
-            },
-            Some(index),
-        );
-        let start = sampler.mark()?;
-        let cpu_before = thread_cpu_time_s();
-        let result = workload.run_once(&ctx);
-        run.main_thread_workload_cpu_s += thread_cpu_time_s() - cpu_before;
-        let end = sampler.mark()?;
-        sampler.set_phase(RunPhase::Between, None);
-        let duration_s = end.t_s - start.t_s;
-        let (energy_j, total_energy_j, wraps_corrected) = run.window(&start, &end);
-        let net_energy_j = run
-            .baseline_total_w
-            .map(|p| total_energy_j - p * duration_s);
-        let mut repetition = Repetition {
-            index,
-            warmup,
-            status: RepetitionStatus::Ok,
-            start_s: start.t_s,
-            duration_s,
-            energy_j,
-            total_energy_j,
-            net_energy_j,
-            wraps_corrected,
-            requests: 1,
-            exit_code: None,
-            error: None,
-            metrics: Default::default(),
-        };
-        let stop = match result {
-            Ok(outcome) => {
-                repetition.requests = outcome.requests.max(1);
-                repetition.metrics = outcome.metrics;
-                repetition.exit_code = outcome.exit_code;
-                None
-            }
-            Err(WorkloadError::Interrupted) => {
-                repetition.status = RepetitionStatus::Interrupted;
-                Some(RunStatus::Interrupted)
-            }
-            Err(WorkloadError::Failed { message, exit_code }) => {
-                repetition.status = RepetitionStatus::Failed;
-                repetition.exit_code = exit_code;
-                repetition.error = Some(message);
-                (!settings.ignore_failure).then_some(RunStatus::Failed)
-            }
-            Err(WorkloadError::Fatal(e)) => {
-                repetition.status = RepetitionStatus::Failed;
-                repetition.error = Some(format!("{e:#}"));
-                Some(RunStatus::Failed)
-            }
-        };
-        run.write(Event::Repetition(repetition))?;
-        run.notices_from_sampler()?;
+        let stop = repetition(run, workload, &ctx, settings, warmup, index)?;
         progress.inc(1);
         if let Some(status) = stop {
             return Ok(status);
@@ -455,6 +359,202 @@ fn run_phases(
         return Ok(RunStatus::Interrupted);
     }
     Ok(RunStatus::Ok)
+}
+
+/// Shortest slice of the baseline whose power is compared with the others: long
+/// enough that a counter's update steps do not pass for a spread.
+const BASELINE_SLICE_S: f64 = 0.5;
+
+/// The idle baseline, read in slices so that its spread is known. Returns false
+/// when interrupted.
+fn measure_baseline(
+    run: &mut Run<'_>,
+    settings: &LoopSettings,
+    interrupted: &AtomicBool,
+) -> anyhow::Result<bool> {
+    let sampler = run.sampler;
+    sampler.set_phase(RunPhase::Baseline, None);
+    let slice_s = BASELINE_SLICE_S.max(2.0 * run.min_window_s);
+    let slices = ((settings.baseline_s / slice_s).floor() as usize).clamp(1, 20);
+    let cpu_start = CpuUse::read(&settings.proc_root);
+    let start = sampler.mark()?;
+    let mut previous = start.clone();
+    let mut slice_power_w = Vec::with_capacity(slices);
+    for i in 1..=slices {
+        let until = settings.baseline_s * i as f64 / slices as f64;
+        let left = until - (previous.t_s - start.t_s);
+        if !idle(left.max(0.0), interrupted) {
+            return Ok(false);
+        }
+        let now = sampler.mark()?;
+        let dt = now.t_s - previous.t_s;
+        if dt > 0.0 {
+            slice_power_w.push(run.window(&previous, &now).total_j / dt);
+        }
+        previous = now;
+    }
+    let end = previous;
+    let other_cpu_share = CpuUse::read(&settings.proc_root)
+        .zip(cpu_start)
+        .and_then(|(end, start)| end.other_since(&start))
+        .map(|o| o.other_share);
+    let duration_s = end.t_s - start.t_s;
+    let w = run.window(&start, &end);
+    let power_w: DomainMap = w
+        .energy_j
+        .iter()
+        .map(|(k, e)| (k.clone(), e / duration_s))
+        .collect();
+    let total_power_w = w.total_j / duration_s;
+    run.baseline_total_w = Some(total_power_w);
+    // A spread needs at least three slices to mean anything.
+    let total_power_sd_w = (slice_power_w.len() >= 3)
+        .then(|| hoeveel_record::stats::Describe::of(&slice_power_w))
+        .flatten()
+        .and_then(|d| d.sd);
+    run.write(Event::Baseline(Baseline {
+        start_s: start.t_s,
+        duration_s,
+        energy_j: w.energy_j,
+        power_w,
+        total_power_w,
+        total_power_sd_w,
+        other_cpu_share,
+    }))?;
+    Ok(true)
+}
+
+/// The workload's one-off preparation (measured as a phase when it names one) and
+/// its batch calibration (unmeasured).
+fn prepare(
+    run: &mut Run<'_>,
+    workload: &mut dyn Workload,
+    progress: &ProgressBar,
+) -> anyhow::Result<()> {
+    let sampler = run.sampler;
+    sampler.set_phase(RunPhase::Prepare, None);
+    // CPU the workload's own preparation and calibration use is not agent overhead.
+    let cpu_before = thread_cpu_time_s();
+    match workload.prepare_phase() {
+        Some(name) => {
+            progress.set_message(name.replace('_', " "));
+            let start = sampler.mark()?;
+            workload
+                .prepare()
+                .with_context(|| format!("workload {name}"))?;
+            let end = sampler.mark()?;
+            let duration_s = end.t_s - start.t_s;
+            let w = run.window(&start, &end);
+            let net_energy_j = run.baseline_total_w.map(|p| w.total_j - p * duration_s);
+            run.write(Event::Phase(Phase {
+                name: name.to_string(),
+                start_s: start.t_s,
+                duration_s,
+                energy_j: w.energy_j,
+                total_energy_j: w.total_j,
+                net_energy_j,
+            }))?;
+        }
+        None => workload.prepare().context("preparing the workload")?,
+    }
+    let target = crate::workload::CalibrationTarget {
+        min_window_s: run.min_window_s,
+        slowest_sensor: run.slowest_sensor.clone(),
+    };
+    let calibration = workload
+        .calibrate(&target)
+        .context("calibrating the batch size")?;
+    run.main_thread_workload_cpu_s += thread_cpu_time_s() - cpu_before;
+    if let Some(calibration) = calibration {
+        let t_s = sampler.mark()?.t_s;
+        run.write(Event::Notice(Notice {
+            t_s,
+            level: NoticeLevel::Info,
+            sensor: None,
+            message: format!(
+                "batched {} requests per repetition: {}",
+                calibration.requests_per_repetition, calibration.note
+            ),
+        }))?;
+    }
+    Ok(())
+}
+
+/// One warm-up or measured repetition, written to the record. Returns the run's
+/// status when the run must stop here.
+fn repetition(
+    run: &mut Run<'_>,
+    workload: &mut dyn Workload,
+    ctx: &RunContext<'_>,
+    settings: &LoopSettings,
+    warmup: bool,
+    index: u32,
+) -> anyhow::Result<Option<RunStatus>> {
+    let sampler = run.sampler;
+    sampler.set_phase(
+        if warmup {
+            RunPhase::Warmup
+        } else {
+            RunPhase::Repetition
+        },
+        Some(index),
+    );
+    let start = sampler.mark()?;
+    let cpu_before = thread_cpu_time_s();
+    let result = workload.run_once(ctx);
+    run.main_thread_workload_cpu_s += thread_cpu_time_s() - cpu_before;
+    let end = sampler.mark()?;
+    sampler.set_phase(RunPhase::Between, None);
+    let duration_s = end.t_s - start.t_s;
+    let w = run.window(&start, &end);
+    let net_energy_j = run.baseline_total_w.map(|p| w.total_j - p * duration_s);
+    let mut repetition = Repetition {
+        index,
+        warmup,
+        status: RepetitionStatus::Ok,
+        start_s: start.t_s,
+        duration_s,
+        energy_j: w.energy_j,
+        total_energy_j: w.total_j,
+        net_energy_j,
+        wraps_corrected: w.wrapped,
+        incomplete: w.missing,
+        undercounted: w.reset,
+        too_short: (duration_s < run.min_window_s).then(|| ShortWindow {
+            min_window_s: run.min_window_s,
+            slowest_sensor: run.slowest_sensor.clone(),
+        }),
+        requests: 1,
+        exit_code: None,
+        error: None,
+        metrics: Default::default(),
+    };
+    let stop = match result {
+        Ok(outcome) => {
+            repetition.requests = outcome.requests.max(1);
+            repetition.metrics = outcome.metrics;
+            repetition.exit_code = outcome.exit_code;
+            None
+        }
+        Err(WorkloadError::Interrupted) => {
+            repetition.status = RepetitionStatus::Interrupted;
+            Some(RunStatus::Interrupted)
+        }
+        Err(WorkloadError::Failed { message, exit_code }) => {
+            repetition.status = RepetitionStatus::Failed;
+            repetition.exit_code = exit_code;
+            repetition.error = Some(message);
+            (!settings.ignore_failure).then_some(RunStatus::Failed)
+        }
+        Err(WorkloadError::Fatal(e)) => {
+            repetition.status = RepetitionStatus::Failed;
+            repetition.error = Some(format!("{e:#}"));
+            Some(RunStatus::Failed)
+        }
+    };
+    run.write(Event::Repetition(repetition))?;
+    run.notices_from_sampler()?;
+    Ok(stop)
 }
 
 #[cfg(test)]

@@ -17,6 +17,8 @@ pub struct Snapshot {
     pub t_s: f64,
     pub totals_j: Vec<f64>,
     pub wraps: Vec<u32>,
+    /// Counter resets seen per domain (each loses the interval around it).
+    pub resets: Vec<u32>,
     /// False for domains of a sensor that was lost.
     pub alive: Vec<bool>,
 }
@@ -26,6 +28,8 @@ struct Slot {
     /// Index of this sensor's first domain in the run's domain list.
     first_domain: usize,
     meters: Vec<Meter>,
+    /// Counter resets per domain.
+    resets: Vec<u32>,
     lost: bool,
 }
 
@@ -55,10 +59,12 @@ impl Sampler {
                 .map(|d| Meter::new(d.wrap_range_uj))
                 .collect();
             domain_ids.extend(sensor.domains().iter().map(|d| d.id.clone()));
+            let resets = vec![0; sensor.domains().len()];
             slots.push(Slot {
                 sensor,
                 first_domain,
                 meters,
+                resets,
                 lost: false,
             });
         }
@@ -187,6 +193,7 @@ impl State {
                         if let Err(e) = meter.update(t_s, *reading) {
                             let id = &domain_ids[slot.first_domain + i];
                             notices.push(meter_notice(t_s, id, e));
+                            slot.resets[i] += 1;
                             meter.restart();
                             let _ = meter.update(t_s, *reading);
                         }
@@ -230,12 +237,14 @@ impl State {
             t_s,
             totals_j: Vec::with_capacity(n),
             wraps: Vec::with_capacity(n),
+            resets: Vec::with_capacity(n),
             alive: Vec::with_capacity(n),
         };
         for slot in &self.slots {
-            for meter in &slot.meters {
+            for (meter, resets) in slot.meters.iter().zip(&slot.resets) {
                 snap.totals_j.push(meter.total_j());
                 snap.wraps.push(meter.wraps());
+                snap.resets.push(*resets);
                 snap.alive.push(!slot.lost);
             }
         }

@@ -143,7 +143,8 @@ fn repetition_energy_is_rate_times_duration() {
         writer,
         &flag,
     )
-    .expect("run");
+    .expect("run")
+    .record;
     assert_eq!(
         record.run_end.as_ref().map(|e| e.status),
         Some(RunStatus::Ok)
@@ -188,7 +189,9 @@ fn sensor_lost_mid_run_is_recorded_and_the_run_continues() {
     };
     let mut s = settings(4, 0.0, false);
     s.interval_s = 10.0; // only the window marks read the sensors
-    let record = measure(inventory(sensors), &mut work, &s, writer, &flag).expect("run");
+    let record = measure(inventory(sensors), &mut work, &s, writer, &flag)
+        .expect("run")
+        .record;
     assert_eq!(
         record.run_end.as_ref().map(|e| e.status),
         Some(RunStatus::Ok)
@@ -206,6 +209,161 @@ fn sensor_lost_mid_run_is_recorded_and_the_run_continues() {
         "a lost domain is left out, not zero"
     );
     assert!(last.energy_j["package-0"] > 0.0);
+    assert_eq!(last.incomplete, vec!["dram-0".to_string()]);
+    let end = record.run_end.as_ref().expect("run_end");
+    assert!(
+        end.degraded,
+        "a run with an incomplete repetition is degraded"
+    );
+    let complete: Vec<u32> = record.measured_complete().map(|r| r.index).collect();
+    assert!(
+        !complete.contains(&last.index),
+        "an incomplete repetition is not averaged with the complete ones"
+    );
+}
+
+/// A counter at a fixed rate that goes back to zero at the n-th reading (a
+/// driver reload, a counter reset by firmware).
+struct ResettingCounter {
+    inner: RateCounter,
+    reset_at: usize,
+    offset_uj: u64,
+}
+
+impl Sensor for ResettingCounter {
+    fn kind(&self) -> SensorKind {
+        self.inner.kind()
+    }
+    fn domains(&self) -> &[Domain] {
+        self.inner.domains()
+    }
+    fn info(&self) -> SensorInfo {
+        self.inner.info()
+    }
+    fn update_period_s(&self) -> f64 {
+        self.inner.update_period_s()
+    }
+    fn sample(&mut self, out: &mut Vec<Reading>) -> Result<(), SensorError> {
+        self.inner.sample(out)?;
+        if let Some(Reading::Counter { energy_uj }) = out.last_mut() {
+            if self.inner.reads == self.reset_at {
+                self.offset_uj = *energy_uj;
+            }
+            *energy_uj -= self.offset_uj;
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn a_counter_reset_marks_the_repetition_undercounted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let writer = RecordWriter::create(&dir.path().join("r.jsonl")).expect("writer");
+    let flag = AtomicBool::new(false);
+    // Reads: 1 first mark, 2-3 warm-up, 4-5 run 0, 6-7 run 1 (reset at its end), 8-9 run 2.
+    // A 64-bit counter (as perf gives): going back can only be a reset, not a wrap.
+    let mut inner = RateCounter::new("package-0", 10.0, None);
+    inner.domains[0].wrap_range_uj = None;
+    let sensors: Vec<Box<dyn Sensor>> = vec![Box::new(ResettingCounter {
+        inner,
+        reset_at: 7,
+        offset_uj: 0,
+    })];
+    let mut work = Sleep {
+        seconds: 0.05,
+        fail_at: None,
+        calls: 0,
+    };
+    let mut s = settings(3, 0.0, false);
+    s.interval_s = 10.0; // only the window marks read the sensors
+    let record = measure(inventory(sensors), &mut work, &s, writer, &flag)
+        .expect("run")
+        .record;
+    let undercounted: Vec<(u32, Vec<String>)> = record
+        .measured()
+        .map(|r| (r.index, r.undercounted.clone()))
+        .collect();
+    assert_eq!(
+        undercounted,
+        vec![(0, vec![]), (1, vec!["package-0".to_string()]), (2, vec![])]
+    );
+    assert!(record.run_end.as_ref().is_some_and(|e| e.degraded));
+    let text = hoeveel_record::summary::Summary::of(&record).render_text();
+    assert!(text.contains("status ok (degraded)"), "{text}");
+    assert!(
+        text.contains("Left out of the figures above (1 of 3 measured runs)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("undercounted: package-0 counter reset inside the window"),
+        "{text}"
+    );
+}
+
+/// A sink that accepts `left` bytes, then fails as a full disk does.
+struct FillsUp {
+    left: usize,
+}
+
+impl std::io::Write for FillsUp {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            return Err(std::io::Error::from_raw_os_error(libc::ENOSPC));
+        }
+        let n = buf.len().min(self.left);
+        self.left -= n;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_full_disk_stops_measuring_and_keeps_what_was_measured_for_the_summary() {
+    // Room for run_start and about two repetitions.
+    let probe = tempfile::tempdir().expect("tempdir");
+    let path = probe.path().join("probe.jsonl");
+    let writer = RecordWriter::create(&path).expect("writer");
+    let sensors: Vec<Box<dyn Sensor>> = vec![Box::new(RateCounter::new("package-0", 10.0, None))];
+    let mut work = Sleep {
+        seconds: 0.01,
+        fail_at: None,
+        calls: 0,
+    };
+    let mut s = settings(2, 0.0, false);
+    s.write_samples = false;
+    let flag = AtomicBool::new(false);
+    measure(inventory(sensors), &mut work, &s, writer, &flag).expect("probe run");
+    let text = std::fs::read_to_string(&path).expect("probe record");
+    let lines: Vec<&str> = text.lines().collect();
+    let room = lines[..3].iter().map(|l| l.len() + 1).sum::<usize>() + 10;
+
+    let writer = RecordWriter::to_writer(
+        std::path::Path::new("full.jsonl"),
+        Box::new(FillsUp { left: room }),
+    );
+    let sensors: Vec<Box<dyn Sensor>> = vec![Box::new(RateCounter::new("package-0", 10.0, None))];
+    let mut work = Sleep {
+        seconds: 0.01,
+        fail_at: None,
+        calls: 0,
+    };
+    let mut s = settings(10, 0.0, false);
+    s.write_samples = false;
+    let measured = measure(inventory(sensors), &mut work, &s, writer, &flag).expect("a result");
+    let error = measured.write_error.expect("the write failed");
+    assert!(error.contains("full.jsonl"), "{error}");
+    assert!(error.contains("No space left on device"), "{error}");
+    assert_eq!(work.calls, 3, "measuring stopped at the first failed write");
+    let record = measured.record;
+    assert_eq!(
+        record.measured().count(),
+        2,
+        "both measured runs are kept in memory"
+    );
+    let end = record.run_end.as_ref().expect("run_end in memory");
+    assert_eq!(end.status, RunStatus::Failed);
 }
 
 #[test]
@@ -230,7 +388,8 @@ fn failure_ends_the_run_unless_ignored_and_keeps_what_was_measured() {
             writer,
             &flag,
         )
-        .expect("run");
+        .expect("run")
+        .record;
         let end = record.run_end.as_ref().expect("run_end");
         let back = hoeveel_record::read_record(&path).expect("file");
         if ignore {
@@ -269,7 +428,8 @@ fn interrupt_before_start_writes_an_interrupted_end() {
         writer,
         &flag,
     )
-    .expect("run");
+    .expect("run")
+    .record;
     assert_eq!(
         record.run_end.as_ref().map(|e| e.status),
         Some(RunStatus::Interrupted)

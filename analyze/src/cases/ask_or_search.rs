@@ -4,11 +4,11 @@
 //! 95% CI (see [`crate::stats::ratio_of_means`]); without, the published figures.
 //! Either way the answer sits next to De Vries' 23-30x and the phone-charge check.
 
-use crate::measure::{EnergyBasis, Measurement};
 use crate::output::{Basis, Cell, Column, Section, Table, fmt_num};
 use crate::plot::{Bar, BarChart, Chart};
 use crate::profiles::ProfileSet;
-use crate::stats::{Interval, RatioCi, ratio_of_means};
+use crate::stats::{CiInterval, Interval, RatioCi, ratio_of_means};
+use hoeveel_record::PerRequest;
 
 /// The workshop's answer: 6.9/0.3 = 23x to 8.9/0.3 = 29.7x ("23-30x").
 pub const WORKSHOP_RATIO: (f64, f64) = (23.0, 30.0);
@@ -20,13 +20,42 @@ pub fn share_of_charge_pct(energy_wh: f64, battery_wh: f64) -> f64 {
     100.0 * energy_wh / battery_wh
 }
 
-/// The measured ratio LLM / search.
-pub fn measured_ratio(
-    llm: &Measurement,
-    search: &Measurement,
-    basis: EnergyBasis,
-) -> Option<RatioCi> {
-    ratio_of_means(llm.energy_j(basis), search.energy_j(basis))
+/// The measured ratio `a` / `b` of the energy per request, both on one basis; or why
+/// there is none to print: no completed repetition, or a denominator whose 95% CI
+/// (or the bootstrap's) reaches zero, where any ratio is as good as another.
+pub fn measured_ratio(a: &PerRequest, b: &PerRequest) -> Result<RatioCi, String> {
+    if a.basis != b.basis {
+        return Err(format!(
+            "{} is on the {} basis and {} on the {} basis; a ratio needs one basis",
+            a.record, a.basis, b.record, b.basis
+        ));
+    }
+    let (Some(_), Some(db)) = (a.stats(), b.stats()) else {
+        return Err("both records need at least one completed repetition".into());
+    };
+    let fix =
+        "Measure more repetitions, use --gross, or batch more requests per repetition (--batch)";
+    if db.ci_includes_zero() {
+        let ci = db.ci();
+        return Err(format!(
+            "{}: its {} energy per request has a 95% CI from {} J to {} J, which includes zero, so a ratio to it means nothing. {fix}",
+            b.record,
+            b.basis,
+            fmt_num(ci.low, 6),
+            fmt_num(ci.high, 6)
+        ));
+    }
+    let r = ratio_of_means(&a.energy_j, &b.energy_j)
+        .ok_or_else(|| "both records need at least one completed repetition".to_string())?;
+    if r.ci_low.is_some_and(|l| l <= 0.0)
+        || r.resamples < crate::stats::BOOTSTRAP_RESAMPLES && r.ci_low.is_some()
+    {
+        return Err(format!(
+            "{}: the bootstrap of its {} energy per request reaches zero or below, so the ratio's interval is unbounded. {fix}",
+            b.record, b.basis
+        ));
+    }
+    Ok(r)
 }
 
 /// Rounds to one decimal, as the figures are quoted (23.0x, 29.7x).
@@ -41,7 +70,9 @@ fn battery_wh(p: &ProfileSet) -> f64 {
 }
 
 /// Case 1 with or without measurements.
-pub fn section(p: &ProfileSet, measured: Option<(&Measurement, &Measurement)>) -> Section {
+/// Case 1 with or without measurements. The two measurements must be on one basis
+/// ([`hoeveel_record::per_request::common_basis`]).
+pub fn section(p: &ProfileSet, measured: Option<(&PerRequest, &PerRequest)>) -> Section {
     let mut s = Section::new("ask_or_search", "Case 1: ask or search?");
     let battery = battery_wh(p);
     let search = p.request("google-search-2009");
@@ -51,22 +82,17 @@ pub fn section(p: &ProfileSet, measured: Option<(&Measurement, &Measurement)>) -
     let mut bars = Vec::new();
     match measured {
         Some((l, q)) => {
-            let basis =
-                if l.default_basis() == EnergyBasis::Net && q.default_basis() == EnergyBasis::Net {
-                    EnergyBasis::Net
-                } else {
-                    EnergyBasis::Gross
-                };
+            let basis = l.basis;
             s.basis = Some(Basis::measured(hoeveel_record::Provenance::weakest(
                 l.provenance.into_iter().chain(q.provenance),
             )));
             s.notes.push(format!(
                 "Measured on this machine: LLM `{}` ({}, {}) and search `{}` ({}, {}); energy {}.",
                 l.label,
-                l.name,
+                l.record,
                 l.provenance_label(),
                 q.label,
-                q.name,
+                q.record,
                 q.provenance_label(),
                 basis.as_str()
             ));
@@ -82,7 +108,7 @@ pub fn section(p: &ProfileSet, measured: Option<(&Measurement, &Measurement)>) -
                 ],
             );
             for (name, m) in [("LLM query", l), ("search", q)] {
-                if let Some(d) = m.describe(basis) {
+                if let Some(d) = m.stats() {
                     t.row(vec![
                         Cell::text(name),
                         Cell::num(d.n as f64, 0),
@@ -94,7 +120,11 @@ pub fn section(p: &ProfileSet, measured: Option<(&Measurement, &Measurement)>) -
                 }
             }
             s.tables.push(t);
-            if let Some(r) = measured_ratio(l, q, basis) {
+            let ratio = measured_ratio(l, q);
+            if let Err(why) = &ratio {
+                s.notes.push(format!("No measured ratio: {why}."));
+            }
+            if let Ok(r) = ratio {
                 let ci = Interval::new(
                     r.ci_low.unwrap_or(r.ratio),
                     Some(r.ratio),
@@ -130,7 +160,7 @@ pub fn section(p: &ProfileSet, measured: Option<(&Measurement, &Measurement)>) -
                 });
                 s.data = serde_json::json!({ "ratio": r, "basis": basis });
             }
-            if let Some(d) = l.describe(basis) {
+            if let Some(d) = l.stats() {
                 let wh = d.mean / 3600.0;
                 check.row(vec![
                     Cell::text("LLM query as share of a 5000 mAh phone charge"),

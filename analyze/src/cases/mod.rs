@@ -8,10 +8,11 @@ pub mod municipality;
 pub mod sites;
 pub mod training;
 
-use crate::measure::Measurement;
 use crate::output::{Basis, Document};
 use crate::profiles::ProfileSet;
+use crate::stats::CiInterval;
 use crate::stats::Interval;
+use hoeveel_record::PerRequest;
 use hoeveel_record::Record;
 
 /// Amortisation points when the user gives none.
@@ -36,17 +37,16 @@ pub fn answer_check_table() -> crate::output::Table {
     .caption("Answer next to the workshop's figures")
 }
 
-pub fn llm_energy(p: &ProfileSet, llm: Option<&Measurement>) -> (Interval, String, Basis) {
+pub fn llm_energy(p: &ProfileSet, llm: Option<&PerRequest>) -> (Interval, String, Basis) {
     if let Some(m) = llm {
-        let basis = m.default_basis();
-        if let Some(d) = m.describe(basis) {
+        if let Some(d) = m.stats() {
             return (
                 d.ci(),
                 format!(
                     "measured LLM query `{}` ({}), {}, mean and 95% CI, {}",
                     m.label,
-                    m.name,
-                    basis.as_str(),
+                    m.record,
+                    m.basis.as_str(),
                     m.provenance_label()
                 ),
                 Basis::measured(m.provenance),
@@ -67,18 +67,33 @@ pub fn llm_energy(p: &ProfileSet, llm: Option<&Measurement>) -> (Interval, Strin
 
 /// All four cases.
 pub fn all(p: &ProfileSet, records: &[Record]) -> anyhow::Result<Document> {
-    let ms: Vec<Measurement> = records.iter().map(Measurement::of).collect();
-    let llm = ms.iter().find(|m| m.kind == "llm" && !m.gross_j.is_empty());
-    let search = ms
-        .iter()
-        .find(|m| m.kind == "search" && !m.gross_j.is_empty());
+    let find = |kind: &str| {
+        records
+            .iter()
+            .find(|r| r.run_start.workload.kind == kind && r.measured_complete().next().is_some())
+    };
+    let (llm_record, search_record) = (find("llm"), find("search"));
+    let llm = llm_record.map(PerRequest::auto);
+    let search = search_record.map(PerRequest::auto);
+    // Case 1 compares the two: one basis for both, never one of each.
+    let case1 = match (llm_record, search_record) {
+        (Some(l), Some(q)) => {
+            let (basis, why) = hoeveel_record::per_request::common_basis(&[l, q], None)?;
+            Some((
+                PerRequest::of(l, Some(basis))?,
+                PerRequest::of(q, Some(basis))?,
+                why,
+            ))
+        }
+        _ => None,
+    };
     let mut doc = Document {
         title: "hoeveel cases: the four workshop cases".into(),
         basis: Basis::measured(None),
         sections: Vec::new(),
         warnings: records
             .iter()
-            .flat_map(|r| r.warnings.iter().cloned())
+            .flat_map(crate::cli::record_warnings)
             .collect(),
     };
     if !records.is_empty() && llm.is_none() {
@@ -88,13 +103,16 @@ pub fn all(p: &ProfileSet, records: &[Record]) -> anyhow::Result<Document> {
         doc.warnings.push("no record with workload kind `search` and a completed repetition: case 1 uses reference inputs".into());
     }
 
-    let mut c1 = ask_or_search::section(p, llm.zip(search));
+    let mut c1 = ask_or_search::section(p, case1.as_ref().map(|(l, q, _)| (l, q)));
+    if let Some(why) = case1.as_ref().and_then(|c| c.2.as_ref()) {
+        c1.notes.push(format!("Energy basis: {why}."));
+    }
     let b1 = c1.basis.clone().unwrap_or_else(Basis::reference);
     c1.basis = Some(b1.clone());
     doc.basis = doc.basis.combine(&b1);
     doc.sections.push(c1);
 
-    let (energy, label, b2) = llm_energy(p, llm);
+    let (energy, label, b2) = llm_energy(p, llm.as_ref());
     let mut c2 = sites::section(p, energy, &label, false);
     c2.basis = Some(b2.clone());
     doc.basis = doc.basis.combine(&b2);

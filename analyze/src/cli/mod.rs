@@ -10,12 +10,12 @@ pub mod scenario;
 pub mod sites;
 pub mod training;
 
-use crate::measure::EnergyBasis;
 use crate::output::text::TextLayout;
 use crate::output::{self, Document, Format};
 use crate::profiles::ProfileSet;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use hoeveel_record::EnergyBasis;
 use hoeveel_record::Record;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -143,13 +143,19 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Reads a record; tolerated problems go to stderr as warnings.
+/// Reads a record. What the reader tolerated (a cut last line, no run_end) is
+/// among [`record_warnings`], which every command prints with its output.
 pub fn read(path: &Path) -> anyhow::Result<Record> {
-    let record = hoeveel_record::read_record(path)?;
-    for w in &record.warnings {
-        eprintln!("hoeveel: warning: {w}");
-    }
-    Ok(record)
+    Ok(hoeveel_record::read_record(path)?)
+}
+
+/// Every warning of a record ([`hoeveel_record::warnings::of`]), each prefixed
+/// with the record's name, for a document's warnings.
+pub fn record_warnings(record: &Record) -> Vec<String> {
+    hoeveel_record::warnings::of(record)
+        .iter()
+        .map(|w| format!("{}: {w}", record.name()))
+        .collect()
 }
 
 /// Prints the document in the chosen format and writes the HTML file if asked.

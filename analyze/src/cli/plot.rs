@@ -1,8 +1,8 @@
 //! `hoeveel plot RECORD --output FILE.svg|FILE.png`
 
 use super::Global;
-use crate::measure::Measurement;
 use crate::plot::{Chart, PowerChart, svg};
+use crate::stats::CiInterval;
 use anyhow::{Context, anyhow, bail};
 use clap::ValueEnum;
 use std::path::PathBuf;
@@ -43,11 +43,11 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
             })?),
             Kind::Sites => {
                 let p = g.profiles()?;
-                let m = Measurement::of(&record);
+                let m = hoeveel_record::PerRequest::auto(&record);
                 let d = m
-                    .describe(m.default_basis())
-                    .ok_or_else(|| anyhow!("{}: no measured repetition completed", m.name))?;
-                let label = format!("{} ({})", m.name, m.provenance_label());
+                    .stats()
+                    .ok_or_else(|| anyhow!("{}: no measured repetition completed", m.record))?;
+                let label = format!("{} ({}, {})", m.record, m.basis, m.provenance_label());
                 let s = crate::cases::sites::section(&p, d.ci(), &label, false);
                 s.charts
                     .into_iter()

@@ -2,8 +2,8 @@
 
 use super::Global;
 use crate::cases::municipality::{self, Scenario};
-use crate::measure::Measurement;
 use crate::output::{Basis, Document};
+use crate::stats::CiInterval;
 use anyhow::anyhow;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,13 +26,16 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
     let hosting = match &a.hosting_record {
         Some(path) => {
             let r = super::read(path)?;
-            warnings.extend(r.warnings.iter().cloned());
-            let m = Measurement::of(&r);
+            warnings.extend(super::record_warnings(&r));
+            let m = hoeveel_record::PerRequest::auto(&r);
             let d = m
-                .describe(m.default_basis())
-                .ok_or_else(|| anyhow!("{}: no measured repetition completed", m.name))?;
+                .stats()
+                .ok_or_else(|| anyhow!("{}: no measured repetition completed", m.record))?;
             basis = Basis::measured(m.provenance);
-            Some((d.ci(), format!("{}, {}", m.name, m.provenance_label())))
+            Some((
+                d.ci(),
+                format!("{}, {}, {}", m.record, m.basis, m.provenance_label()),
+            ))
         }
         None => None,
     };

@@ -1,8 +1,8 @@
 //! `hoeveel sites RECORD`: case 2 for a measured request.
 
 use super::{BasisArgs, Global};
-use crate::measure::Measurement;
 use crate::output::{Basis, Document};
+use crate::stats::CiInterval;
 use anyhow::anyhow;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,25 +21,24 @@ pub struct Args {
 pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
     let profiles = g.profiles()?;
     let record = super::read(&a.record)?;
-    let m = Measurement::of(&record);
-    let basis = a.basis.basis().unwrap_or_else(|| m.default_basis());
+    let m = hoeveel_record::PerRequest::of(&record, a.basis.basis())?;
     let d = m
-        .describe(basis)
-        .ok_or_else(|| anyhow!("{}: no measured repetition completed", m.name))?;
+        .stats()
+        .ok_or_else(|| anyhow!("{}: no measured repetition completed", m.record))?;
     let label = format!(
         "`{}` ({}), {}, mean and 95% CI, {}",
         m.label,
-        m.name,
-        basis.as_str(),
+        m.record,
+        m.basis.as_str(),
         m.provenance_label()
     );
     let mut section = crate::cases::sites::section(&profiles, d.ci(), &label, a.workshop);
     section.basis = Some(Basis::measured(m.provenance));
     let doc = Document {
-        title: format!("hoeveel sites: {}", m.name),
+        title: format!("hoeveel sites: {}", m.record),
         basis: Basis::measured(m.provenance),
         sections: vec![section],
-        warnings: record.warnings.clone(),
+        warnings: super::record_warnings(&record),
     };
     super::emit(g, &doc)
 }

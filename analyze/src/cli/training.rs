@@ -2,7 +2,6 @@
 
 use super::Global;
 use crate::cases::{self, sites, training};
-use crate::measure::Measurement;
 use crate::output::{Basis, Document};
 use crate::stats::Interval;
 use anyhow::anyhow;
@@ -77,8 +76,8 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
     let llm = match &a.record {
         Some(path) => {
             let r = super::read(path)?;
-            warnings.extend(r.warnings.iter().cloned());
-            Some(Measurement::of(&r))
+            warnings.extend(super::record_warnings(&r));
+            Some(hoeveel_record::PerRequest::auto(&r))
         }
         None => None,
     };

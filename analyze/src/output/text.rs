@@ -522,7 +522,11 @@ fn wrap(text: &str, first: usize, rest: usize) -> Vec<String> {
         loop {
             let limit = if lines.is_empty() { first } else { rest }.max(1);
             let word_len = chars(word);
-            let need = if len == 0 { word_len } else { len + 1 + word_len };
+            let need = if len == 0 {
+                word_len
+            } else {
+                len + 1 + word_len
+            };
             if need <= limit {
                 if len > 0 {
                     line.push(' ');
@@ -694,7 +698,10 @@ mod tests {
             }
         }
         let flat: String = text.split_whitespace().collect();
-        assert!(flat.contains("https://example.org/papers/power-hungry-processing.pdf"), "{text}");
+        assert!(
+            flat.contains("https://example.org/papers/power-hungry-processing.pdf"),
+            "{text}"
+        );
         // The number is whole, on the row's first line; continuation lines leave
         // the number column blank.
         let lines: Vec<&str> = text.lines().collect();
@@ -703,17 +710,26 @@ mod tests {
         let continuation = lines[3];
         assert!(continuation.starts_with("                 "), "{text}");
         assert!(!continuation.contains("1,234"), "{text}");
-        assert!(text.lines().filter(|l| l.starts_with("  search")).count() == 1, "{text}");
+        assert!(
+            text.lines().filter(|l| l.starts_with("  search")).count() == 1,
+            "{text}"
+        );
     }
 
     #[test]
     fn wide_keeps_one_line_per_row() {
         let text = table_text_at(&sourced_table(), TextLayout::WIDE);
         assert_eq!(text.lines().count(), 2 + 2, "{text}");
-        assert!(text.lines().nth(2).is_some_and(|l| l.contains(SOURCE)), "{text}");
+        assert!(
+            text.lines().nth(2).is_some_and(|l| l.contains(SOURCE)),
+            "{text}"
+        );
         assert_eq!(text, table_text(&sourced_table()));
         // A table that fits is the same either way.
-        let mut short = Table::new("s", vec![Column::new("a", None), Column::new("b", Some("g"))]);
+        let mut short = Table::new(
+            "s",
+            vec![Column::new("a", None), Column::new("b", Some("g"))],
+        );
         short.row(vec![Cell::text("x"), Cell::num(1.0, 1)]);
         assert_eq!(
             table_text_at(&short, TextLayout::within(80)),
@@ -752,7 +768,10 @@ mod tests {
         let text = table_text_at(&crowded_table(), TextLayout::within(70));
         assert_eq!(too_long(&text, 70), Vec::<&str>::new(), "{text}");
         let rows: Vec<&str> = text.lines().skip(2).take(4).collect();
-        assert!(rows[0].starts_with("  a ") && rows[0].ends_with("[1]"), "{text}");
+        assert!(
+            rows[0].starts_with("  a ") && rows[0].ends_with("[1]"),
+            "{text}"
+        );
         assert!(rows[1].ends_with("[2]"), "{text}");
         // Equal notes share a number; an empty cell gets none.
         assert!(rows[2].ends_with("[1]"), "{text}");
@@ -794,14 +813,20 @@ mod tests {
         assert!(note.len() > 2, "{text}");
         assert!(note[1..].iter().all(|l| l.starts_with("    ")), "{text}");
         let wide = render(&doc, TextLayout::WIDE);
-        assert!(wide.lines().any(|l| l == format!("  Sources: {SOURCE}")), "{wide}");
+        assert!(
+            wide.lines().any(|l| l == format!("  Sources: {SOURCE}")),
+            "{wide}"
+        );
     }
 
     #[test]
     fn words_wrap_and_overlong_words_break() {
         assert_eq!(wrap("one two three", 7, 7), ["one two", "three"]);
         assert_eq!(wrap("", 10, 10), [""]);
-        assert_eq!(wrap("a path/to/some/long-file.txt", 12, 12), ["a path/to/", "some/long-", "file.txt"]);
+        assert_eq!(
+            wrap("a path/to/some/long-file.txt", 12, 12),
+            ["a path/to/", "some/long-", "file.txt"]
+        );
         assert_eq!(wrap("ääääää", 3, 3), ["äää", "äää"]);
     }
 }

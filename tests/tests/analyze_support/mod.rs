@@ -150,6 +150,8 @@ pub fn events(spec: &Spec) -> Vec<Event> {
             energy_j: map(b),
             power_w: map(b),
             total_power_w: b,
+            total_power_sd_w: None,
+            other_cpu_share: None,
         }));
     }
     let total_t = 1.0 + spec.duration_s * (spec.energy_j.len() + 1) as f64;
@@ -179,6 +181,9 @@ pub fn events(spec: &Spec) -> Vec<Event> {
         total_energy_j: e,
         net_energy_j: spec.baseline_w.map(|b| e - b * spec.duration_s),
         wraps_corrected: vec![],
+        incomplete: vec![],
+        undercounted: vec![],
+        too_short: None,
         requests: spec.requests,
         exit_code: Some(0),
         error: None,
@@ -210,6 +215,7 @@ pub fn events(spec: &Spec) -> Vec<Event> {
             agent_cpu_s: 0.05,
             agent_max_rss_bytes: Some(10 << 20),
             message: None,
+            degraded: false,
         }));
     }
     ev

@@ -1,0 +1,330 @@
+//! The edges where a number could mislead without a word, driven as a user would:
+//! signals from a service manager, a window too short for the sensor, a
+//! comparison on a basis one record cannot give, a disk that cannot take the record.
+
+use hoeveel_record::{Event, RunStatus};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn agent() -> std::path::PathBuf {
+    hoeveel_e2e::bin("hoeveel-agent")
+}
+
+fn hoeveel() -> std::path::PathBuf {
+    hoeveel_e2e::bin("hoeveel")
+}
+
+fn run(bin: std::path::PathBuf, args: &[&str], dir: &Path) -> Output {
+    Command::new(bin)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("binary starts")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Waits until the record at `path` holds `n` measured repetitions.
+fn wait_for_repetitions(path: &Path, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let count = std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains(r#""type":"repetition""#) && l.contains(r#""warmup":false"#))
+            .count();
+        if count >= n {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no repetition after 60 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn sigterm_and_sighup_end_a_run_like_ctrl_c() {
+    for (signal, name, code) in [
+        (libc::SIGTERM, "SIGTERM", 143),
+        (libc::SIGHUP, "SIGHUP", 129),
+    ] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("r.jsonl");
+        let mut child = Command::new(agent())
+            .args([
+                "run",
+                "--runs",
+                "1000",
+                "--warmup",
+                "0",
+                "--baseline",
+                "0",
+                "--no-progress",
+                "--output",
+                "r.jsonl",
+                "--",
+                "sleep",
+                "0.1",
+            ])
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("agent starts");
+        wait_for_repetitions(&path, 2);
+        // SAFETY: kill(2) on the child we started.
+        unsafe {
+            libc::kill(child.id() as i32, signal);
+        }
+        let stdout = BufReader::new(child.stdout.take().expect("stdout"))
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<_>>()
+            .join("\n");
+        let status = child.wait().expect("agent ends");
+        assert_eq!(status.code(), Some(code), "{name}: {stdout}");
+        assert!(stdout.contains("status interrupted"), "{name}: {stdout}");
+        assert!(
+            stdout.contains(&format!("interrupted by {name}")),
+            "{name}: {stdout}"
+        );
+        let record = hoeveel_record::read_record(&path).expect("the record reads");
+        let end = record.run_end.as_ref().expect("run_end was written");
+        assert_eq!(end.status, RunStatus::Interrupted, "{name}");
+        assert!(
+            record.measured_ok().count() >= 2,
+            "{name}: finished runs are kept"
+        );
+        assert!(
+            record
+                .measured()
+                .all(|r| r.status != hoeveel_record::RepetitionStatus::Failed),
+            "{name}: the interrupted repetition is not a failed one"
+        );
+    }
+}
+
+#[test]
+fn a_window_shorter_than_ten_sensor_updates_is_flagged_and_batching_clears_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The model sensor updates every USER_HZ tick (10 ms): `true` takes about 1 ms.
+    let out = run(
+        agent(),
+        &[
+            "run",
+            "--runs",
+            "3",
+            "--baseline",
+            "0",
+            "--sensors",
+            "model",
+            "--no-progress",
+            "--output",
+            "short.jsonl",
+            "--",
+            "true",
+        ],
+        dir.path(),
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("Warnings:"), "{stdout}");
+    assert!(
+        stdout.contains("3 of 3 repetitions lasted less than"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("--batch auto"),
+        "the fix is named: {stdout}"
+    );
+    let record = hoeveel_record::read_record(&dir.path().join("short.jsonl")).expect("record");
+    assert!(record.measured().all(|r| r.too_short.is_some()));
+    let report = run(hoeveel(), &["report", "short.jsonl"], dir.path());
+    assert!(
+        text(&report.stdout).contains("repetitions lasted less than"),
+        "report shows the record's warning: {}",
+        text(&report.stdout)
+    );
+
+    let out = run(
+        agent(),
+        &[
+            "run",
+            "--runs",
+            "3",
+            "--baseline",
+            "0",
+            "--sensors",
+            "model",
+            "--no-progress",
+            "--batch",
+            "auto",
+            "--output",
+            "batched.jsonl",
+            "--",
+            "true",
+        ],
+        dir.path(),
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(!stdout.contains("lasted less than"), "{stdout}");
+}
+
+#[test]
+fn net_on_a_record_without_baseline_is_refused_by_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, baseline) in [("with.jsonl", "1"), ("without.jsonl", "0")] {
+        let out = run(
+            agent(),
+            &[
+                "run",
+                "--runs",
+                "2",
+                "--warmup",
+                "0",
+                "--baseline",
+                baseline,
+                "--no-progress",
+                "--output",
+                name,
+                "--",
+                "sleep",
+                "0.05",
+            ],
+            dir.path(),
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let out = run(
+        hoeveel(),
+        &["compare", "--net", "with.jsonl", "without.jsonl"],
+        dir.path(),
+    );
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("without.jsonl: net energy needs an idle baseline"),
+        "{stderr}"
+    );
+    // Without --net, both sides go gross, and the output says why.
+    let out = run(
+        hoeveel(),
+        &["compare", "with.jsonl", "without.jsonl"],
+        dir.path(),
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("gross for every record, since without.jsonl has no idle baseline"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("energy net"), "{stdout}");
+    let report = run(hoeveel(), &["report", "--net", "without.jsonl"], dir.path());
+    assert!(!report.status.success());
+    assert!(text(&report.stderr).contains("without.jsonl: net energy needs an idle baseline"));
+}
+
+#[test]
+fn a_record_that_cannot_be_written_fails_once_before_measuring() {
+    if !Path::new("/dev/full").exists() {
+        return; // not a Linux machine with /dev/full; the run loop's unit test covers the rest
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = run(
+        agent(),
+        &[
+            "run",
+            "--runs",
+            "2",
+            "--baseline",
+            "0",
+            "--no-progress",
+            "--output",
+            "/dev/full",
+            "--",
+            "true",
+        ],
+        dir.path(),
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(
+        stderr.matches("No space left on device").count(),
+        1,
+        "said once: {stderr}"
+    );
+}
+
+#[test]
+fn a_record_with_a_warning_notice_shows_it_in_every_command() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = run(
+        agent(),
+        &[
+            "run",
+            "--runs",
+            "2",
+            "--warmup",
+            "0",
+            "--baseline",
+            "1",
+            "--no-progress",
+            "--output",
+            "r.jsonl",
+            "--",
+            "sleep",
+            "0.05",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // Add a warning as the agent writes one when a sensor is lost mid-run.
+    let path = dir.path().join("r.jsonl");
+    let body = std::fs::read_to_string(&path).expect("record");
+    let mut lines: Vec<String> = body.lines().map(str::to_string).collect();
+    let end = lines.pop().expect("run_end");
+    let rep: Event = serde_json::from_str(
+        lines
+            .iter()
+            .rev()
+            .find(|l| l.contains(r#""type":"repetition""#))
+            .expect("a repetition"),
+    )
+    .expect("event");
+    let Event::Repetition(rep) = rep else {
+        panic!("not a repetition")
+    };
+    lines.push(
+        serde_json::to_string(&Event::Notice(hoeveel_record::Notice {
+            t_s: rep.start_s + rep.duration_s / 2.0,
+            level: hoeveel_record::NoticeLevel::Warning,
+            sensor: Some("nvml".into()),
+            message: "sensor lost (GPU is lost)".into(),
+        }))
+        .expect("json"),
+    );
+    lines.push(end);
+    std::fs::write(&path, lines.join("\n") + "\n").expect("write");
+    let expect = format!(
+        "during repetition {}): nvml: sensor lost (GPU is lost)",
+        rep.index
+    );
+    for args in [
+        vec!["report", "r.jsonl"],
+        vec!["report", "--json", "r.jsonl"],
+        vec!["compare", "r.jsonl", "r.jsonl"],
+        vec!["sites", "r.jsonl"],
+        vec!["cases", "r.jsonl"],
+    ] {
+        let out = run(hoeveel(), &args, dir.path());
+        let stdout = text(&out.stdout);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        assert!(stdout.contains(&expect), "{args:?}: {stdout}");
+    }
+}
