@@ -68,6 +68,13 @@ fn build_tree(root: &Path) -> Vec<PathBuf> {
                 &format!("{}\n", z.max_energy_range_uj),
             );
             write_file(&dir.join("enabled"), "1\n");
+            // A power limit a third above the zone's draw, as the kernel lists
+            // PL1/PL2: it bounds how fast the counter can wrap (the 5 J package
+            // range at 40 W: every 125 ms, above the default 100 ms interval).
+            write_file(
+                &dir.join("constraint_0_power_limit_uw"),
+                &format!("{}\n", (z.power_w * 4.0 / 3.0 * 1e6) as u64),
+            );
             let energy = dir.join("energy_uj");
             write_file(&energy, &format!("{:020}\n", 0));
             energy
@@ -188,4 +195,40 @@ fn fixture_powercap_energies_match_rates_within_one_percent() {
         );
         assert!(r.net_energy_j.expect("net").abs() <= 0.01 * 46.0 * d);
     }
+}
+
+#[test]
+fn an_interval_at_which_a_counter_could_wrap_twice_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sys = dir.path().join("sys");
+    build_tree(&sys);
+    let out = Command::new(hoeveel_e2e::bin("hoeveel-agent"))
+        .args(["run", "--sensors", "rapl-powercap", "--sysfs-root"])
+        .arg(&sys)
+        .args([
+            "--interval",
+            "200ms",
+            "--runs",
+            "1",
+            "--no-progress",
+            "--",
+            "true",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .expect("agent runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--interval 0.2 s is too long for rapl-powercap: the package-0 counter can wrap every 0.125 s (5.0 J range at 40 W, constraint_0_power_limit_uw)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Use an --interval below 0.062 s"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("runs").exists(),
+        "refused before anything is measured or written"
+    );
 }

@@ -130,8 +130,10 @@ pub fn measure(
     let settings = args.loop_settings()?;
     let options = args.discover_options()?;
     let path = args.output_path(stem);
-    let writer = RecordWriter::create(&path)?;
     let inventory = discover::discover(&options)?;
+    check_interval(settings.interval_s, &inventory)?;
+    // Still before anything is measured: a path that cannot be written fails here.
+    let writer = RecordWriter::create(&path)?;
     for note in inventory.notes() {
         eprintln!("hoeveel-agent: {note}");
     }
@@ -150,6 +152,31 @@ pub fn measure(
     }
     println!("\n  Record: {}", path.display());
     Ok(ExitCode::from(exit_code(record)))
+}
+
+/// Refuses a sampling interval at which a counter could wrap twice between two
+/// readings: the meter corrects one wrap per interval, a second would be lost.
+pub fn check_interval(
+    interval_s: f64,
+    inventory: &crate::sensors::discover::Inventory,
+) -> anyhow::Result<()> {
+    let shortest = inventory
+        .sensors
+        .iter()
+        .filter_map(|s| s.shortest_wrap_s().map(|w| (s.kind().name(), w)))
+        .min_by(|a, b| a.1.seconds().total_cmp(&b.1.seconds()));
+    if let Some((sensor, w)) = shortest.filter(|(_, w)| interval_s >= w.seconds()) {
+        anyhow::bail!(
+            "--interval {interval_s} s is too long for {sensor}: the {} counter can wrap every {:.3} s ({:.1} J range at {:.0} W, {}), so it could wrap twice between samples and the second wrap would be lost. Use an --interval below {:.3} s",
+            w.domain,
+            w.seconds(),
+            w.range_j,
+            w.max_power_w,
+            w.power_source,
+            w.seconds() / 2.0
+        );
+    }
+    Ok(())
 }
 
 /// The documented exit status of a measured run: 0 ok, 1 a repetition failed, 3

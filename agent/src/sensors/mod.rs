@@ -50,6 +50,24 @@ pub struct Domain {
     pub unit: Option<u32>,
 }
 
+/// How fast a counter can wrap, and why: its range at the highest power its
+/// domain can draw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WrapTime {
+    pub domain: String,
+    pub range_j: f64,
+    pub max_power_w: f64,
+    /// Where `max_power_w` comes from (a power limit the zone declares, or the
+    /// ceiling assumed when it declares none).
+    pub power_source: String,
+}
+
+impl WrapTime {
+    pub fn seconds(&self) -> f64 {
+        self.range_j / self.max_power_w
+    }
+}
+
 /// The kinds of sensor, as named on the command line (`--sensors`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SensorKind {
@@ -129,6 +147,14 @@ pub trait Sensor: Send {
     /// How often the source's value changes, in seconds: a window shorter than
     /// about 10 of these cannot be resolved.
     fn update_period_s(&self) -> f64;
+
+    /// The shortest time one of its counters can take to wrap (its range at the
+    /// highest power its domain can draw), or `None` when none wraps in practice
+    /// (64-bit counts). The sampler must read more often than this: a counter that
+    /// wraps twice between two readings loses the second wrap without a trace.
+    fn shortest_wrap_s(&self) -> Option<WrapTime> {
+        None
+    }
 
     /// Reads every domain once and appends one reading per domain to `out`,
     /// in the order of [`Sensor::domains`]. On error nothing is appended.

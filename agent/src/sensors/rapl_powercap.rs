@@ -20,7 +20,7 @@ mod energy_file;
 
 pub use energy_file::{EnergyFile, open_error, parse_uj};
 
-use super::{Domain, RAPL_UPDATE_PERIOD_S, Reading, Sensor, SensorError, SensorKind};
+use super::{Domain, RAPL_UPDATE_PERIOD_S, Reading, Sensor, SensorError, SensorKind, WrapTime};
 use hoeveel_record::{DomainKind, Provenance, SensorInfo};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -132,6 +132,37 @@ pub struct RaplPowercapSensor {
     domains: Vec<Domain>,
     zones: Vec<OpenZone>,
     info: SensorInfo,
+    shortest_wrap: Option<WrapTime>,
+}
+
+/// The power assumed for a zone that declares no power limit, to bound how fast
+/// its counter can wrap: 1 kW, twice the TDP of the largest server CPUs of 2025
+/// (500 W, AMD EPYC 9965), so the bound errs on the safe side.
+pub const ZONE_POWER_CEILING_W: f64 = 1000.0;
+
+/// The highest power a zone declares in its constraints
+/// (`constraint_N_max_power_uw`, else `constraint_N_power_limit_uw`; PL2, the
+/// short-term limit, is usually the highest), with the file it came from.
+fn declared_max_power_w(zone_dir: &Path) -> Option<(f64, String)> {
+    let mut best: Option<(f64, String)> = None;
+    for n in 0..4 {
+        for file in [
+            format!("constraint_{n}_max_power_uw"),
+            format!("constraint_{n}_power_limit_uw"),
+        ] {
+            let Ok(text) = fs::read_to_string(zone_dir.join(&file)) else {
+                continue;
+            };
+            let Some(uw) = parse_uj(text.as_bytes()).filter(|uw| *uw > 0) else {
+                continue;
+            };
+            let w = uw as f64 * 1e-6;
+            if best.as_ref().is_none_or(|(b, _)| w > *b) {
+                best = Some((w, file));
+            }
+        }
+    }
+    best
 }
 
 impl RaplPowercapSensor {
@@ -204,10 +235,27 @@ impl RaplPowercapSensor {
         let mut domains = Vec::with_capacity(chosen.len());
         let mut zones = Vec::with_capacity(chosen.len());
         let mut zone_details = Vec::with_capacity(chosen.len());
+        let mut shortest_wrap: Option<WrapTime> = None;
         for (zone, mut domain) in chosen {
             match open_zone(zone) {
                 Ok((open, max_energy_range_uj)) => {
                     domain.wrap_range_uj = Some(max_energy_range_uj);
+                    let (max_power_w, power_source) = declared_max_power_w(&zone.dir).unwrap_or((
+                        ZONE_POWER_CEILING_W,
+                        "no power limit declared: the 1 kW ceiling".to_string(),
+                    ));
+                    let wrap = WrapTime {
+                        domain: domain.id.clone(),
+                        range_j: max_energy_range_uj as f64 * 1e-6,
+                        max_power_w,
+                        power_source,
+                    };
+                    if shortest_wrap
+                        .as_ref()
+                        .is_none_or(|s| wrap.seconds() < s.seconds())
+                    {
+                        shortest_wrap = Some(wrap);
+                    }
                     zone_details.push(json!({
                         "domain": domain.id,
                         "zone": zone.address.dir_name(),
@@ -252,6 +300,7 @@ impl RaplPowercapSensor {
             domains,
             zones,
             info,
+            shortest_wrap,
         })
     }
 }
@@ -329,6 +378,9 @@ impl Sensor for RaplPowercapSensor {
     }
     fn update_period_s(&self) -> f64 {
         RAPL_UPDATE_PERIOD_S
+    }
+    fn shortest_wrap_s(&self) -> Option<WrapTime> {
+        self.shortest_wrap.clone()
     }
     fn sample(&mut self, out: &mut Vec<Reading>) -> Result<(), SensorError> {
         let start = out.len();

@@ -160,12 +160,16 @@ pub fn record_warnings(record: &Record) -> Vec<String> {
 
 /// Prints the document in the chosen format and writes the HTML file if asked.
 pub fn emit(g: &Global, doc: &Document) -> anyhow::Result<ExitCode> {
+    // A record given twice (`compare r.jsonl r.jsonl`) warns once.
+    let mut doc = doc.clone();
+    let mut seen = std::collections::HashSet::new();
+    doc.warnings.retain(|w| seen.insert(w.clone()));
     if let Some(path) = &g.html {
-        std::fs::write(path, crate::html::render(doc))
+        std::fs::write(path, crate::html::render(&doc))
             .with_context(|| format!("cannot write the HTML report {}", path.display()))?;
         eprintln!("hoeveel: wrote {}", path.display());
     }
-    print_out(&output::render_with(doc, g.format(), g.text_layout()))
+    print_out(&output::render_with(&doc, g.format(), g.text_layout()))
 }
 
 /// Writes to stdout; a closed pipe (`hoeveel ... | head`) ends quietly.
