@@ -206,57 +206,6 @@ fn failing_command_is_recorded_as_failed() {
 }
 
 #[test]
-fn sigint_ends_the_run_as_interrupted_and_keeps_measured_repetitions() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("r.jsonl");
-    let mut child = Command::new(agent())
-        .args([
-            "run",
-            "--runs",
-            "1000",
-            "--warmup",
-            "0",
-            "--baseline",
-            "0",
-            "--no-progress",
-            "--output",
-            "r.jsonl",
-            "--",
-            "sleep",
-            "0.05",
-        ])
-        .current_dir(dir.path())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("agent starts");
-    // Wait until two repetitions are on disk (bounded), then press Ctrl-C.
-    for _ in 0..400 {
-        let body = std::fs::read_to_string(&path).unwrap_or_default();
-        if body.matches("\"type\":\"repetition\"").count() >= 2 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(25));
-    }
-    // SAFETY: signalling the child we started.
-    unsafe {
-        libc_kill(child.id() as i32, 2);
-    }
-    let status = child.wait().expect("agent exits");
-    assert_eq!(status.code(), Some(130));
-    let record = hoeveel_record::read_record(&path).expect("record");
-    assert_eq!(
-        record.run_end.as_ref().map(|e| e.status),
-        Some(RunStatus::Interrupted)
-    );
-    assert!(record.measured_ok().count() >= 2);
-}
-
-unsafe extern "C" {
-    #[link_name = "kill"]
-    fn libc_kill(pid: i32, sig: i32) -> i32;
-}
-
-#[test]
 fn sensors_explains_what_is_missing_here() {
     let dir = tempfile::tempdir().expect("tempdir");
     let empty_sys = dir.path().join("sys");
