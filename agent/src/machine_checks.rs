@@ -37,7 +37,7 @@ pub const SWAP_CONCERN_SHARE: f64 = 0.01;
 /// subtracted too, and varies with them. An idle desktop's daemons stay near
 /// 1–2% of the machine; above 5% something is working (a browser tab, an
 /// indexer, a build).
-pub const OTHER_CPU_CONCERN_SHARE: f64 = 0.05;
+pub const OTHER_CPU_CONCERN_SHARE: f64 = hoeveel_record::warnings::BUSY_BASELINE_SHARE;
 
 /// Every check this machine exposes at this moment, under `sysfs_root` and
 /// `proc_root`: governor, turbo, swap, thermal throttling and battery.

@@ -43,6 +43,13 @@ pub struct Summary {
     pub total_provenance: Option<Provenance>,
     pub total_domains: Vec<String>,
     pub baseline_power_w: Option<f64>,
+    /// Spread of the baseline's power over its slices.
+    pub baseline_power_sd_w: Option<f64>,
+    /// Share of all CPUs other processes used during the baseline.
+    pub baseline_other_cpu_share: Option<f64>,
+    /// The machine's state at the start (governor, turbo, swap, throttling,
+    /// battery), one short item each.
+    pub machine: Vec<String>,
     pub gross_per_request_j: Option<Describe>,
     pub net_per_request_j: Option<Describe>,
     pub duration_per_request_s: Option<Describe>,
@@ -140,6 +147,16 @@ impl Summary {
                 .map(|d| d.id.clone())
                 .collect(),
             baseline_power_w: record.baseline.as_ref().map(|b| b.total_power_w),
+            baseline_power_sd_w: record.baseline.as_ref().and_then(|b| b.total_power_sd_w),
+            baseline_other_cpu_share: record.baseline.as_ref().and_then(|b| b.other_cpu_share),
+            machine: start
+                .machine_checks
+                .iter()
+                .map(|c| {
+                    let flag = if c.concern { "!" } else { "" };
+                    format!("{flag}{} {}", machine_check_name(c.check), c.value)
+                })
+                .collect(),
             gross_per_request_j: Describe::of(&p.gross_j),
             net_per_request_j: Describe::of(&p.net_j),
             duration_per_request_s: Describe::of(&p.duration_s),
@@ -198,12 +215,28 @@ impl Summary {
             );
         }
         if let Some(p) = self.baseline_power_w {
+            let spread = self
+                .baseline_power_sd_w
+                .map(|sd| format!(" ± {}", fmt_power(sd)))
+                .unwrap_or_default();
+            let others = self
+                .baseline_other_cpu_share
+                .map(|s| {
+                    format!(
+                        "; other processes used {:.1}% of the CPUs meanwhile",
+                        100.0 * s
+                    )
+                })
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "  Idle baseline: {} [{}]",
+                "  Idle baseline: {}{spread} [{}]{others}",
                 fmt_power(p),
                 prov(self.total_provenance)
             );
+        }
+        if !self.machine.is_empty() {
+            let _ = writeln!(out, "  Machine: {}", self.machine.join("; "));
         }
         let _ = writeln!(out);
         let total_label = format!("Total ({})", self.total_domains.join(" + "));
@@ -292,6 +325,19 @@ impl Summary {
             }
         }
         out
+    }
+}
+
+/// A short name for a machine check in the summary's one line.
+fn machine_check_name(kind: crate::events::MachineCheckKind) -> &'static str {
+    use crate::events::MachineCheckKind as K;
+    match kind {
+        K::Governor => "governor",
+        K::Turbo => "turbo",
+        K::Swap => "swap KiB",
+        K::ThermalThrottle => "throttle events",
+        K::OnBattery => "on battery",
+        K::OtherCpu => "other CPU share",
     }
 }
 
@@ -477,6 +523,42 @@ mod tests {
         assert!(
             text.contains("status failed\n  Why: `python3` exited with status 1\n"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn the_baseline_line_gives_its_spread_and_other_load_and_the_machine_line_its_state() {
+        let mut record = llm_record(true);
+        if let Some(b) = record.baseline.as_mut() {
+            b.total_power_sd_w = Some(0.05);
+            b.other_cpu_share = Some(0.021);
+        }
+        record.run_start.machine_checks = vec![
+            crate::events::MachineCheck {
+                check: crate::events::MachineCheckKind::Governor,
+                value: "powersave".into(),
+                concern: false,
+                message: "governor powersave".into(),
+            },
+            crate::events::MachineCheck {
+                check: crate::events::MachineCheckKind::OnBattery,
+                value: "true".into(),
+                concern: true,
+                message: "on battery: the power limits and frequencies differ from mains".into(),
+            },
+        ];
+        let text = Summary::of(&record).render_text();
+        assert!(
+            text.contains("  Idle baseline: 1.000 W ± 0.050 W [modelled]; other processes used 2.1% of the CPUs meanwhile\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  Machine: governor powersave; !on battery true\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("! machine: on battery: the power limits"),
+            "a concern is also a warning: {text}"
         );
     }
 

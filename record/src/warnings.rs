@@ -10,7 +10,9 @@ use serde::Serialize;
 
 /// Share of the machine's CPUs used by other processes during the baseline above
 /// which the baseline is called busy: the idle power is subtracted from every
-/// repetition, so other load there shrinks every net figure.
+/// repetition, so other load there shrinks every net figure. An idle desktop's
+/// daemons stay near 1–2%; above 5% something is working. The agent's machine
+/// check uses the same threshold.
 pub const BUSY_BASELINE_SHARE: f64 = 0.05;
 
 /// Relative spread (sd / mean) of the baseline's total power above which it is
