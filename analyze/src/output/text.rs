@@ -584,73 +584,18 @@ mod terminal {
         window_columns(1)
     }
 
-    // The request number is from <asm-generic/ioctls.h> on Linux (x86, Arm, RISC-V,
-    // LoongArch) and <sys/ttycom.h> on macOS and the BSDs. This crate does not link
-    // the libc crate; std links the C library already, so declaring `ioctl` is enough.
-    #[cfg(any(
-        all(
-            any(target_os = "linux", target_os = "android"),
-            any(
-                target_arch = "x86",
-                target_arch = "x86_64",
-                target_arch = "arm",
-                target_arch = "aarch64",
-                target_arch = "riscv64",
-                target_arch = "loongarch64"
-            )
-        ),
-        target_os = "macos",
-        target_os = "freebsd",
-        target_os = "openbsd",
-        target_os = "netbsd"
-    ))]
-    fn window_columns(fd: std::ffi::c_int) -> Option<usize> {
-        use std::ffi::{c_int, c_ulong};
-
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        const TIOCGWINSZ: c_ulong = 0x5413;
-        #[cfg(not(any(target_os = "linux", target_os = "android")))]
-        const TIOCGWINSZ: c_ulong = 0x4008_7468;
-
-        /// `struct winsize` from <sys/ioctl.h>; only the columns are read.
-        #[repr(C)]
-        #[derive(Default)]
-        #[allow(dead_code)]
-        struct Winsize {
-            ws_row: u16,
-            ws_col: u16,
-            ws_xpixel: u16,
-            ws_ypixel: u16,
-        }
-
-        unsafe extern "C" {
-            fn ioctl(fd: c_int, request: c_ulong, ...) -> c_int;
-        }
-
-        let mut size = Winsize::default();
-        // SAFETY: TIOCGWINSZ writes one `struct winsize` through the pointer, which
-        // points to one that lives until the call returns.
-        let rc = unsafe { ioctl(fd, TIOCGWINSZ, &mut size as *mut Winsize) };
+    /// The columns of the terminal on `fd`, from TIOCGWINSZ; `None` when `fd` is
+    /// not a terminal.
+    #[cfg(unix)]
+    fn window_columns(fd: libc::c_int) -> Option<usize> {
+        // SAFETY: a zeroed winsize is valid; TIOCGWINSZ writes one through the
+        // pointer, which lives until the call returns.
+        let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+        let rc = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut size) };
         (rc == 0 && size.ws_col > 0).then_some(usize::from(size.ws_col))
     }
 
-    #[cfg(not(any(
-        all(
-            any(target_os = "linux", target_os = "android"),
-            any(
-                target_arch = "x86",
-                target_arch = "x86_64",
-                target_arch = "arm",
-                target_arch = "aarch64",
-                target_arch = "riscv64",
-                target_arch = "loongarch64"
-            )
-        ),
-        target_os = "macos",
-        target_os = "freebsd",
-        target_os = "openbsd",
-        target_os = "netbsd"
-    )))]
+    #[cfg(not(unix))]
     fn window_columns(_fd: i32) -> Option<usize> {
         None
     }
