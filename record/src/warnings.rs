@@ -84,14 +84,24 @@ pub fn of(record: &Record) -> Vec<Warning> {
         .copied()
         .filter(|r| r.status == crate::events::RepetitionStatus::Ok && !r.is_complete())
         .collect();
+    // One warning per reason, naming every repetition it concerns.
+    let mut reasons: Vec<(String, Vec<u32>)> = Vec::new();
     for r in &left_out {
+        let reason = r.incompleteness();
+        match reasons.iter_mut().find(|(why, _)| *why == reason) {
+            Some((_, indices)) => indices.push(r.index),
+            None => reasons.push((reason, vec![r.index])),
+        }
+    }
+    for (reason, indices) in reasons {
+        let (which, verb) = if indices.len() == 1 {
+            (format!("repetition {}", indices[0]), "is")
+        } else {
+            (format!("{} repetitions", indices.len()), "are")
+        };
         out.push(Warning {
-            message: format!(
-                "repetition {} is {}; it is left out of the per-request figures",
-                r.index,
-                r.incompleteness()
-            ),
-            repetitions: vec![r.index],
+            message: format!("{which} {verb} {reason}; left out of the per-request figures"),
+            repetitions: indices,
         });
     }
     let short: Vec<&Repetition> = measured

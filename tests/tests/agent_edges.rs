@@ -144,7 +144,7 @@ fn a_window_shorter_than_ten_sensor_updates_is_flagged_and_batching_clears_it() 
     );
     let record = hoeveel_record::read_record(&dir.path().join("short.jsonl")).expect("record");
     assert!(record.measured().any(|r| r.too_short.is_some()));
-    let report = run(hoeveel(), &["report", "short.jsonl"], dir.path());
+    let report = run(hoeveel(), &["report", "--wide", "short.jsonl"], dir.path());
     assert!(
         text(&report.stdout).contains("repetitions lasted less than"),
         "report shows the record's warning: {}",
@@ -217,7 +217,7 @@ fn net_on_a_record_without_baseline_is_refused_by_name() {
     // Without --net, both sides go gross, and the output says why.
     let out = run(
         hoeveel(),
-        &["compare", "with.jsonl", "without.jsonl"],
+        &["compare", "--wide", "with.jsonl", "without.jsonl"],
         dir.path(),
     );
     let stdout = text(&out.stdout);
@@ -317,12 +317,14 @@ fn a_record_with_a_warning_notice_shows_it_in_every_command() {
         "during repetition {}): nvml: sensor lost (GPU is lost)",
         rep.index
     );
+    // One line per row and per warning (`--wide`), so the match does not depend
+    // on where a line wraps.
     for args in [
-        vec!["report", "r.jsonl"],
+        vec!["report", "--wide", "r.jsonl"],
         vec!["report", "--json", "r.jsonl"],
-        vec!["compare", "r.jsonl", "r.jsonl"],
-        vec!["sites", "r.jsonl"],
-        vec!["cases", "r.jsonl"],
+        vec!["compare", "--wide", "r.jsonl", "r.jsonl"],
+        vec!["sites", "--wide", "r.jsonl"],
+        vec!["cases", "--wide", "r.jsonl"],
     ] {
         let out = run(hoeveel(), &args, dir.path());
         let stdout = text(&out.stdout);

@@ -117,14 +117,16 @@ fn gpu_lost_mid_run_is_recorded_and_the_run_continues() {
     );
     // `hoeveel report` shows the same warning from the file.
     let report = std::process::Command::new(hoeveel_e2e::bin("hoeveel"))
-        .args(["report", "r.jsonl"])
+        .args(["report", "--wide", "r.jsonl"])
         .current_dir(dir.path())
         .output()
         .expect("hoeveel runs");
     let text = String::from_utf8_lossy(&report.stdout);
     assert!(text.contains("nvml: sensor lost"), "{text}");
     assert!(
-        text.contains("is left out of the per-request figures"),
+        text.contains(
+            "incomplete: gpu-0 not measured (sensor lost); left out of the per-request figures"
+        ),
         "{text}"
     );
 }

@@ -83,9 +83,16 @@ pub fn render(doc: &Document, layout: TextLayout) -> String {
             push_paragraph(&mut out, &b, "", "  ", width);
         }
         if let Some(p) = &section.preformatted {
-            out.push_str(p);
-            if !p.ends_with('\n') {
-                out.push('\n');
+            // Kept as laid out (aligned figures), but a line wider than the
+            // terminal wraps under its own indent.
+            for line in p.lines() {
+                match width {
+                    Some(w) if chars(line) > w => push_paragraph(&mut out, line, "", "  ", width),
+                    _ => {
+                        out.push_str(line);
+                        out.push('\n');
+                    }
+                }
             }
         }
         for table in &section.tables {
