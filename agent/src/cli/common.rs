@@ -148,7 +148,9 @@ pub fn measure(
             "\n  Record: {} is incomplete; the figures above are all that was measured",
             path.display()
         );
-        anyhow::bail!("{error}; measuring stopped there");
+        // Measuring had started, so this is a failed run (1), not bad input (2).
+        eprintln!("hoeveel-agent: error: {error}; measuring stopped there");
+        return Ok(ExitCode::from(1));
     }
     println!("\n  Record: {}", path.display());
     Ok(ExitCode::from(exit_code(record)))
