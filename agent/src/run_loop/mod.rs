@@ -216,6 +216,8 @@ pub fn measure(
         write_error: None,
     };
 
+    // Throttling since boot, to compare with the count at the end of the run.
+    let throttle_at_start = crate::machine_checks::throttle_count(&settings.sysfs_root);
     let stop = AtomicBool::new(false);
     let outcome = std::thread::scope(|scope| {
         let sample_writer = settings.write_samples.then(|| writer.clone());
@@ -230,6 +232,7 @@ pub fn measure(
     let (result, sampler_cpu_s) = outcome;
     progress.finish_and_clear();
     let _ = run.notices_from_sampler();
+    let _ = note_throttling(&mut run, throttle_at_start, settings, run_clock);
 
     let (status, message) = match &result {
         Ok(RunStatus::Interrupted) => (
@@ -275,6 +278,31 @@ pub fn measure(
         record: Record::from_events(run_start, std::mem::take(&mut run.events)),
         write_error: run.write_error.take(),
     })
+}
+
+/// A warning when the CPU throttled during the run: its count of thermal
+/// throttling events grew between the start and now.
+fn note_throttling(
+    run: &mut Run<'_>,
+    at_start: Option<u64>,
+    settings: &LoopSettings,
+    run_clock: Instant,
+) -> anyhow::Result<()> {
+    let now = crate::machine_checks::throttle_count(&settings.sysfs_root);
+    let Some(events) = at_start.zip(now).map(|(a, b)| b.saturating_sub(a)) else {
+        return Ok(());
+    };
+    if events == 0 {
+        return Ok(());
+    }
+    run.write(Event::Notice(Notice {
+        t_s: run_clock.elapsed().as_secs_f64(),
+        level: NoticeLevel::Warning,
+        sensor: None,
+        message: format!(
+            "the CPU throttled for heat during the run ({events} thermal throttling events, cores and packages): it ran slower than a cool machine would, so time and energy per request are not those of the machine at its rated speed"
+        ),
+    }))
 }
 
 /// 10 update periods of the slowest sensor with a domain in the total, and its name.

@@ -438,3 +438,80 @@ fn interrupt_before_start_writes_an_interrupted_end() {
     );
     assert_eq!(work.calls, 0);
 }
+
+/// A workload that raises a fake CPU's thermal throttling count on each call,
+/// as a CPU running hot would.
+struct HeatsUp {
+    count_file: std::path::PathBuf,
+    calls: u64,
+}
+
+impl Workload for HeatsUp {
+    fn info(&self) -> WorkloadInfo {
+        WorkloadInfo {
+            kind: "command".into(),
+            label: "heats up".into(),
+            batching: None,
+            details: serde_json::Value::Null,
+        }
+    }
+    fn run_once(&mut self, _ctx: &RunContext<'_>) -> Result<Outcome, WorkloadError> {
+        self.calls += 1;
+        std::fs::write(&self.count_file, format!("{}\n", 5 + self.calls))
+            .map_err(|e| WorkloadError::Fatal(e.into()))?;
+        Ok(Outcome {
+            requests: 1,
+            ..Default::default()
+        })
+    }
+}
+
+#[test]
+fn throttling_during_the_run_is_a_warning_and_throttling_before_it_is_not() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let throttle = dir
+        .path()
+        .join("sys/devices/system/cpu/cpu0/thermal_throttle");
+    std::fs::create_dir_all(&throttle).expect("tree");
+    let count_file = throttle.join("core_throttle_count");
+    std::fs::write(&count_file, "5\n").expect("count");
+    for (heats, expect_warning) in [(false, false), (true, true)] {
+        std::fs::write(&count_file, "5\n").expect("count");
+        let writer = RecordWriter::create(&dir.path().join("r.jsonl")).expect("writer");
+        let flag = AtomicBool::new(false);
+        let sensors: Vec<Box<dyn Sensor>> =
+            vec![Box::new(RateCounter::new("package-0", 10.0, None))];
+        let mut s = settings(2, 0.0, false);
+        s.sysfs_root = dir.path().join("sys");
+        let record = if heats {
+            let mut work = HeatsUp {
+                count_file: count_file.clone(),
+                calls: 0,
+            };
+            measure(inventory(sensors), &mut work, &s, writer, &flag)
+        } else {
+            let mut work = Sleep {
+                seconds: 0.01,
+                fail_at: None,
+                calls: 0,
+            };
+            measure(inventory(sensors), &mut work, &s, writer, &flag)
+        }
+        .expect("run")
+        .record;
+        let throttled: Vec<&str> = record
+            .notices
+            .iter()
+            .filter(|n| n.message.contains("throttled for heat"))
+            .map(|n| n.message.as_str())
+            .collect();
+        assert_eq!(!throttled.is_empty(), expect_warning, "{throttled:?}");
+        if heats {
+            // 1 warm-up + 2 runs raised the count from 5 to 8.
+            assert!(
+                throttled[0].contains("(3 thermal throttling events"),
+                "{throttled:?}"
+            );
+        }
+    }
+}
