@@ -226,6 +226,7 @@ pub fn measure(
             scope.spawn(move || sampler.tick_until(stop, settings.interval_s, sample_writer));
         let result = run_phases(&mut run, workload, settings, interrupted, &progress);
         stop.store(true, Ordering::SeqCst);
+        ticker.thread().unpark();
         let sampler_cpu_s = ticker.join().unwrap_or(0.0);
         (result, sampler_cpu_s)
     });

@@ -111,7 +111,8 @@ impl Sampler {
     }
 
     /// Samples every `interval_s` until `stop` is set, writing the time series
-    /// when a writer is given. Returns the CPU time this thread used.
+    /// when a writer is given. Returns the CPU time this thread used. Whoever sets
+    /// `stop` must then unpark this thread, which otherwise sleeps to its next tick.
     pub fn tick_until(
         &self,
         stop: &AtomicBool,
@@ -128,10 +129,12 @@ impl Sampler {
             Err(_) => return thread_cpu_time_s() - cpu_start,
         };
         while !stop.load(Ordering::SeqCst) {
-            // Sleep in short steps so the loop ends promptly at the end of a run.
+            // Sleep until the next tick, not in short polling steps: the run loop
+            // unparks this thread after setting `stop`, so the loop still ends at
+            // once. A spurious wake-up only goes round the loop again.
             let now = Instant::now();
             if now < next {
-                std::thread::sleep((next - now).min(Duration::from_millis(20)));
+                std::thread::park_timeout(next - now);
                 continue;
             }
             // A tick that overran is skipped, not queued: no burst of catch-up reads.
