@@ -90,6 +90,14 @@ fn gpu_lost_mid_run_is_recorded_and_the_run_continues() {
     );
     assert!(stdout.contains("Warnings:"), "{stdout}");
     assert!(stdout.contains("nvml: sensor lost"), "{stdout}");
+    // NVML's counter (100 ms) is slower than the model's tick (10 ms): it sets
+    // the shortest window the run can resolve.
+    assert!(
+        stdout.contains(
+            "lasted less than 1.000 s (10 update periods of the slowest sensor in the total, nvml)"
+        ),
+        "{stdout}"
+    );
     let record = hoeveel_record::read_record(&dir.path().join("r.jsonl")).expect("record");
     let end = record.run_end.as_ref().expect("run_end");
     assert_eq!(end.status, RunStatus::Ok);

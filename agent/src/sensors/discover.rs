@@ -95,15 +95,6 @@ impl Inventory {
         }
         notes
     }
-
-    /// The longest [`Sensor::update_period_s`] among the sensors: the one that
-    /// decides how short a window can be resolved. `None` with no sensors.
-    pub fn slowest_update_period_s(&self) -> Option<f64> {
-        self.sensors
-            .iter()
-            .map(|s| s.update_period_s())
-            .reduce(f64::max)
-    }
 }
 
 fn unavailable(kind: SensorKind, err: &SensorError) -> Unavailable {
@@ -274,37 +265,5 @@ mod tests {
             unavailable.iter().any(|r| r.contains("stayed still")),
             "{unavailable:?}"
         );
-    }
-
-    #[test]
-    fn the_slowest_sensor_sets_the_update_period() {
-        let slowest = |root: &std::path::Path| {
-            let options = DiscoverOptions::from_names(
-                root.to_path_buf(),
-                None,
-                Some(root.join("no-nvml.so")),
-                TotalChoice::Package,
-            )
-            .expect("options");
-            discover(&options)
-                .expect("discover")
-                .slowest_update_period_s()
-        };
-        let root = root_with_pmu(&[("energy-psys", "event=0x00")]);
-        assert_eq!(slowest(root.path()), Some(0.001));
-        // perf reads the DRAM every 1 ms, the model the CPU every USER_HZ tick.
-        let root = root_with_pmu(&[("energy-ram", "event=0x00")]);
-        assert_eq!(slowest(root.path()), Some(0.01));
-    }
-
-    #[test]
-    fn no_sensors_no_update_period() {
-        let inventory = Inventory {
-            sensors: Vec::new(),
-            unavailable: Vec::new(),
-            gpus: Vec::new(),
-            total: TotalChoice::Package,
-        };
-        assert_eq!(inventory.slowest_update_period_s(), None);
     }
 }
