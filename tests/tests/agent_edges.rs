@@ -331,4 +331,15 @@ fn a_record_with_a_warning_notice_shows_it_in_every_command() {
         assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
         assert!(stdout.contains(&expect), "{args:?}: {stdout}");
     }
+    let out = run(
+        hoeveel(),
+        &["report", "--html", "r.html", "r.jsonl"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let html = std::fs::read_to_string(dir.path().join("r.html")).expect("html written");
+    assert!(
+        html.contains("nvml: sensor lost (GPU is lost)"),
+        "the HTML report carries the warning"
+    );
 }

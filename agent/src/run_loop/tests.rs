@@ -515,3 +515,46 @@ fn throttling_during_the_run_is_a_warning_and_throttling_before_it_is_not() {
         }
     }
 }
+
+#[test]
+fn the_baseline_is_read_in_slices_and_records_their_spread() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let writer = RecordWriter::create(&dir.path().join("r.jsonl")).expect("writer");
+    let flag = AtomicBool::new(false);
+    let sensors: Vec<Box<dyn Sensor>> = vec![Box::new(RateCounter::new("package-0", 10.0, None))];
+    let mut work = Sleep {
+        seconds: 0.01,
+        fail_at: None,
+        calls: 0,
+    };
+    // 1.6 s at slices of at least 0.5 s: three slices, enough for a spread.
+    let record = measure(
+        inventory(sensors),
+        &mut work,
+        &settings(1, 1.6, false),
+        writer,
+        &flag,
+    )
+    .expect("run")
+    .record;
+    let b = record.baseline.as_ref().expect("baseline");
+    assert!((b.total_power_w - 10.0).abs() < 0.2, "{b:?}");
+    let sd_w = b.total_power_sd_w.expect("a spread over three slices");
+    assert!(sd_w < 0.5, "a counter at a constant 10 W is steady: {sd_w}");
+    // Shorter than three slices: no spread is claimed.
+    let writer = RecordWriter::create(&dir.path().join("s.jsonl")).expect("writer");
+    let sensors: Vec<Box<dyn Sensor>> = vec![Box::new(RateCounter::new("package-0", 10.0, None))];
+    let record = measure(
+        inventory(sensors),
+        &mut work,
+        &settings(1, 0.6, false),
+        writer,
+        &flag,
+    )
+    .expect("run")
+    .record;
+    assert_eq!(
+        record.baseline.as_ref().and_then(|b| b.total_power_sd_w),
+        None
+    );
+}

@@ -47,9 +47,11 @@ pub fn measured_ratio(a: &PerRequest, b: &PerRequest) -> Result<RatioCi, String>
     }
     let r = ratio_of_means(&a.energy_j, &b.energy_j)
         .ok_or_else(|| "both records need at least one completed repetition".to_string())?;
-    if r.ci_low.is_some_and(|l| l <= 0.0)
-        || r.resamples < crate::stats::BOOTSTRAP_RESAMPLES && r.ci_low.is_some()
-    {
+    // With a CI, a resample whose denominator mean was 0 was dropped (fewer
+    // resamples than drawn), and one below 0 gives a ratio at or below 0.
+    let bootstrap_reaches_zero = r.ci_low.is_some()
+        && (r.ci_low.is_some_and(|l| l <= 0.0) || r.resamples < crate::stats::BOOTSTRAP_RESAMPLES);
+    if bootstrap_reaches_zero {
         return Err(format!(
             "{}: the bootstrap of its {} energy per request reaches zero or below, so the ratio's interval is unbounded. {fix}",
             b.record, b.basis
@@ -297,6 +299,60 @@ pub fn published_table(p: &ProfileSet) -> Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Per-request figures with the given net energies, as `PerRequest` holds them.
+    fn measured(record: &str, energy_j: &[f64]) -> PerRequest {
+        PerRequest {
+            record: record.into(),
+            label: record.into(),
+            kind: "command".into(),
+            provenance: Some(hoeveel_record::Provenance::Counter),
+            basis: hoeveel_record::EnergyBasis::Net,
+            requests_per_repetition: 1,
+            repetitions: (0..energy_j.len() as u32).collect(),
+            energy_j: energy_j.to_vec(),
+            gross_j: energy_j.iter().map(|e| e + 1.0).collect(),
+            net_j: energy_j.to_vec(),
+            duration_s: vec![1.0; energy_j.len()],
+            prompt_tokens: Vec::new(),
+            output_tokens: Vec::new(),
+            energy_per_output_token_j: Vec::new(),
+            time_to_first_token_s: Vec::new(),
+            tokens_per_s: Vec::new(),
+            left_out: Vec::new(),
+            failed: 0,
+            interrupted: 0,
+        }
+    }
+
+    #[test]
+    fn no_ratio_to_a_denominator_whose_interval_reaches_zero() {
+        let llm = measured("llm.jsonl", &[10.0, 11.0, 9.0]);
+        let steady = measured("search.jsonl", &[0.010, 0.011, 0.009]);
+        let r = measured_ratio(&llm, &steady).expect("a ratio");
+        assert!((r.ratio - 1000.0).abs() < 1e-9);
+        // Net energies around zero: the CI of the mean spans it.
+        let noisy = measured("noisy.jsonl", &[0.02, -0.015, 0.001]);
+        let why = measured_ratio(&llm, &noisy).expect_err("no ratio");
+        assert!(
+            why.starts_with("noisy.jsonl: its net energy per request has a 95% CI"),
+            "{why}"
+        );
+        assert!(why.contains("includes zero"), "{why}");
+        assert!(why.contains("--gross"), "the fix is named: {why}");
+        // One value at or below zero: no CI, and no ratio either.
+        let why = measured_ratio(&llm, &measured("zero.jsonl", &[0.0])).expect_err("no ratio");
+        assert!(why.contains("includes zero"), "{why}");
+    }
+
+    #[test]
+    fn no_ratio_across_bases() {
+        let llm = measured("llm.jsonl", &[10.0, 11.0]);
+        let mut search = measured("search.jsonl", &[0.01, 0.011]);
+        search.basis = hoeveel_record::EnergyBasis::Gross;
+        let why = measured_ratio(&llm, &search).expect_err("refused");
+        assert!(why.contains("a ratio needs one basis"), "{why}");
+    }
 
     #[test]
     fn phone_charge_check() {
