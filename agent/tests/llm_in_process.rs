@@ -60,7 +60,7 @@ fn default_model_answers_and_records_token_counts() {
 
     // The record identifies the model.
     let info = workload.info();
-    assert_eq!(info.kind, "llm");
+    assert_eq!(info.kind, hoeveel_record::WorkloadKind::Llm);
     let model = &info.details["model"];
     assert_eq!(model["file_name"], "SmolLM2-135M-Instruct.Q4_1.gguf");
     assert_eq!(

@@ -6,7 +6,7 @@ use hoeveel_agent::workload::batch::BatchPolicy;
 use hoeveel_agent::workload::fetch;
 use hoeveel_agent::workload::search::engine::Engine;
 use hoeveel_agent::workload::search::{Queries, SearchOptions, SearchWorkload, Target};
-use hoeveel_agent::workload::{CalibrationTarget, RunContext, Workload, WorkloadError};
+use hoeveel_agent::workload::{Resolution, RunContext, Workload, WorkloadError};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::Path;
@@ -15,10 +15,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 
 /// What the model sensor asks for: 10 ticks of 10 ms.
-fn model_target() -> CalibrationTarget {
-    CalibrationTarget {
+fn model_target() -> Resolution {
+    Resolution {
         min_window_s: 0.1,
-        slowest_sensor: "model".to_string(),
+        slowest_sensor: Some(hoeveel_record::SensorKind::Model),
     }
 }
 
@@ -49,7 +49,7 @@ fn the_default_corpus_finds_known_articles_first() {
         &cache,
     ));
     let info = workload.info();
-    assert_eq!(info.kind, "search");
+    assert_eq!(info.kind, hoeveel_record::WorkloadKind::Search);
     assert_eq!(info.details["corpus"]["name"], "wiki-vital");
     assert_eq!(info.details["corpus"]["documents"], 10_033);
     assert!(
@@ -194,9 +194,9 @@ fn auto_calibration_batches_many_queries_and_interrupts_stop_them() {
         cache.path(),
     ));
     // A made-up sensor that updates every 5 ms: the batch aims at 50 ms.
-    let target = CalibrationTarget {
+    let target = Resolution {
         min_window_s: 0.05,
-        slowest_sensor: "fake".to_string(),
+        slowest_sensor: Some(hoeveel_record::SensorKind::Model),
     };
     let calibration = workload
         .calibrate(&target)

@@ -40,7 +40,7 @@ fn write_record(path: &std::path::Path, samples: usize) -> std::io::Result<()> {
         },
         gpus: vec![],
         sensors: vec![SensorInfo {
-            kind: "rapl-powercap".into(),
+            kind: hoeveel_record::SensorKind::RaplPowercap,
             provenance: Provenance::Counter,
             domains: domains.iter().map(|d| d.to_string()).collect(),
             source: "bench".into(),
@@ -56,7 +56,7 @@ fn write_record(path: &std::path::Path, samples: usize) -> std::io::Result<()> {
                 } else {
                     DomainKind::Package
                 },
-                sensor: "rapl-powercap".into(),
+                sensor: hoeveel_record::SensorKind::RaplPowercap,
                 provenance: Provenance::Counter,
                 in_total: true,
                 reason: "bench".into(),
@@ -66,7 +66,7 @@ fn write_record(path: &std::path::Path, samples: usize) -> std::io::Result<()> {
         unavailable: vec![],
         machine_checks: vec![],
         workload: WorkloadInfo {
-            kind: "llm".into(),
+            kind: hoeveel_record::WorkloadKind::Llm,
             label: "bench".into(),
             batching: None,
             details: serde_json::Value::Null,
@@ -109,6 +109,7 @@ fn write_record(path: &std::path::Path, samples: usize) -> std::io::Result<()> {
             let e = 250.0 + (index % 7) as f64;
             w.write(&Event::Repetition(Repetition {
                 index,
+                window: None,
                 warmup: false,
                 status: RepetitionStatus::Ok,
                 start_s: t - 10.0,

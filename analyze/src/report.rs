@@ -14,7 +14,7 @@ use crate::stats::{self, CiInterval, Describe, Interval};
 use anyhow::anyhow;
 use hoeveel_record::per_request::common_basis;
 use hoeveel_record::summary::Summary;
-use hoeveel_record::{EnergyBasis, PerRequest, Record};
+use hoeveel_record::{EnergyBasis, PerRequest, Record, WorkloadKind};
 
 #[derive(Debug, Clone)]
 pub struct ReportOptions {
@@ -313,7 +313,7 @@ pub fn compare(
         if let Some(d) = m.stats() {
             t.row(vec![
                 Cell::text(format!("{} ({})", m.label, m.record)),
-                Cell::text(&m.kind),
+                Cell::text(m.kind.name()),
                 Cell::num(d.n as f64, 0),
                 Cell::text(m.basis.name()),
                 Cell::num(d.mean, 4),
@@ -360,7 +360,7 @@ pub fn compare(
         }
     }
     doc.sections.push(s);
-    if ma.kind == "llm" && mb.kind == "search" {
+    if ma.kind == WorkloadKind::Llm && mb.kind == WorkloadKind::Search {
         doc.sections
             .push(ask_or_search::section(p, Some((&ma, &mb))));
     } else {

@@ -52,6 +52,89 @@ impl std::fmt::Display for Provenance {
     }
 }
 
+/// The kinds of sensor, by the names the command line and the record use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SensorKind {
+    /// RAPL energy counters through the perf_event `power` PMU.
+    RaplPerf,
+    /// RAPL energy counters through powercap sysfs (`energy_uj`).
+    RaplPowercap,
+    /// NVIDIA GPUs through NVML.
+    Nvml,
+    /// The labelled CPU power model (utilisation × a published power curve).
+    Model,
+    /// A kind written by a newer agent than this reader knows.
+    #[serde(other)]
+    Other,
+}
+
+impl SensorKind {
+    /// Every kind a user can ask for.
+    pub const ALL: [SensorKind; 4] = [
+        SensorKind::RaplPerf,
+        SensorKind::RaplPowercap,
+        SensorKind::Nvml,
+        SensorKind::Model,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SensorKind::RaplPerf => "rapl-perf",
+            SensorKind::RaplPowercap => "rapl-powercap",
+            SensorKind::Nvml => "nvml",
+            SensorKind::Model => "model",
+            SensorKind::Other => "other",
+        }
+    }
+
+    /// The kind a user names (`rapl-perf`, `model`, …); `None` for any other name.
+    pub fn parse(name: &str) -> Option<SensorKind> {
+        SensorKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+impl std::fmt::Display for SensorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What kind of workload a record measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WorkloadKind {
+    /// A command line, run as a child process.
+    Command,
+    /// LLM requests (in process, Ollama, or an OpenAI-compatible server).
+    Llm,
+    /// Search queries.
+    Search,
+    /// Windows of a program, measured through the measuring library.
+    Library,
+    /// A kind written by a newer agent than this reader knows.
+    #[serde(other)]
+    Other,
+}
+
+impl WorkloadKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            WorkloadKind::Command => "command",
+            WorkloadKind::Llm => "llm",
+            WorkloadKind::Search => "search",
+            WorkloadKind::Library => "library",
+            WorkloadKind::Other => "other",
+        }
+    }
+}
+
+impl std::fmt::Display for WorkloadKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// What part of the machine a domain covers. Used to avoid double counting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -135,8 +218,7 @@ pub struct GpuInfo {
 /// One sensor and how it reads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SensorInfo {
-    /// `rapl-perf`, `rapl-powercap`, `nvml`, `model`.
-    pub kind: String,
+    pub kind: SensorKind,
     pub provenance: Provenance,
     /// Domain ids this sensor provides.
     pub domains: Vec<String>,
@@ -160,7 +242,7 @@ pub struct DomainInfo {
     pub id: String,
     pub kind: DomainKind,
     /// Sensor kind that reads it.
-    pub sensor: String,
+    pub sensor: SensorKind,
     pub provenance: Provenance,
     /// Whether this domain is summed into `total`.
     pub in_total: bool,
@@ -170,7 +252,7 @@ pub struct DomainInfo {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Unavailable {
-    pub sensor: String,
+    pub sensor: SensorKind,
     pub reason: String,
     /// The one command or change that fixes it, where there is one.
     pub fix: Option<String>,
@@ -179,8 +261,7 @@ pub struct Unavailable {
 /// What was measured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkloadInfo {
-    /// `command`, `llm`, `search`.
-    pub kind: String,
+    pub kind: WorkloadKind,
     /// One line a person reads: the command line, the model and prompt, the query.
     pub label: String,
     /// How requests are grouped into repetitions when one request is too short to
@@ -269,6 +350,10 @@ pub enum RepetitionStatus {
 pub struct Repetition {
     /// 0-based, counted separately for warm-ups and measured runs.
     pub index: u32,
+    /// The window's name, for windows measured through the measuring library
+    /// (several names may share one record); absent for the agent's workloads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<String>,
     pub warmup: bool,
     pub status: RepetitionStatus,
     pub start_s: f64,
@@ -311,8 +396,8 @@ pub struct Repetition {
 pub struct ShortWindow {
     /// 10 update periods of the slowest sensor in the total.
     pub min_window_s: f64,
-    /// That sensor (`nvml`, `model`, `rapl-perf`, …).
-    pub slowest_sensor: String,
+    /// That sensor.
+    pub slowest_sensor: SensorKind,
 }
 
 /// Workload metrics of one repetition, summed over its requests.
@@ -342,7 +427,8 @@ pub struct Metrics {
 pub struct Notice {
     pub t_s: f64,
     pub level: NoticeLevel,
-    pub sensor: Option<String>,
+    /// The sensor it is about, when it is about one.
+    pub sensor: Option<SensorKind>,
     pub message: String,
 }
 

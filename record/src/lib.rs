@@ -39,7 +39,7 @@ pub use writer::{RecordWriter, WriteError};
 
 /// Version of the record format, `MAJOR.MINOR`. A reader accepts any minor
 /// version of a major it knows; new optional fields bump the minor version.
-pub const SCHEMA_VERSION: &str = "1.1";
+pub const SCHEMA_VERSION: &str = "1.2";
 
 /// The major version this crate reads.
 pub const SCHEMA_MAJOR: u32 = 1;

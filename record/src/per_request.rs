@@ -13,7 +13,7 @@
 //! fallback to gross. Comparisons choose one basis for every record with
 //! [`common_basis`], so two sides are never on different bases under one label.
 
-use crate::events::{Provenance, Repetition, RepetitionStatus};
+use crate::events::{Provenance, Repetition, RepetitionStatus, WorkloadKind};
 use crate::reader::Record;
 use crate::stats::Describe;
 use serde::Serialize;
@@ -77,7 +77,7 @@ pub struct PerRequest {
     pub record: String,
     pub label: String,
     /// `command`, `llm`, `search`.
-    pub kind: String,
+    pub kind: WorkloadKind,
     /// The weakest provenance of the domains in the total.
     pub provenance: Option<Provenance>,
     /// The basis of `energy_j` and `energy_per_output_token_j`.
@@ -165,7 +165,7 @@ impl PerRequest {
         let mut p = PerRequest {
             record: record.name(),
             label: record.run_start.workload.label.clone(),
-            kind: record.run_start.workload.kind.clone(),
+            kind: record.run_start.workload.kind,
             provenance: record.total_provenance(),
             basis,
             requests_per_repetition: 1,

@@ -5,7 +5,7 @@
 //! divided by the requests it did (1 unless short requests were batched), over the
 //! complete measured repetitions only, on the record's one energy basis.
 
-use crate::events::{Provenance, RunStatus};
+use crate::events::{Provenance, RunStatus, WorkloadKind};
 use crate::per_request::{EnergyBasis, LeftOut, PerRequest};
 use crate::reader::Record;
 use crate::stats::Describe;
@@ -25,7 +25,7 @@ pub struct DomainSummary {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
     pub workload_label: String,
-    pub workload_kind: String,
+    pub workload_kind: WorkloadKind,
     pub requests_per_repetition: u64,
     pub batching: Option<String>,
     pub status: Option<RunStatus>,
@@ -128,7 +128,7 @@ impl Summary {
         let p = &per_request;
         Summary {
             workload_label: start.workload.label.clone(),
-            workload_kind: start.workload.kind.clone(),
+            workload_kind: start.workload.kind,
             requests_per_repetition: p.requests_per_repetition,
             batching: start.workload.batching.clone(),
             status: record.run_end.as_ref().map(|e| e.status),

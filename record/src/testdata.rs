@@ -34,6 +34,7 @@ pub fn record_with(baseline: bool, repetitions: Vec<Repetition>) -> Record {
 /// A measured, complete repetition of 2 s with `gross_j` and net = gross − 2 J.
 pub fn repetition(index: u32, gross_j: f64) -> Repetition {
     Repetition {
+        window: None,
         index,
         warmup: false,
         status: RepetitionStatus::Ok,

@@ -185,7 +185,7 @@ mod tests {
         record.notices.push(Notice {
             t_s: 3.5,
             level: NoticeLevel::Warning,
-            sensor: Some("nvml".into()),
+            sensor: Some(crate::SensorKind::Nvml),
             message: "sensor lost".into(),
         });
         record.notices.push(Notice {
@@ -210,7 +210,7 @@ mod tests {
         for r in &mut reps {
             r.too_short = Some(ShortWindow {
                 min_window_s: 1.0,
-                slowest_sensor: "nvml".into(),
+                slowest_sensor: crate::SensorKind::Nvml,
             });
         }
         let mut record = record_with(true, reps);

@@ -306,7 +306,7 @@ fn a_record_with_a_warning_notice_shows_it_in_every_command() {
         serde_json::to_string(&Event::Notice(hoeveel_record::Notice {
             t_s: rep.start_s + rep.duration_s / 2.0,
             level: hoeveel_record::NoticeLevel::Warning,
-            sensor: Some("nvml".into()),
+            sensor: Some(hoeveel_record::SensorKind::Nvml),
             message: "sensor lost (GPU is lost)".into(),
         }))
         .expect("json"),

@@ -2,7 +2,7 @@
 //! energy is in the record with its provenance, and a GPU lost mid-run is
 //! recorded while the run goes on.
 
-#[path = "../../agent/tests/support/nvml_standin.rs"]
+#[path = "../../measure/tests/support/nvml_standin.rs"]
 mod nvml_standin;
 
 use hoeveel_record::{Provenance, RunStatus};
@@ -111,7 +111,8 @@ fn gpu_lost_mid_run_is_recorded_and_the_run_continues() {
         record
             .notices
             .iter()
-            .any(|n| n.sensor.as_deref() == Some("nvml") && n.message.contains("gpu-0")),
+            .any(|n| n.sensor == Some(hoeveel_record::SensorKind::Nvml)
+                && n.message.contains("gpu-0")),
         "{:?}",
         record.notices
     );

@@ -5,6 +5,7 @@ mod analyze_support;
 
 use analyze_support::*;
 use hoeveel_record::Provenance;
+use hoeveel_record::WorkloadKind;
 use serde_json::Value;
 
 fn json(args: &[&str]) -> Value {
@@ -175,7 +176,7 @@ fn scenario_separates_what_is_outside_the_boundary() {
     }
     // A measured hosting record replaces the hosting profile and is labelled.
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut spec = Spec::new("command", vec![3.0, 3.1, 2.9]);
+    let mut spec = Spec::new(WorkloadKind::Command, vec![3.0, 3.1, 2.9]);
     spec.provenance = Provenance::Modelled;
     let rec = write(dir.path(), "host.jsonl", &spec);
     // One line per row: the label is checked whole, not where a narrow table wraps it.

@@ -6,6 +6,7 @@ mod analyze_support;
 
 use analyze_support::*;
 use hoeveel_record::Provenance;
+use hoeveel_record::WorkloadKind;
 use hoeveel_record::summary::Summary;
 use serde_json::Value;
 
@@ -102,7 +103,10 @@ fn modelled_energy_is_labelled_in_every_format() {
 #[test]
 fn outliers_are_warned_about_and_kept() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let spec = Spec::new("command", vec![10.0, 10.1, 9.9, 10.0, 10.2, 9.8, 30.0]);
+    let spec = Spec::new(
+        WorkloadKind::Command,
+        vec![10.0, 10.1, 9.9, 10.0, 10.2, 9.8, 30.0],
+    );
     let path = write(dir.path(), "o.jsonl", &spec);
     let o = run(&["report", path.to_str().expect("path")]);
     let text = stdout(&o);
@@ -160,7 +164,7 @@ fn compare_gives_a_ratio_with_a_ci_next_to_the_published_figures() {
 #[test]
 fn truncated_record_is_read_with_a_warning() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut spec = Spec::new("command", vec![5.0, 6.0, 7.0]);
+    let mut spec = Spec::new(WorkloadKind::Command, vec![5.0, 6.0, 7.0]);
     spec.run_end = false;
     let path = write(dir.path(), "t.jsonl", &spec);
     let mut text = std::fs::read_to_string(&path).expect("read");
@@ -179,7 +183,7 @@ fn unknown_schema_and_empty_records_are_refused_by_name() {
     let path = write(
         dir.path(),
         "future.jsonl",
-        &Spec::new("command", vec![5.0, 6.0]),
+        &Spec::new(WorkloadKind::Command, vec![5.0, 6.0]),
     );
     let text = std::fs::read_to_string(&path).expect("read").replacen(
         &format!("\"schema_version\":\"{}\"", hoeveel_record::SCHEMA_VERSION),
@@ -216,7 +220,11 @@ fn unknown_schema_and_empty_records_are_refused_by_name() {
 #[test]
 fn a_record_without_repetitions_is_reported_as_such() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = write(dir.path(), "full.jsonl", &Spec::new("llm", vec![5.0]));
+    let path = write(
+        dir.path(),
+        "full.jsonl",
+        &Spec::new(WorkloadKind::Llm, vec![5.0]),
+    );
     let first = std::fs::read_to_string(&path)
         .expect("read")
         .lines()

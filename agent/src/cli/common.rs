@@ -2,7 +2,7 @@
 //! one routine that turns them into a measured, recorded, summarised run.
 
 use crate::run_loop::{self, LoopSettings};
-use crate::sensors::discover::{self, DiscoverOptions, TotalChoice};
+use crate::sensors::discover::{self, DiscoverError, DiscoverOptions, TotalChoice};
 use crate::workload::Workload;
 use anyhow::Context;
 use hoeveel_record::summary::Summary;
@@ -38,8 +38,8 @@ pub struct MeasureArgs {
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub sensors: Option<Vec<String>>,
     /// What the total is: `package` (package + DRAM + GPUs) or `psys` (platform).
-    #[arg(long, value_enum, default_value_t = TotalChoice::Package)]
-    pub total: TotalChoice,
+    #[arg(long, value_enum, default_value_t = TotalArg::Package)]
+    pub total: TotalArg,
     /// NVML library to load instead of the system's libnvidia-ml.so.1.
     #[arg(long, value_name = "FILE", env = "HOEVEEL_NVML_LIBRARY")]
     pub nvml_library: Option<PathBuf>,
@@ -52,6 +52,25 @@ pub struct MeasureArgs {
     /// No progress bar on stderr.
     #[arg(long)]
     pub no_progress: bool,
+}
+
+/// `--total`, as clap parses it; the measuring crate's [`TotalChoice`] has no
+/// command-line dependency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TotalArg {
+    /// Package + DRAM of every socket, plus every GPU.
+    Package,
+    /// RAPL psys (the whole platform as the SoC sees it), plus every GPU.
+    Psys,
+}
+
+impl From<TotalArg> for TotalChoice {
+    fn from(arg: TotalArg) -> TotalChoice {
+        match arg {
+            TotalArg::Package => TotalChoice::Package,
+            TotalArg::Psys => TotalChoice::Psys,
+        }
+    }
 }
 
 /// Parses `100ms`, `0.5s`, `2s` or a bare number of milliseconds into seconds.
@@ -83,8 +102,14 @@ impl MeasureArgs {
             self.sysfs_root.clone(),
             self.sensors.as_deref(),
             self.nvml_library.clone(),
-            self.total,
+            self.total.into(),
         )
+        .map_err(|e| match e {
+            DiscoverError::UnknownSensor { name } => anyhow::anyhow!(
+                "unknown sensor `{name}` in --sensors; known: rapl-perf, rapl-powercap, nvml, model"
+            ),
+            other => other.into(),
+        })
     }
 
     pub fn loop_settings(&self) -> anyhow::Result<LoopSettings> {
@@ -130,7 +155,7 @@ pub fn measure(
     let settings = args.loop_settings()?;
     let options = args.discover_options()?;
     let path = args.output_path(stem);
-    let inventory = discover::discover(&options)?;
+    let inventory = discover::discover(&options).map_err(render_discover_error)?;
     check_interval(settings.interval_s, &inventory)?;
     // Still before anything is measured: a path that cannot be written fails here.
     let writer = RecordWriter::create(&path)?;
@@ -154,6 +179,18 @@ pub fn measure(
     }
     println!("\n  Record: {}", path.display());
     Ok(ExitCode::from(exit_code(record)))
+}
+
+/// Discovery's error as the CLI says it: the sysfs root by its flag, and the fix
+/// on a line of its own.
+pub fn render_discover_error(e: DiscoverError) -> anyhow::Error {
+    let fix = e.fix().map(|f| format!("\n  fix: {f}")).unwrap_or_default();
+    match e {
+        DiscoverError::SysfsRootMissing { path } => {
+            anyhow::anyhow!("--sysfs-root {} is not a directory", path.display())
+        }
+        other => anyhow::anyhow!("{other}{fix}"),
+    }
 }
 
 /// Refuses a sampling interval at which a counter could wrap twice between two

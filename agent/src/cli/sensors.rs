@@ -3,7 +3,7 @@
 
 use crate::machine_checks::{self, CpuUse};
 use crate::sensors::SensorKind;
-use crate::sensors::discover::{self, DiscoverOptions, TotalChoice};
+use crate::sensors::discover::{self, DiscoverError, DiscoverOptions, TotalChoice};
 use crate::sensors::modelled::PowerModels;
 use hoeveel_record::MachineCheck;
 use std::path::PathBuf;
@@ -58,7 +58,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 let partial: Vec<_> = inventory
                     .unavailable
                     .iter()
-                    .filter(|u| u.sensor == kind.name())
+                    .filter(|u| u.sensor == kind)
                     .map(|u| serde_json::json!({"reason": u.reason, "fix": u.fix}))
                     .collect();
                 serde_json::json!({
@@ -69,18 +69,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 })
             }
             Err(e) => {
-                let text = format!("{e:#}");
-                let (reason, fix) = match text.split_once("\n  fix: ") {
-                    Some((r, f)) => (r.to_string(), Some(f.to_string())),
-                    None => (text, None),
+                // The sensor's own reason, without discovery's "was asked for" frame.
+                let reason = match &e {
+                    DiscoverError::Requested { source, .. } => source.to_string(),
+                    other => other.to_string(),
                 };
-                let reason = reason
-                    .trim_start_matches(&format!(
-                        "sensor {} was asked for but cannot be used: ",
-                        kind.name()
-                    ))
-                    .to_string();
-                serde_json::json!({"sensor": kind.name(), "available": false, "reason": reason, "fix": fix})
+                serde_json::json!({"sensor": kind.name(), "available": false, "reason": reason, "fix": e.fix()})
             }
         };
         rows.push(row);

@@ -9,28 +9,27 @@
 //! Events are written to the record as they happen (the writer flushes each line),
 //! so an interrupted or killed run keeps every repetition measured before it.
 
-mod clock;
-mod sampler;
 pub mod signals;
 
 use crate::host;
-use crate::machine_checks::CpuUse;
 use crate::sensors::discover::Inventory;
-use crate::sensors::total;
 use crate::workload::{RunContext, Workload, WorkloadError};
 use anyhow::Context;
+use hoeveel_measure::baseline;
+use hoeveel_measure::clock;
+use hoeveel_measure::sampler::{Sampler, Snapshot};
+use hoeveel_measure::window::{Layout, Window};
 use hoeveel_record::{
-    Baseline, DomainMap, Event, Notice, NoticeLevel, Phase, Record, RecordWriter, Repetition,
-    RepetitionStatus, RunEnd, RunPhase, RunStart, RunStatus, SCHEMA_VERSION, Settings, ShortWindow,
+    Event, Notice, NoticeLevel, Phase, Record, RecordWriter, Repetition, RepetitionStatus, RunEnd,
+    RunPhase, RunStart, RunStatus, SCHEMA_VERSION, Settings,
 };
 use indicatif::{ProgressBar, ProgressStyle};
-use sampler::{Sampler, Snapshot};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-pub use clock::thread_cpu_time_s;
+pub use hoeveel_measure::clock::thread_cpu_time_s;
 pub(crate) use signals::CURRENT_CHILD;
 
 #[derive(Debug, Clone)]
@@ -68,27 +67,11 @@ struct Run<'a> {
     /// Every event but samples, for the summary at the end.
     events: Vec<Event>,
     sampler: &'a Sampler,
-    in_total: Vec<bool>,
-    domain_ids: Vec<String>,
+    layout: Layout,
     baseline_total_w: Option<f64>,
     main_thread_workload_cpu_s: f64,
-    /// 10 update periods of the slowest sensor in the total, and that sensor: a
-    /// shorter window is flagged.
-    min_window_s: f64,
-    slowest_sensor: String,
     /// Set when the record file could not be written; nothing more is written then.
     write_error: Option<String>,
-}
-
-/// A measured window: energy per domain, the total, and what went wrong in it.
-struct Window {
-    energy_j: DomainMap,
-    total_j: f64,
-    wrapped: Vec<String>,
-    /// Domains of the total not measured over the whole window (sensor lost).
-    missing: Vec<String>,
-    /// Domains whose counter was reset inside the window.
-    reset: Vec<String>,
 }
 
 impl Run<'_> {
@@ -109,33 +92,7 @@ impl Run<'_> {
     }
 
     fn window(&self, start: &Snapshot, end: &Snapshot) -> Window {
-        let mut w = Window {
-            energy_j: DomainMap::new(),
-            total_j: 0.0,
-            wrapped: Vec::new(),
-            missing: Vec::new(),
-            reset: Vec::new(),
-        };
-        for (i, id) in self.domain_ids.iter().enumerate() {
-            if !(end.alive[i] && start.alive[i]) {
-                if self.in_total[i] {
-                    w.missing.push(id.clone());
-                }
-                continue;
-            }
-            let e = end.totals_j[i] - start.totals_j[i];
-            w.energy_j.insert(id.clone(), e);
-            if self.in_total[i] {
-                w.total_j += e;
-            }
-            if end.wraps[i] > start.wraps[i] {
-                w.wrapped.push(id.clone());
-            }
-            if end.resets[i] > start.resets[i] {
-                w.reset.push(id.clone());
-            }
-        }
-        w
+        self.layout.window(start, end)
     }
 
     fn notices_from_sampler(&mut self) -> anyhow::Result<()> {
@@ -166,17 +123,7 @@ pub fn measure(
 ) -> anyhow::Result<Measured> {
     let run_clock = Instant::now();
     let main_cpu_start = thread_cpu_time_s();
-    let domains: Vec<_> = inventory
-        .sensors
-        .iter()
-        .flat_map(|s| {
-            s.domains()
-                .iter()
-                .map(move |d| (d.clone(), s.kind().name()))
-        })
-        .collect();
-    let (domain_infos, total_rule) = total::decide(&domains, inventory.total);
-    let (min_window_s, slowest_sensor) = min_window(&inventory, &domain_infos);
+    let layout = Layout::of(&inventory.sensors, inventory.total);
     let run_start = RunStart {
         schema_version: SCHEMA_VERSION.to_string(),
         agent_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -184,8 +131,8 @@ pub fn measure(
         host: host::describe(),
         gpus: inventory.gpus.clone(),
         sensors: inventory.sensors.iter().map(|s| s.info()).collect(),
-        domains: domain_infos.clone(),
-        total_rule,
+        domains: layout.domains.clone(),
+        total_rule: layout.total_rule.clone(),
         unavailable: inventory.unavailable.clone(),
         machine_checks: crate::machine_checks::check_all(&settings.sysfs_root, &settings.proc_root),
         workload: workload.info(),
@@ -207,12 +154,9 @@ pub fn measure(
         writer: writer.clone(),
         events: Vec::new(),
         sampler: &sampler,
-        in_total: domain_infos.iter().map(|d| d.in_total).collect(),
-        domain_ids: domain_infos.iter().map(|d| d.id.clone()).collect(),
+        layout,
         baseline_total_w: None,
         main_thread_workload_cpu_s: 0.0,
-        min_window_s,
-        slowest_sensor,
         write_error: None,
     };
 
@@ -306,21 +250,6 @@ fn note_throttling(
     }))
 }
 
-/// 10 update periods of the slowest sensor with a domain in the total, and its name.
-fn min_window(inventory: &Inventory, domains: &[hoeveel_record::DomainInfo]) -> (f64, String) {
-    inventory
-        .sensors
-        .iter()
-        .filter(|s| {
-            s.domains()
-                .iter()
-                .any(|d| domains.iter().any(|i| i.id == d.id && i.in_total))
-        })
-        .map(|s| (10.0 * s.update_period_s(), s.kind().name().to_string()))
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .unwrap_or((0.0, String::new()))
-}
-
 fn progress_bar(settings: &LoopSettings) -> ProgressBar {
     if !settings.progress {
         return ProgressBar::hidden();
@@ -333,20 +262,6 @@ fn progress_bar(settings: &LoopSettings) -> ProgressBar {
     );
     bar.enable_steady_tick(Duration::from_millis(120));
     bar
-}
-
-/// Sleeps `seconds` in short steps so that Ctrl-C is seen quickly. Returns false
-/// when interrupted.
-fn idle(seconds: f64, interrupted: &AtomicBool) -> bool {
-    let until = Instant::now() + Duration::from_secs_f64(seconds);
-    while Instant::now() < until {
-        if interrupted.load(Ordering::SeqCst) {
-            return false;
-        }
-        let left = until.saturating_duration_since(Instant::now());
-        std::thread::sleep(left.min(Duration::from_millis(50)));
-    }
-    !interrupted.load(Ordering::SeqCst)
 }
 
 fn run_phases(
@@ -390,66 +305,24 @@ fn run_phases(
     Ok(RunStatus::Ok)
 }
 
-/// Shortest slice of the baseline whose power is compared with the others: long
-/// enough that a counter's update steps do not pass for a spread.
-const BASELINE_SLICE_S: f64 = 0.5;
-
-/// The idle baseline, read in slices so that its spread is known. Returns false
-/// when interrupted.
+/// The idle baseline, written to the record. Returns false when interrupted.
 fn measure_baseline(
     run: &mut Run<'_>,
     settings: &LoopSettings,
     interrupted: &AtomicBool,
 ) -> anyhow::Result<bool> {
-    let sampler = run.sampler;
-    sampler.set_phase(RunPhase::Baseline, None);
-    let slice_s = BASELINE_SLICE_S.max(2.0 * run.min_window_s);
-    let slices = ((settings.baseline_s / slice_s).floor() as usize).clamp(1, 20);
-    let cpu_start = CpuUse::read(&settings.proc_root);
-    let start = sampler.mark()?;
-    let mut previous = start.clone();
-    let mut slice_power_w = Vec::with_capacity(slices);
-    for i in 1..=slices {
-        let until = settings.baseline_s * i as f64 / slices as f64;
-        let left = until - (previous.t_s - start.t_s);
-        if !idle(left.max(0.0), interrupted) {
-            return Ok(false);
-        }
-        let now = sampler.mark()?;
-        let dt = now.t_s - previous.t_s;
-        if dt > 0.0 {
-            slice_power_w.push(run.window(&previous, &now).total_j / dt);
-        }
-        previous = now;
-    }
-    let end = previous;
-    let other_cpu_share = CpuUse::read(&settings.proc_root)
-        .zip(cpu_start)
-        .and_then(|(end, start)| end.other_since(&start))
-        .map(|o| o.other_share);
-    let duration_s = end.t_s - start.t_s;
-    let w = run.window(&start, &end);
-    let power_w: DomainMap = w
-        .energy_j
-        .iter()
-        .map(|(k, e)| (k.clone(), e / duration_s))
-        .collect();
-    let total_power_w = w.total_j / duration_s;
-    run.baseline_total_w = Some(total_power_w);
-    // A spread needs at least three slices to mean anything.
-    let total_power_sd_w = (slice_power_w.len() >= 3)
-        .then(|| hoeveel_record::stats::Describe::of(&slice_power_w))
-        .flatten()
-        .and_then(|d| d.sd);
-    run.write(Event::Baseline(Baseline {
-        start_s: start.t_s,
-        duration_s,
-        energy_j: w.energy_j,
-        power_w,
-        total_power_w,
-        total_power_sd_w,
-        other_cpu_share,
-    }))?;
+    let Some(b) = baseline::measure(
+        run.sampler,
+        &run.layout,
+        settings.baseline_s,
+        &settings.proc_root,
+        interrupted,
+    )?
+    else {
+        return Ok(false);
+    };
+    run.baseline_total_w = Some(b.total_power_w);
+    run.write(Event::Baseline(b))?;
     Ok(true)
 }
 
@@ -486,12 +359,8 @@ fn prepare(
         }
         None => workload.prepare().context("preparing the workload")?,
     }
-    let target = crate::workload::CalibrationTarget {
-        min_window_s: run.min_window_s,
-        slowest_sensor: run.slowest_sensor.clone(),
-    };
     let calibration = workload
-        .calibrate(&target)
+        .calibrate(&run.layout.resolution)
         .context("calibrating the batch size")?;
     run.main_thread_workload_cpu_s += thread_cpu_time_s() - cpu_before;
     if let Some(calibration) = calibration {
@@ -539,6 +408,7 @@ fn repetition(
     let net_energy_j = run.baseline_total_w.map(|p| w.total_j - p * duration_s);
     let mut repetition = Repetition {
         index,
+        window: None,
         warmup,
         status: RepetitionStatus::Ok,
         start_s: start.t_s,
@@ -549,10 +419,7 @@ fn repetition(
         wraps_corrected: w.wrapped,
         incomplete: w.missing,
         undercounted: w.reset,
-        too_short: (duration_s < run.min_window_s).then(|| ShortWindow {
-            min_window_s: run.min_window_s,
-            slowest_sensor: run.slowest_sensor.clone(),
-        }),
+        too_short: run.layout.resolution.short_window(duration_s),
         requests: 1,
         exit_code: None,
         error: None,

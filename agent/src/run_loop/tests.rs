@@ -43,7 +43,7 @@ impl Sensor for RateCounter {
     }
     fn info(&self) -> SensorInfo {
         SensorInfo {
-            kind: "rapl-powercap".into(),
+            kind: hoeveel_record::SensorKind::RaplPowercap,
             provenance: Provenance::Counter,
             domains: vec![self.domains[0].id.clone()],
             source: "test".into(),
@@ -76,7 +76,7 @@ struct Sleep {
 impl Workload for Sleep {
     fn info(&self) -> WorkloadInfo {
         WorkloadInfo {
-            kind: "command".into(),
+            kind: hoeveel_record::WorkloadKind::Command,
             label: format!("sleep {}", self.seconds),
             batching: None,
             details: serde_json::Value::Null,
@@ -449,7 +449,7 @@ struct HeatsUp {
 impl Workload for HeatsUp {
     fn info(&self) -> WorkloadInfo {
         WorkloadInfo {
-            kind: "command".into(),
+            kind: hoeveel_record::WorkloadKind::Command,
             label: "heats up".into(),
             batching: None,
             details: serde_json::Value::Null,

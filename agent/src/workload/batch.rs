@@ -3,18 +3,18 @@
 //! A request shorter than about 10 update periods of the slowest sensor in the
 //! total (RAPL about every 1 ms, NVML about every 100 ms, the model at the kernel's
 //! 10 ms tick) cannot be resolved, so a repetition runs a batch of requests that
-//! lasts at least that long, the [`CalibrationTarget`], and the energy is divided by
+//! lasts at least that long, the [`Resolution`], and the energy is divided by
 //! the batch size, as hyperfine runs a short command many times. The batch size is
 //! calibrated once, unmeasured, before the repetitions. The search and the command
 //! workloads share this.
 
-use super::{Calibration, CalibrationTarget};
+use super::{Calibration, Resolution};
 use std::time::Instant;
 
 /// How the batch size is chosen.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum BatchPolicy {
-    /// As many requests as last at least the [`CalibrationTarget`], or at least
+    /// As many requests as last at least the [`Resolution`], or at least
     /// `min_repetition_s` when given (`--min-repetition-time`), measured before the
     /// repetitions.
     Auto { min_repetition_s: Option<f64> },
@@ -66,7 +66,7 @@ impl BatchPolicy {
     /// none: an automatic batch is rounded up to whole cycles ([`whole_cycles`]).
     pub fn calibrate<E>(
         &self,
-        target: &CalibrationTarget,
+        target: &Resolution,
         cycle: u64,
         run: impl FnMut() -> Result<(), E>,
     ) -> Result<Calibration, E> {
@@ -179,10 +179,10 @@ pub fn whole_cycles(n: u64, queries: u64) -> u64 {
 mod tests {
     use super::*;
 
-    fn model_target() -> CalibrationTarget {
-        CalibrationTarget {
+    fn model_target() -> Resolution {
+        Resolution {
             min_window_s: 10.0 * 0.01,
-            slowest_sensor: "model".to_string(),
+            slowest_sensor: Some(hoeveel_record::SensorKind::Model),
         }
     }
 
@@ -243,9 +243,9 @@ mod tests {
             model_target().describe(),
             "0.1 s = 10 update periods of the slowest sensor (model, 10 ms)"
         );
-        let nvml = CalibrationTarget {
+        let nvml = Resolution {
             min_window_s: 10.0 * 0.1,
-            slowest_sensor: "nvml".to_string(),
+            slowest_sensor: Some(hoeveel_record::SensorKind::Nvml),
         };
         assert_eq!(
             nvml.describe(),

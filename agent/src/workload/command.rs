@@ -6,10 +6,10 @@
 //! needs the privilege to read energy counters.
 
 use super::batch::BatchPolicy;
-use super::{Calibration, CalibrationTarget, Outcome, RunContext, Workload, WorkloadError};
+use super::{Calibration, Outcome, Resolution, RunContext, Workload, WorkloadError};
 use crate::run_loop::CURRENT_CHILD;
 use anyhow::Context;
-use hoeveel_record::WorkloadInfo;
+use hoeveel_record::{WorkloadInfo, WorkloadKind};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
@@ -181,7 +181,7 @@ fn shell_word(arg: &str) -> String {
 impl Workload for CommandWorkload {
     fn info(&self) -> WorkloadInfo {
         WorkloadInfo {
-            kind: "command".into(),
+            kind: WorkloadKind::Command,
             label: self
                 .argv
                 .iter()
@@ -197,7 +197,7 @@ impl Workload for CommandWorkload {
         }
     }
 
-    fn calibrate(&mut self, target: &CalibrationTarget) -> anyhow::Result<Option<Calibration>> {
+    fn calibrate(&mut self, target: &Resolution) -> anyhow::Result<Option<Calibration>> {
         if !self.batching() {
             return Ok(None);
         }
@@ -353,9 +353,9 @@ mod tests {
                 min_repetition_s: None,
             })
             .expect("batch");
-        let target = CalibrationTarget {
+        let target = Resolution {
             min_window_s: 0.1,
-            slowest_sensor: "model".into(),
+            slowest_sensor: Some(hoeveel_record::SensorKind::Model),
         };
         let c = w.calibrate(&target).expect("calibrate").expect("a batch");
         // `true` starts and exits in about a millisecond.
@@ -376,9 +376,9 @@ mod tests {
     fn without_batch_the_record_is_unchanged() {
         let mut w = CommandWorkload::new(vec!["true".into()], false).expect("true");
         assert_eq!(w.info().batching, None);
-        let target = CalibrationTarget {
+        let target = Resolution {
             min_window_s: 0.1,
-            slowest_sensor: "model".into(),
+            slowest_sensor: Some(hoeveel_record::SensorKind::Model),
         };
         assert_eq!(w.calibrate(&target).expect("calibrate"), None);
         assert!(

@@ -52,35 +52,7 @@ pub struct Calibration {
 }
 
 /// How long a repetition must last for the sensors to resolve it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CalibrationTarget {
-    /// A repetition shorter than this cannot be resolved by the slowest sensor in
-    /// the total: 10 update periods.
-    pub min_window_s: f64,
-    /// That sensor's kind (`model`, `nvml`, `rapl-perf`, …); empty when no sensor
-    /// is in the total.
-    pub slowest_sensor: String,
-}
-
-impl CalibrationTarget {
-    /// "0.1 s = 10 update periods of the slowest sensor (model, 10 ms)".
-    pub fn describe(&self) -> String {
-        if self.slowest_sensor.is_empty() {
-            return format!("{} s (no sensor in the total)", round_s(self.min_window_s));
-        }
-        format!(
-            "{} s = 10 update periods of the slowest sensor ({}, {} ms)",
-            round_s(self.min_window_s),
-            self.slowest_sensor,
-            round_s(self.min_window_s / 10.0 * 1e3)
-        )
-    }
-}
-
-/// Drops the binary noise of a decimal product (10 × 0.001 s), to the nanosecond.
-fn round_s(s: f64) -> f64 {
-    (s * 1e9).round() / 1e9
-}
+pub use hoeveel_measure::window::Resolution;
 
 pub trait Workload {
     /// What goes into the record's `run_start`.
@@ -99,7 +71,7 @@ pub trait Workload {
 
     /// Chooses a batch size after `prepare`, unmeasured, so that a repetition
     /// lasts at least `target`. `None`: one request per repetition.
-    fn calibrate(&mut self, _target: &CalibrationTarget) -> anyhow::Result<Option<Calibration>> {
+    fn calibrate(&mut self, _target: &Resolution) -> anyhow::Result<Option<Calibration>> {
         Ok(None)
     }
 

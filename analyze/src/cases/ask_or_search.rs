@@ -305,7 +305,7 @@ mod tests {
         PerRequest {
             record: record.into(),
             label: record.into(),
-            kind: "command".into(),
+            kind: hoeveel_record::WorkloadKind::Command,
             provenance: Some(hoeveel_record::Provenance::Counter),
             basis: hoeveel_record::EnergyBasis::Net,
             requests_per_repetition: 1,

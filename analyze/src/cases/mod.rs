@@ -13,7 +13,7 @@ use crate::profiles::ProfileSet;
 use crate::stats::CiInterval;
 use crate::stats::Interval;
 use hoeveel_record::PerRequest;
-use hoeveel_record::Record;
+use hoeveel_record::{Record, WorkloadKind};
 
 /// Amortisation points when the user gives none.
 pub const DEFAULT_REQUESTS: [f64; 3] = [1e6, 1e9, 1e12];
@@ -67,12 +67,12 @@ pub fn llm_energy(p: &ProfileSet, llm: Option<&PerRequest>) -> (Interval, String
 
 /// All four cases.
 pub fn all(p: &ProfileSet, records: &[Record]) -> anyhow::Result<Document> {
-    let find = |kind: &str| {
+    let find = |kind: WorkloadKind| {
         records
             .iter()
             .find(|r| r.run_start.workload.kind == kind && r.measured_complete().next().is_some())
     };
-    let (llm_record, search_record) = (find("llm"), find("search"));
+    let (llm_record, search_record) = (find(WorkloadKind::Llm), find(WorkloadKind::Search));
     let llm = llm_record.map(PerRequest::auto);
     let search = search_record.map(PerRequest::auto);
     // Case 1 compares the two: one basis for both, never one of each.

@@ -31,7 +31,7 @@ pub fn stderr(o: &Output) -> String {
 /// What a synthetic record contains.
 #[derive(Clone)]
 pub struct Spec {
-    pub kind: &'static str,
+    pub kind: WorkloadKind,
     pub label: &'static str,
     pub provenance: Provenance,
     /// Gross energy per repetition (J), one value per measured repetition.
@@ -47,10 +47,10 @@ pub struct Spec {
 }
 
 impl Spec {
-    pub fn new(kind: &'static str, energy_j: Vec<f64>) -> Spec {
+    pub fn new(kind: WorkloadKind, energy_j: Vec<f64>) -> Spec {
         Spec {
             kind,
-            label: if kind == "llm" {
+            label: if kind == WorkloadKind::Llm {
                 "smollm2-135m: What is a life cycle assessment?"
             } else {
                 "search: waste collection"
@@ -69,8 +69,8 @@ impl Spec {
 
 pub fn run_start(spec: &Spec) -> RunStart {
     let (sensor, domain_kind, id) = match spec.provenance {
-        Provenance::Modelled => ("model", DomainKind::CpuModel, "cpu-model"),
-        _ => ("rapl-powercap", DomainKind::Package, "package-0"),
+        Provenance::Modelled => (SensorKind::Model, DomainKind::CpuModel, "cpu-model"),
+        _ => (SensorKind::RaplPowercap, DomainKind::Package, "package-0"),
     };
     RunStart {
         schema_version: SCHEMA_VERSION.to_string(),
@@ -87,7 +87,7 @@ pub fn run_start(spec: &Spec) -> RunStart {
         },
         gpus: vec![],
         sensors: vec![SensorInfo {
-            kind: sensor.into(),
+            kind: sensor,
             provenance: spec.provenance,
             domains: vec![id.into()],
             source: if spec.provenance == Provenance::Modelled {
@@ -105,7 +105,7 @@ pub fn run_start(spec: &Spec) -> RunStart {
         domains: vec![DomainInfo {
             id: id.into(),
             kind: domain_kind,
-            sensor: sensor.into(),
+            sensor,
             provenance: spec.provenance,
             in_total: true,
             reason: "the only domain".into(),
@@ -114,7 +114,7 @@ pub fn run_start(spec: &Spec) -> RunStart {
         unavailable: vec![],
         machine_checks: vec![],
         workload: WorkloadInfo {
-            kind: spec.kind.into(),
+            kind: spec.kind,
             label: spec.label.into(),
             batching: (spec.requests > 1).then(|| "auto-calibrated".to_string()),
             details: serde_json::Value::Null,
@@ -172,6 +172,7 @@ pub fn events(spec: &Spec) -> Vec<Event> {
         }));
     }
     let rep = |index: u32, warmup: bool, e: f64, start: f64| Repetition {
+        window: None,
         index,
         warmup,
         status: RepetitionStatus::Ok,
@@ -232,11 +233,14 @@ pub fn write(dir: &Path, name: &str, spec: &Spec) -> PathBuf {
 
 /// An LLM record (about 30 J per request, 50 tokens) and a search record (about 1 J).
 pub fn llm_and_search(dir: &Path, provenance: Provenance) -> (PathBuf, PathBuf) {
-    let mut llm = Spec::new("llm", vec![32.0, 31.0, 33.5, 32.5, 31.5, 32.0]);
+    let mut llm = Spec::new(WorkloadKind::Llm, vec![32.0, 31.0, 33.5, 32.5, 31.5, 32.0]);
     llm.provenance = provenance;
     llm.output_tokens = Some(50);
     // Search: batches of 100 requests, 102-103 J per batch, 2 W idle x 1 s.
-    let mut search = Spec::new("search", vec![103.0, 102.5, 103.2, 102.8, 103.1, 102.9]);
+    let mut search = Spec::new(
+        WorkloadKind::Search,
+        vec![103.0, 102.5, 103.2, 102.8, 103.1, 102.9],
+    );
     search.provenance = provenance;
     search.requests = 100;
     (

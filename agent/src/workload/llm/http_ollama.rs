@@ -16,7 +16,7 @@
 use super::http::{self, Lines};
 use super::{Generation, Sampling, label};
 use crate::workload::{Outcome, RunContext, Workload, WorkloadError};
-use hoeveel_record::WorkloadInfo;
+use hoeveel_record::{WorkloadInfo, WorkloadKind};
 use serde_json::{Value, json};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -177,7 +177,7 @@ impl Workload for OllamaClient {
     fn info(&self) -> WorkloadInfo {
         let s = &self.settings;
         WorkloadInfo {
-            kind: "llm".into(),
+            kind: WorkloadKind::Llm,
             label: label("Ollama server", &s.model, &s.prompt),
             batching: None,
             details: json!({

@@ -16,7 +16,7 @@
 use super::http::{self, Lines};
 use super::{Generation, Sampling, decode_rate, label};
 use crate::workload::{Outcome, RunContext, Workload, WorkloadError};
-use hoeveel_record::WorkloadInfo;
+use hoeveel_record::{WorkloadInfo, WorkloadKind};
 use serde_json::{Value, json};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -231,7 +231,7 @@ impl Workload for OpenAiClient {
             None => TokenSource::Usage.describe(),
         };
         WorkloadInfo {
-            kind: "llm".into(),
+            kind: WorkloadKind::Llm,
             label: label("OpenAI-compatible server", &s.model, &s.prompt),
             batching: None,
             details: json!({

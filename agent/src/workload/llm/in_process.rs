@@ -14,7 +14,7 @@ use super::model_info::ModelInfo;
 use super::{ModelSpec, Sampling, decode_rate, label};
 use crate::workload::{Outcome, RunContext, Workload, WorkloadError};
 use anyhow::Context;
-use hoeveel_record::WorkloadInfo;
+use hoeveel_record::{WorkloadInfo, WorkloadKind};
 use llama_cpp_2::ChatTemplateError;
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::context::params::LlamaContextParams;
@@ -133,7 +133,7 @@ const LLAMA_CPP_2_VERSION: &str = "0.1.160";
 impl Workload for InProcess {
     fn info(&self) -> WorkloadInfo {
         WorkloadInfo {
-            kind: "llm".into(),
+            kind: WorkloadKind::Llm,
             label: label("in-process", &self.spec.describe(), &self.settings.prompt),
             batching: None,
             details: self.details(),

@@ -22,13 +22,13 @@ pub mod index;
 pub mod service;
 
 use super::batch::BatchPolicy;
-use super::{Calibration, CalibrationTarget, Outcome, RunContext, Workload, WorkloadError};
+use super::{Calibration, Outcome, Resolution, RunContext, Workload, WorkloadError};
 use crate::workload::fetch::{self, Artifact};
 use anyhow::Context;
 use corpus::CorpusSource;
 use engine::Engine;
 use extract::Document;
-use hoeveel_record::{Metrics, WorkloadInfo};
+use hoeveel_record::{Metrics, WorkloadInfo, WorkloadKind};
 use index::IndexMeta;
 use serde_json::json;
 use service::Service;
@@ -330,7 +330,7 @@ impl SearchWorkload {
 impl Workload for SearchWorkload {
     fn info(&self) -> WorkloadInfo {
         WorkloadInfo {
-            kind: "search".to_string(),
+            kind: WorkloadKind::Search,
             label: self.label(),
             batching: Some(self.policy.describe()),
             details: self.details(),
@@ -357,7 +357,7 @@ impl Workload for SearchWorkload {
         Ok(())
     }
 
-    fn calibrate(&mut self, target: &CalibrationTarget) -> anyhow::Result<Option<Calibration>> {
+    fn calibrate(&mut self, target: &Resolution) -> anyhow::Result<Option<Calibration>> {
         let policy = self.policy;
         let cycle = self.queries.list.len() as u64;
         let calibration = policy

@@ -2,9 +2,9 @@
 //! what the agent adds to every sampling tick.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use hoeveel_agent::meter::Meter;
-use hoeveel_agent::sensors::modelled::ModelledCpu;
-use hoeveel_agent::sensors::{Reading, Sensor};
+use hoeveel_measure::meter::Meter;
+use hoeveel_measure::sensors::modelled::ModelledCpu;
+use hoeveel_measure::sensors::{Reading, Sensor};
 use std::hint::black_box;
 
 fn meter(c: &mut Criterion) {

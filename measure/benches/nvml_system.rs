@@ -6,8 +6,8 @@
 //! On a machine without the driver it says so and measures nothing.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use hoeveel_agent::sensors::Sensor;
-use hoeveel_agent::sensors::nvml;
+use hoeveel_measure::sensors::Sensor;
+use hoeveel_measure::sensors::nvml;
 use std::hint::black_box;
 
 fn system_gpu(c: &mut Criterion) {

@@ -117,7 +117,7 @@ pub(crate) fn open_for_test(event: PmuEvent, cpu: usize) -> SystemWideCounter {
 /// counters through the sensor, whose own errors would hide the cause.
 #[cfg(test)]
 pub(crate) fn require_system_wide_perf() {
-    use crate::sensors::fixture::{SOFTWARE_CPU_CLOCK, software_pmu_type};
+    use hoeveel_sysfs_fixture::{SOFTWARE_CPU_CLOCK, software_pmu_type};
     let event = PmuEvent {
         pmu_type: software_pmu_type(),
         config: SOFTWARE_CPU_CLOCK,
@@ -128,8 +128,8 @@ pub(crate) fn require_system_wide_perf() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sensors::fixture::{SOFTWARE_CPU_CLOCK, SOFTWARE_DUMMY, software_pmu_type};
     use crate::sensors::rapl_perf::power_pmu::parse_cpu_list;
+    use hoeveel_sysfs_fixture::{SOFTWARE_CPU_CLOCK, SOFTWARE_DUMMY, software_pmu_type};
     use std::time::{Duration, Instant};
 
     /// The CPUs to open on: this machine's online list (ids need not run

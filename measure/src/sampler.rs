@@ -2,7 +2,7 @@
 //! background ticker and the run loop's exact window marks never interleave
 //! within a reading.
 
-use super::clock::thread_cpu_time_s;
+use crate::clock::thread_cpu_time_s;
 use crate::meter::{Meter, MeterError};
 use crate::sensors::{Reading, Sensor, SensorError};
 use hoeveel_record::{DomainMap, Event, Notice, NoticeLevel, RecordWriter, RunPhase, Sample};
@@ -207,7 +207,7 @@ impl State {
                     notices.push(Notice {
                         t_s,
                         level: NoticeLevel::Warning,
-                        sensor: Some(slot.sensor.kind().name().to_string()),
+                        sensor: Some(slot.sensor.kind()),
                         message: format!(
                             "sensor returned {} readings for {} domains; it is no longer used",
                             readings.len(),
@@ -224,7 +224,7 @@ impl State {
                     notices.push(Notice {
                         t_s,
                         level: NoticeLevel::Warning,
-                        sensor: Some(slot.sensor.kind().name().to_string()),
+                        sensor: Some(slot.sensor.kind()),
                         message: format!(
                             "sensor lost ({e}); domains {ids} are not measured from here on, the run continues with the rest"
                         ),

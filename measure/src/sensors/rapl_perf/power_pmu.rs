@@ -315,7 +315,7 @@ fn malformed(path: &Path, message: String) -> SensorError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sensors::fixture::{PmuEventSpec, PmuSpec, build_power_pmu};
+    use hoeveel_sysfs_fixture::{PmuEventSpec, PmuSpec, build_power_pmu};
 
     fn rapl_format() -> BTreeMap<String, FormatField> {
         BTreeMap::from([

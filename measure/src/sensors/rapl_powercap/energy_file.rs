@@ -180,7 +180,7 @@ mod tests {
         std::fs::write(&path, "100\n").expect("write");
         let mut f = EnergyFile::open(&path).expect("open");
         assert_eq!(f.read_uj().expect("read"), 100);
-        crate::sensors::fixture::write_counter(&path, 250).expect("advance");
+        hoeveel_sysfs_fixture::write_counter(&path, 250).expect("advance");
         assert_eq!(f.read_uj().expect("read"), 250);
         std::fs::write(&path, "garbage\n").expect("write");
         assert!(matches!(f.read_uj(), Err(SensorError::Malformed { .. })));

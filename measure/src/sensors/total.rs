@@ -10,11 +10,11 @@
 
 use super::Domain;
 use super::discover::TotalChoice;
-use hoeveel_record::{DomainInfo, DomainKind};
+use hoeveel_record::{DomainInfo, DomainKind, SensorKind};
 
 /// Decides for every domain whether it is in the total and why; returns the
 /// domains and a one-line rule for the record.
-pub fn decide(domains: &[(Domain, &str)], choice: TotalChoice) -> (Vec<DomainInfo>, String) {
+pub fn decide(domains: &[(Domain, SensorKind)], choice: TotalChoice) -> (Vec<DomainInfo>, String) {
     let has_psys = domains.iter().any(|(d, _)| d.kind == DomainKind::Psys);
     let has_package = domains.iter().any(|(d, _)| d.kind == DomainKind::Package);
     // Without a package counter psys is the only measured CPU energy: leaving it
@@ -43,7 +43,7 @@ pub fn decide(domains: &[(Domain, &str)], choice: TotalChoice) -> (Vec<DomainInf
             DomainInfo {
                 id: d.id.clone(),
                 kind: d.kind,
-                sensor: (*sensor).to_string(),
+                sensor: *sensor,
                 provenance: d.provenance,
                 in_total,
                 reason,
@@ -101,25 +101,31 @@ mod tests {
     #[test]
     fn package_rule_skips_nested_domains() {
         let ds = [
-            (domain("psys", DomainKind::Psys, None), "rapl-powercap"),
+            (
+                domain("psys", DomainKind::Psys, None),
+                SensorKind::RaplPowercap,
+            ),
             (
                 domain("package-0", DomainKind::Package, Some(0)),
-                "rapl-powercap",
+                SensorKind::RaplPowercap,
             ),
             (
                 domain("cores-0", DomainKind::Cores, Some(0)),
-                "rapl-powercap",
+                SensorKind::RaplPowercap,
             ),
             (
                 domain("uncore-0", DomainKind::Uncore, Some(0)),
-                "rapl-powercap",
+                SensorKind::RaplPowercap,
             ),
-            (domain("dram-0", DomainKind::Dram, Some(0)), "rapl-powercap"),
+            (
+                domain("dram-0", DomainKind::Dram, Some(0)),
+                SensorKind::RaplPowercap,
+            ),
             (
                 domain("package-1", DomainKind::Package, Some(1)),
-                "rapl-powercap",
+                SensorKind::RaplPowercap,
             ),
-            (domain("gpu-0", DomainKind::Gpu, Some(0)), "nvml"),
+            (domain("gpu-0", DomainKind::Gpu, Some(0)), SensorKind::Nvml),
         ];
         let (infos, rule) = decide(&ds, TotalChoice::Package);
         assert_eq!(
@@ -133,13 +139,16 @@ mod tests {
     #[test]
     fn psys_rule_counts_psys_and_gpus_only() {
         let ds = [
-            (domain("psys", DomainKind::Psys, None), "rapl-perf"),
+            (domain("psys", DomainKind::Psys, None), SensorKind::RaplPerf),
             (
                 domain("package-0", DomainKind::Package, Some(0)),
-                "rapl-perf",
+                SensorKind::RaplPerf,
             ),
-            (domain("dram-0", DomainKind::Dram, Some(0)), "rapl-perf"),
-            (domain("gpu-0", DomainKind::Gpu, Some(0)), "nvml"),
+            (
+                domain("dram-0", DomainKind::Dram, Some(0)),
+                SensorKind::RaplPerf,
+            ),
+            (domain("gpu-0", DomainKind::Gpu, Some(0)), SensorKind::Nvml),
         ];
         let (infos, _) = decide(&ds, TotalChoice::Psys);
         assert_eq!(summed(&infos), ["psys", "gpu-0"]);
@@ -148,10 +157,16 @@ mod tests {
     #[test]
     fn psys_stands_in_when_there_is_no_package_counter() {
         let ds = [
-            (domain("psys", DomainKind::Psys, None), "rapl-perf"),
-            (domain("dram-0", DomainKind::Dram, Some(0)), "rapl-perf"),
-            (domain("cpu-model", DomainKind::CpuModel, None), "model"),
-            (domain("gpu-0", DomainKind::Gpu, Some(0)), "nvml"),
+            (domain("psys", DomainKind::Psys, None), SensorKind::RaplPerf),
+            (
+                domain("dram-0", DomainKind::Dram, Some(0)),
+                SensorKind::RaplPerf,
+            ),
+            (
+                domain("cpu-model", DomainKind::CpuModel, None),
+                SensorKind::Model,
+            ),
+            (domain("gpu-0", DomainKind::Gpu, Some(0)), SensorKind::Nvml),
         ];
         let (infos, rule) = decide(&ds, TotalChoice::Package);
         assert_eq!(summed(&infos), ["psys", "gpu-0"]);
@@ -174,14 +189,17 @@ mod tests {
 
     #[test]
     fn model_counts_only_without_a_package_counter() {
-        let model = (domain("cpu-model", DomainKind::CpuModel, None), "model");
+        let model = (
+            domain("cpu-model", DomainKind::CpuModel, None),
+            SensorKind::Model,
+        );
         let (infos, _) = decide(std::slice::from_ref(&model), TotalChoice::Package);
         assert_eq!(summed(&infos), ["cpu-model"]);
         let ds = [
             model,
             (
                 domain("package-0", DomainKind::Package, Some(0)),
-                "rapl-perf",
+                SensorKind::RaplPerf,
             ),
         ];
         let (infos, _) = decide(&ds, TotalChoice::Package);

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::meter::Meter;
-use crate::sensors::fixture::{
+use hoeveel_sysfs_fixture::{
     FakePowercap, INTEL_MAX_ENERGY_RANGE_UJ, ZoneSpec, build_powercap, client_zones,
     two_socket_zones,
 };
@@ -130,7 +130,7 @@ fn client_tree_skips_the_mmio_twin() {
     );
 
     let info = sensor.info();
-    assert_eq!(info.kind, "rapl-powercap");
+    assert_eq!(info.kind, crate::sensors::SensorKind::RaplPowercap);
     assert_eq!(info.provenance, Provenance::Counter);
     assert_eq!(info.domains, ["package-0", "cores-0", "uncore-0", "psys"]);
     assert!(info.source.contains("class/powercap"));

@@ -242,7 +242,7 @@ impl Sensor for ModelledCpu {
 
     fn info(&self) -> SensorInfo {
         SensorInfo {
-            kind: SensorKind::Model.name().into(),
+            kind: SensorKind::Model,
             update_period_s: Some(self.tick_s),
             provenance: Provenance::Modelled,
             domains: vec!["cpu-model".into()],

@@ -283,7 +283,7 @@ impl RaplPowercapSensor {
         }
 
         let info = SensorInfo {
-            kind: SensorKind::RaplPowercap.name().to_string(),
+            kind: SensorKind::RaplPowercap,
             provenance: Provenance::Counter,
             domains: domains.iter().map(|d| d.id.clone()).collect(),
             source: format!("powercap sysfs {}, RAPL updates ~1 ms", class.display()),

@@ -8,8 +8,8 @@
 mod nvml_standin;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use hoeveel_agent::sensors::Sensor;
-use hoeveel_agent::sensors::nvml;
+use hoeveel_measure::sensors::Sensor;
+use hoeveel_measure::sensors::nvml;
 use nvml_standin::StandIn;
 use std::hint::black_box;
 

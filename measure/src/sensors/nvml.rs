@@ -154,7 +154,7 @@ pub fn discover(library: Option<&Path>) -> Result<NvmlDiscovery, SensorError> {
                     found.gpus.push(gpu);
                 }
                 found.unavailable.push(Unavailable {
-                    sensor: SensorKind::Nvml.name().to_string(),
+                    sensor: SensorKind::Nvml,
                     reason,
                     fix: None,
                 });
@@ -358,7 +358,7 @@ impl Sensor for NvmlSensor {
             ),
         };
         SensorInfo {
-            kind: SensorKind::Nvml.name().to_string(),
+            kind: SensorKind::Nvml,
             provenance: self.path.provenance(),
             domains: self.domains.iter().map(|d| d.id.clone()).collect(),
             source,

@@ -7,7 +7,7 @@
 use super::system_wide::require_system_wide_perf;
 use super::*;
 use crate::meter::Meter;
-use crate::sensors::fixture::{PmuSpec, build_power_pmu};
+use hoeveel_sysfs_fixture::{PmuSpec, build_power_pmu};
 
 /// A fake power PMU whose events are the software PMU's `cpu-clock` (config 0),
 /// on CPU 0 and, where this machine has it online, CPU 1.
@@ -97,7 +97,7 @@ fn opens_every_domain_per_package_on_a_real_pmu() {
     );
 
     let info = sensor.info();
-    assert_eq!(info.kind, "rapl-perf");
+    assert_eq!(info.kind, crate::sensors::SensorKind::RaplPerf);
     assert_eq!(info.domains.len(), sensor.domains().len());
     let cpus = if spec.packages.len() == 2 { "0,1" } else { "0" };
     assert_eq!(

@@ -6,8 +6,6 @@
 //! reads every domain once, in the order of [`Sensor::domains`].
 
 pub mod discover;
-#[doc(hidden)]
-pub mod fixture;
 pub mod modelled;
 pub mod nvml;
 pub mod rapl_perf;
@@ -68,36 +66,8 @@ impl WrapTime {
     }
 }
 
-/// The kinds of sensor, as named on the command line (`--sensors`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SensorKind {
-    RaplPerf,
-    RaplPowercap,
-    Nvml,
-    Model,
-}
-
-impl SensorKind {
-    pub const ALL: [SensorKind; 4] = [
-        SensorKind::RaplPerf,
-        SensorKind::RaplPowercap,
-        SensorKind::Nvml,
-        SensorKind::Model,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            SensorKind::RaplPerf => "rapl-perf",
-            SensorKind::RaplPowercap => "rapl-powercap",
-            SensorKind::Nvml => "nvml",
-            SensorKind::Model => "model",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<SensorKind> {
-        SensorKind::ALL.into_iter().find(|k| k.name() == name)
-    }
-}
+/// The kinds of sensor, as named on the command line (`--sensors`) and in the record.
+pub use hoeveel_record::SensorKind;
 
 /// Why a sensor cannot be read. Callers branch on these: permission problems
 /// print the fix, unavailable sensors are skipped, transient errors are retried.

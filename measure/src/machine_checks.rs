@@ -308,7 +308,7 @@ pub fn on_battery(sysfs_root: &Path) -> Option<MachineCheck> {
 /// 15, all its threads). Both are in the same USER_HZ ticks (proc(5)).
 ///
 /// ```no_run
-/// use hoeveel_agent::machine_checks::CpuUse;
+/// use hoeveel_measure::machine_checks::CpuUse;
 /// use std::path::Path;
 ///
 /// let proc_root = Path::new("/proc");

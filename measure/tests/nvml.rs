@@ -7,10 +7,10 @@
 #[path = "support/nvml_standin.rs"]
 mod nvml_standin;
 
-use hoeveel_agent::meter::Meter;
-use hoeveel_agent::sensors::discover::{self, DiscoverOptions, TotalChoice};
-use hoeveel_agent::sensors::nvml::{self, NvmlDiscovery, ReadPath};
-use hoeveel_agent::sensors::{Reading, Sensor, SensorError, SensorKind};
+use hoeveel_measure::meter::Meter;
+use hoeveel_measure::sensors::discover::{self, DiscoverOptions, TotalChoice};
+use hoeveel_measure::sensors::nvml::{self, NvmlDiscovery, ReadPath};
+use hoeveel_measure::sensors::{Reading, Sensor, SensorError, SensorKind};
 use hoeveel_record::{DomainKind, Provenance};
 use nvml_standin::StandIn;
 use std::path::Path;
@@ -87,7 +87,7 @@ fn energy_counter_path_reads_millijoules_as_a_counter() {
     assert_eq!(domain.unit, Some(0));
 
     let info = sensor.info();
-    assert_eq!(info.kind, "nvml");
+    assert_eq!(info.kind, SensorKind::Nvml);
     assert_eq!(info.provenance, Provenance::Counter);
     assert_eq!(info.domains, ["gpu-0"]);
     assert!(
@@ -207,7 +207,7 @@ power_mw = unsupported
     assert_eq!(found.sensors.len(), 2, "the third GPU cannot be measured");
     assert_eq!(found.unavailable.len(), 1);
     let missing = &found.unavailable[0];
-    assert_eq!(missing.sensor, "nvml");
+    assert_eq!(missing.sensor, SensorKind::Nvml);
     assert!(
         missing.reason.contains("gpu-2 (Mystery GPU)"),
         "{}",
@@ -402,8 +402,9 @@ energy_mj = unsupported
 power_mw = unsupported
 ",
     );
+    let sysfs = tempfile::tempdir().expect("empty sysfs root");
     let options = DiscoverOptions {
-        sysfs_root: Path::new("/nonexistent").to_path_buf(),
+        sysfs_root: sysfs.path().to_path_buf(),
         only: Some(vec![SensorKind::Nvml]),
         nvml_library: Some(standin.library().to_path_buf()),
         total: TotalChoice::Package,
@@ -424,8 +425,9 @@ power_mw = unsupported
 
 #[test]
 fn asking_for_nvml_without_the_library_fails_with_the_reason() {
+    let sysfs = tempfile::tempdir().expect("empty sysfs root");
     let options = DiscoverOptions {
-        sysfs_root: Path::new("/nonexistent").to_path_buf(),
+        sysfs_root: sysfs.path().to_path_buf(),
         only: Some(vec![SensorKind::Nvml]),
         nvml_library: Some(Path::new("/nonexistent/libnvidia-ml.so.1").to_path_buf()),
         total: TotalChoice::Package,
@@ -433,6 +435,16 @@ fn asking_for_nvml_without_the_library_fails_with_the_reason() {
     let Err(err) = discover::discover(&options) else {
         panic!("an explicit sensor that cannot be used is an error");
     };
+    assert!(
+        matches!(
+            err,
+            discover::DiscoverError::Requested {
+                kind: SensorKind::Nvml,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     let message = err.to_string();
     assert!(message.contains("sensor nvml was asked for"), "{message}");
     assert!(message.contains("GPUs are not measured"), "{message}");

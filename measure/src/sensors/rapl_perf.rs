@@ -148,7 +148,7 @@ impl RaplPerfSensor {
             })
             .collect();
         let info = SensorInfo {
-            kind: SensorKind::RaplPerf.name().to_string(),
+            kind: SensorKind::RaplPerf,
             provenance: Provenance::Counter,
             domains: domains.iter().map(|d| d.id.clone()).collect(),
             source: format!(

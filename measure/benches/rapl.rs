@@ -5,12 +5,12 @@
 //! on any Linux machine).
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use hoeveel_agent::sensors::fixture::{
+use hoeveel_measure::sensors::rapl_perf::RaplPerfSensor;
+use hoeveel_measure::sensors::rapl_powercap::RaplPowercapSensor;
+use hoeveel_measure::sensors::{Reading, Sensor};
+use hoeveel_sysfs_fixture::{
     PmuSpec, build_power_pmu, build_powercap, client_zones, two_socket_zones,
 };
-use hoeveel_agent::sensors::rapl_perf::RaplPerfSensor;
-use hoeveel_agent::sensors::rapl_powercap::RaplPowercapSensor;
-use hoeveel_agent::sensors::{Reading, Sensor};
 use std::hint::black_box;
 
 fn bench_sensor(c: &mut Criterion, name: &str, sensor: &mut dyn Sensor) {

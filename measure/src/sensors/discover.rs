@@ -12,12 +12,80 @@ use hoeveel_record::{DomainKind, GpuInfo, Unavailable};
 use std::path::PathBuf;
 
 /// What the total is made of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TotalChoice {
     /// Package + DRAM of every socket, plus every GPU.
+    #[default]
     Package,
     /// RAPL psys (the whole platform as the SoC sees it), plus every GPU.
     Psys,
+}
+
+impl TotalChoice {
+    pub fn name(self) -> &'static str {
+        match self {
+            TotalChoice::Package => "package",
+            TotalChoice::Psys => "psys",
+        }
+    }
+}
+
+impl std::str::FromStr for TotalChoice {
+    type Err = DiscoverError;
+
+    fn from_str(name: &str) -> Result<TotalChoice, DiscoverError> {
+        match name.trim() {
+            "package" => Ok(TotalChoice::Package),
+            "psys" => Ok(TotalChoice::Psys),
+            other => Err(DiscoverError::UnknownTotal {
+                name: other.to_string(),
+            }),
+        }
+    }
+}
+
+/// Why no set of sensors could be chosen. Callers branch on the variant (the CLI
+/// names its own flag, the Python package raises its own exception) and print
+/// [`DiscoverError::fix`] when there is one.
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoverError {
+    #[error("unknown sensor `{name}`; known: rapl-perf, rapl-powercap, nvml, model")]
+    UnknownSensor { name: String },
+    #[error("unknown total `{name}`; known: package, psys")]
+    UnknownTotal { name: String },
+    #[error("the sysfs root {} is not a directory", path.display())]
+    SysfsRootMissing { path: PathBuf },
+    #[error("sensor {} was asked for but cannot be used: {source}", kind.name())]
+    Requested {
+        kind: SensorKind,
+        #[source]
+        source: SensorError,
+    },
+    #[error("no sensor can be used: {}", no_sensor_reasons(unavailable))]
+    NoSensor { unavailable: Vec<Unavailable> },
+    #[error("the CPU power model cannot be used: {0}")]
+    Model(String),
+}
+
+impl DiscoverError {
+    /// The one command or setting that fixes it, when there is one.
+    pub fn fix(&self) -> Option<&str> {
+        match self {
+            DiscoverError::Requested { source, .. } => source.fix(),
+            DiscoverError::NoSensor { unavailable } => {
+                unavailable.iter().find_map(|u| u.fix.as_deref())
+            }
+            _ => None,
+        }
+    }
+}
+
+fn no_sensor_reasons(unavailable: &[Unavailable]) -> String {
+    unavailable
+        .iter()
+        .map(|u| format!("{}: {}", u.sensor, u.reason))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 #[derive(Debug, Clone)]
@@ -29,26 +97,36 @@ pub struct DiscoverOptions {
     pub total: TotalChoice,
 }
 
+impl Default for DiscoverOptions {
+    /// The machine's own sensors, chosen automatically, the package total.
+    fn default() -> DiscoverOptions {
+        DiscoverOptions {
+            sysfs_root: PathBuf::from("/sys"),
+            only: None,
+            nvml_library: None,
+            total: TotalChoice::Package,
+        }
+    }
+}
+
 impl DiscoverOptions {
+    /// Options from sensor names as a user types them (`rapl-perf`, `model`, …).
     pub fn from_names(
         sysfs_root: PathBuf,
         names: Option<&[String]>,
         nvml_library: Option<PathBuf>,
         total: TotalChoice,
-    ) -> anyhow::Result<DiscoverOptions> {
+    ) -> Result<DiscoverOptions, DiscoverError> {
         let only = match names {
             None => None,
             Some(names) => Some(
                 names
                     .iter()
                     .map(|n| {
-                        SensorKind::parse(n.trim()).ok_or_else(|| {
-                            anyhow::anyhow!(
-                                "unknown sensor `{n}` in --sensors; known: rapl-perf, rapl-powercap, nvml, model"
-                            )
-                        })
+                        SensorKind::parse(n.trim())
+                            .ok_or_else(|| DiscoverError::UnknownSensor { name: n.clone() })
                     })
-                    .collect::<anyhow::Result<Vec<_>>>()?,
+                    .collect::<Result<Vec<_>, _>>()?,
             ),
         };
         Ok(DiscoverOptions {
@@ -99,7 +177,7 @@ impl Inventory {
 
 fn unavailable(kind: SensorKind, err: &SensorError) -> Unavailable {
     Unavailable {
-        sensor: kind.name().to_string(),
+        sensor: kind,
         reason: err.to_string(),
         fix: err.fix().map(str::to_string),
     }
@@ -115,7 +193,12 @@ fn covers_cpu(sensor: &dyn Sensor) -> bool {
 }
 
 /// Looks for every sensor the options allow.
-pub fn discover(options: &DiscoverOptions) -> anyhow::Result<Inventory> {
+pub fn discover(options: &DiscoverOptions) -> Result<Inventory, DiscoverError> {
+    if !options.sysfs_root.is_dir() {
+        return Err(DiscoverError::SysfsRootMissing {
+            path: options.sysfs_root.clone(),
+        });
+    }
     let mut sensors: Vec<Box<dyn Sensor>> = Vec::new();
     let mut missing = Vec::new();
     let mut gpus = Vec::new();
@@ -124,19 +207,14 @@ pub fn discover(options: &DiscoverOptions) -> anyhow::Result<Inventory> {
     let mut rapl_found = false;
     let mut cpu_covered = false;
 
-    let fail_if_explicit = |kind: SensorKind, err: &SensorError| -> anyhow::Result<()> {
-        if options.explicit(kind) {
-            let fix = err
-                .fix()
-                .map(|f| format!("\n  fix: {f}"))
-                .unwrap_or_default();
-            anyhow::bail!(
-                "sensor {} was asked for but cannot be used: {err}{fix}",
-                kind.name()
-            );
-        }
-        Ok(())
-    };
+    // A sensor the user named must be used; one chosen automatically may be missing.
+    let fail_if_explicit =
+        |kind: SensorKind, err: SensorError| -> Result<SensorError, DiscoverError> {
+            if options.explicit(kind) {
+                return Err(DiscoverError::Requested { kind, source: err });
+            }
+            Ok(err)
+        };
 
     if options.wants(SensorKind::RaplPerf) {
         match RaplPerfSensor::discover(&options.sysfs_root) {
@@ -146,7 +224,7 @@ pub fn discover(options: &DiscoverOptions) -> anyhow::Result<Inventory> {
                 sensors.push(Box::new(s));
             }
             Err(e) => {
-                fail_if_explicit(SensorKind::RaplPerf, &e)?;
+                let e = fail_if_explicit(SensorKind::RaplPerf, e)?;
                 missing.push(unavailable(SensorKind::RaplPerf, &e));
             }
         }
@@ -162,7 +240,7 @@ pub fn discover(options: &DiscoverOptions) -> anyhow::Result<Inventory> {
                 sensors.push(Box::new(s));
             }
             Err(e) => {
-                fail_if_explicit(SensorKind::RaplPowercap, &e)?;
+                let e = fail_if_explicit(SensorKind::RaplPowercap, e)?;
                 missing.push(unavailable(SensorKind::RaplPowercap, &e));
             }
         }
@@ -180,24 +258,20 @@ pub fn discover(options: &DiscoverOptions) -> anyhow::Result<Inventory> {
                 );
             }
             Err(e) => {
-                fail_if_explicit(SensorKind::Nvml, &e)?;
+                let e = fail_if_explicit(SensorKind::Nvml, e)?;
                 missing.push(unavailable(SensorKind::Nvml, &e));
             }
         }
     }
     if options.wants(SensorKind::Model) && (!cpu_covered || options.explicit(SensorKind::Model)) {
-        let model = ModelledCpu::for_this_host()?;
+        let model =
+            ModelledCpu::for_this_host().map_err(|e| DiscoverError::Model(format!("{e:#}")))?;
         sensors.push(Box::new(model));
     }
     if sensors.is_empty() {
-        anyhow::bail!(
-            "no sensor can be used: {}",
-            missing
-                .iter()
-                .map(|u| format!("{}: {}", u.sensor, u.reason))
-                .collect::<Vec<_>>()
-                .join("; ")
-        );
+        return Err(DiscoverError::NoSensor {
+            unavailable: missing,
+        });
     }
     Ok(Inventory {
         sensors,
@@ -210,7 +284,7 @@ pub fn discover(options: &DiscoverOptions) -> anyhow::Result<Inventory> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sensors::fixture::{PmuSpec, build_power_pmu};
+    use hoeveel_sysfs_fixture::{PmuSpec, build_power_pmu};
 
     /// A sysfs root holding only a power PMU backed by the kernel's software
     /// PMU (see [`PmuSpec::software_backed`]): config 0 (`cpu-clock`) moves,

@@ -3,9 +3,9 @@
 //! directory. The sensors take the sysfs root as a parameter, so pointing them
 //! at one of these trees exercises the same discovery and reading code as `/sys`.
 //!
-//! It lives in the library (hidden from the docs) rather than behind
-//! `#[cfg(test)]` so that the end-to-end tests and the benchmarks, which link
-//! the library, build the same trees as the unit tests. It uses only `std`.
+//! A crate of its own, next to the stand-in NVML library, so that the unit
+//! tests of the measuring crate, the end-to-end tests and the benchmarks build the
+//! same trees. It uses only `std`.
 //!
 //! Counters are written in place, at offset 0 and always with the same width
 //! (zero-padded), because the sensor opens each `energy_uj` once and re-reads
@@ -15,7 +15,7 @@
 //! An end-to-end test of the agent as another process:
 //!
 //! ```no_run
-//! use hoeveel_agent::sensors::fixture::{build_powercap, drive_at_rates, two_socket_zones};
+//! use hoeveel_sysfs_fixture::{build_powercap, drive_at_rates, two_socket_zones};
 //! # fn main() -> std::io::Result<()> {
 //! let dir = std::env::temp_dir().join("fake-sys");
 //! let fake = build_powercap(&dir, &two_socket_zones())?;
