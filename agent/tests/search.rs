@@ -193,7 +193,7 @@ fn auto_calibration_batches_many_queries_and_interrupts_stop_them() {
         },
         cache.path(),
     ));
-    // A made-up sensor that updates every 5 ms: the batch aims at 50 ms.
+    // The model sensor, said to update every 5 ms: the batch aims at 50 ms.
     let target = Resolution {
         min_window_s: 0.05,
         slowest_sensor: Some(hoeveel_record::SensorKind::Model),
@@ -206,7 +206,7 @@ fn auto_calibration_batches_many_queries_and_interrupts_stop_them() {
     assert!(calibration.requests_per_repetition > 1, "{calibration:?}");
     assert!(
         calibration.note.contains(
-            "last at least 0.05 s = 10 update periods of the slowest sensor (fake, 5 ms)"
+            "last at least 0.05 s = 10 update periods of the slowest sensor (model, 5 ms)"
         ),
         "{}",
         calibration.note
