@@ -68,6 +68,41 @@ impl Record {
         }
     }
 
+    /// Names of the windows in a record written through the measuring library, in
+    /// the order they first ended; empty for the agent's records.
+    pub fn window_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        for name in self.repetitions.iter().filter_map(|r| r.window.as_deref()) {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        names
+    }
+
+    /// One record per window name, each with only that window's repetitions, its
+    /// name after the file's (`run.jsonl#load`) and in its label; a record without
+    /// named windows comes back whole. Windows of different names measure
+    /// different things, so no figure may average them together.
+    pub fn by_window(self) -> Vec<Record> {
+        let names: Vec<String> = self.window_names().iter().map(|n| n.to_string()).collect();
+        if names.is_empty() {
+            return vec![self];
+        }
+        names
+            .iter()
+            .map(|name| {
+                let mut r = self.clone();
+                r.repetitions
+                    .retain(|rep| rep.window.as_deref() == Some(name.as_str()));
+                r.path = Some(PathBuf::from(format!("{}#{name}", self.name())));
+                r.run_start.workload.label =
+                    format!("{}: window {name}", self.run_start.workload.label);
+                r
+            })
+            .collect()
+    }
+
     /// A name for the record in messages: its file name, or "record".
     pub fn name(&self) -> String {
         self.path
@@ -266,4 +301,68 @@ fn check_schema(first: &str, line_no: usize, path: &Path) -> Result<(), ReadErro
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testdata::{record_with, repetition};
+
+    fn window(index: u32, name: &str, gross_j: f64) -> crate::Repetition {
+        let mut r = repetition(index, gross_j);
+        r.window = Some(name.to_string());
+        r
+    }
+
+    #[test]
+    fn a_record_of_named_windows_splits_into_one_record_per_name() {
+        let record = record_with(
+            true,
+            vec![
+                window(0, "load", 9.0),
+                window(1, "infer", 3.0),
+                window(2, "infer", 4.0),
+            ],
+        );
+        assert_eq!(record.window_names(), ["load", "infer"]);
+        let split = record.by_window();
+        assert_eq!(split.len(), 2);
+        assert_eq!(split[0].name(), "test.jsonl#load");
+        assert_eq!(split[0].run_start.workload.label, "test: window load");
+        assert_eq!(split[0].repetitions.len(), 1);
+        assert_eq!(split[1].name(), "test.jsonl#infer");
+        let energies: Vec<f64> = split[1]
+            .repetitions
+            .iter()
+            .map(|r| r.total_energy_j)
+            .collect();
+        assert_eq!(energies, [3.0, 4.0]);
+        // The baseline applies to every window.
+        assert!(split.iter().all(|r| r.baseline.is_some()));
+    }
+
+    #[test]
+    fn a_record_without_named_windows_comes_back_whole() {
+        let record = record_with(false, vec![repetition(0, 5.0), repetition(1, 6.0)]);
+        assert!(record.window_names().is_empty());
+        let split = record.by_window();
+        assert_eq!(split.len(), 1);
+        assert_eq!(split[0].name(), "test.jsonl");
+        assert_eq!(split[0].repetitions.len(), 2);
+    }
+
+    #[test]
+    fn kinds_a_newer_agent_writes_read_as_other() {
+        use crate::{SensorKind, WorkloadKind};
+        let sensor: SensorKind = serde_json::from_str("\"rapl-msr\"").expect("reads");
+        assert_eq!(sensor, SensorKind::Other);
+        let workload: WorkloadKind = serde_json::from_str("\"video\"").expect("reads");
+        assert_eq!(workload, WorkloadKind::Other);
+        let known: SensorKind = serde_json::from_str("\"rapl-powercap\"").expect("reads");
+        assert_eq!(known, SensorKind::RaplPowercap);
+        assert_eq!(
+            SensorKind::parse("other"),
+            None,
+            "not a kind a user can ask for"
+        );
+    }
 }

@@ -12,11 +12,7 @@ pub struct Args {
 
 pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
     let p = g.profiles()?;
-    let records = a
-        .records
-        .iter()
-        .map(|r| super::read(r))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let records = super::read_each_window(&a.records)?;
     let doc = crate::cases::all(&p, &records)?;
     super::emit(g, &doc)
 }

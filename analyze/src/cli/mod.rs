@@ -145,8 +145,32 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// Reads a record. What the reader tolerated (a cut last line, no run_end) is
 /// among [`record_warnings`], which every command prints with its output.
+/// Commands that take one record refuse one that holds several named windows
+/// (from the measuring library), which measure different things: `report` shows
+/// each of them.
 pub fn read(path: &Path) -> anyhow::Result<Record> {
-    Ok(hoeveel_record::read_record(path)?)
+    let record = hoeveel_record::read_record(path)?;
+    let names = record.window_names();
+    if names.len() > 1 {
+        anyhow::bail!(
+            "{}: holds {} windows ({}), which measure different things; `hoeveel report {}` shows each of them",
+            path.display(),
+            names.len(),
+            names.join(", "),
+            path.display()
+        );
+    }
+    Ok(record)
+}
+
+/// Reads records for commands that take several, splitting a record of named
+/// windows into one record per window name ([`Record::by_window`]).
+pub fn read_each_window(paths: &[std::path::PathBuf]) -> anyhow::Result<Vec<Record>> {
+    let mut records = Vec::new();
+    for path in paths {
+        records.extend(hoeveel_record::read_record(path)?.by_window());
+    }
+    Ok(records)
 }
 
 /// Every warning of a record ([`hoeveel_record::warnings::of`]), each prefixed

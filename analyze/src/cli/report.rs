@@ -19,11 +19,7 @@ pub struct Args {
 
 pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
     let profiles = g.profiles()?;
-    let records = a
-        .records
-        .iter()
-        .map(|p| super::read(p))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let records = super::read_each_window(&a.records)?;
     let opts = ReportOptions {
         site: a.site,
         basis: a.basis.basis(),
