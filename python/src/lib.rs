@@ -150,16 +150,7 @@ impl Monitor {
         py: Python<'py>,
         duration_s: f64,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let guard = self
-            .inner
-            .read()
-            .map_err(|_| HoeveelError::new_err("the monitor's lock was poisoned"))?;
-        let inner = guard
-            .as_ref()
-            .ok_or_else(|| HoeveelError::new_err("the monitor is closed"))?;
-        let baseline = py
-            .detach(|| inner.measure_baseline(duration_s))
-            .map_err(|e| py_error(py, e))?;
+        let baseline = self.with(py, |m| py.detach(|| m.measure_baseline(duration_s)))?;
         baseline_dict(py, &baseline)
     }
 
