@@ -11,7 +11,9 @@ pub mod cli;
 pub mod html;
 pub mod output;
 pub mod plot;
-pub mod profiles;
 pub mod raster;
 pub mod report;
 pub mod stats;
+
+/// The sourced profiles, loaded and checked (the crate `hoeveel-profiles`).
+pub use hoeveel_profiles as profiles;

@@ -223,6 +223,77 @@ fn ln_gamma(x: f64) -> f64 {
     0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + a.ln()
 }
 
+/// A closed interval with an optional typical value inside it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Interval {
+    pub low: f64,
+    pub typical: Option<f64>,
+    pub high: f64,
+}
+
+impl Interval {
+    pub fn point(v: f64) -> Interval {
+        Interval {
+            low: v,
+            typical: Some(v),
+            high: v,
+        }
+    }
+
+    pub fn new(low: f64, typical: Option<f64>, high: f64) -> Interval {
+        Interval { low, typical, high }
+    }
+
+    pub fn scale(self, k: f64) -> Interval {
+        let (a, b) = (self.low * k, self.high * k);
+        Interval {
+            low: a.min(b),
+            typical: self.typical.map(|t| t * k),
+            high: a.max(b),
+        }
+    }
+
+    /// Product of two intervals of non-negative quantities: low x low .. high x high
+    /// (interval arithmetic; both factors are energies, PUEs or intensities, which are
+    /// never negative, so the corners are the bounds). A negative lower bound (a net
+    /// energy below zero) is clamped to zero first, since no site turns energy into
+    /// negative emissions.
+    pub fn times(self, other: Interval) -> Interval {
+        let a = self.clamp_non_negative();
+        let b = other.clamp_non_negative();
+        Interval {
+            low: a.low * b.low,
+            typical: a.typical.zip(b.typical).map(|(x, y)| x * y),
+            high: a.high * b.high,
+        }
+    }
+
+    pub fn plus(self, other: Interval) -> Interval {
+        Interval {
+            low: self.low + other.low,
+            typical: self.typical.zip(other.typical).map(|(x, y)| x + y),
+            high: self.high + other.high,
+        }
+    }
+
+    fn clamp_non_negative(self) -> Interval {
+        Interval {
+            low: self.low.max(0.0),
+            typical: self.typical.map(|t| t.max(0.0)),
+            high: self.high.max(0.0),
+        }
+    }
+
+    /// The value to rank by: the typical value, else the midpoint.
+    pub fn centre(&self) -> f64 {
+        self.typical.unwrap_or((self.low + self.high) / 2.0)
+    }
+
+    pub fn is_point(&self) -> bool {
+        self.low == self.high
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

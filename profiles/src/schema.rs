@@ -72,7 +72,7 @@ pub struct RequestEntry {
 
 impl RequestEntry {
     /// The energy in joules.
-    pub fn energy_j(&self) -> crate::stats::Interval {
+    pub fn energy_j(&self) -> hoeveel_record::stats::Interval {
         let factor = if self.unit == "Wh" { 3600.0 } else { 1.0 };
         self.energy.interval().scale(factor)
     }
@@ -133,7 +133,7 @@ impl DeviceEntry {
     /// `halving_years` after the entry's own year: v x 0.5^((year - entry year) / h).
     /// Aslan et al. (2018) give 0.06 kWh/GB for 2015, halving about every 2 years;
     /// they do not endorse extrapolating it, so callers must label it extrapolated.
-    pub fn value_in(&self, year: i64) -> crate::stats::Interval {
+    pub fn value_in(&self, year: i64) -> hoeveel_record::stats::Interval {
         match self.halving_years {
             Some(h) => self
                 .value

@@ -2,7 +2,7 @@
 //! (`{ low = 1.04, high = 1.15 }`), so that unknown values are carried as ranges
 //! instead of being replaced by a guess.
 
-use crate::stats::Interval;
+use hoeveel_record::stats::Interval;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -20,22 +20,15 @@ use std::path::{Path, PathBuf};
 
 /// The shipped profile files, by name.
 pub const SHIPPED: [(&str, &str); 5] = [
-    ("grid.toml", include_str!("../../../profiles/grid.toml")),
-    ("sites.toml", include_str!("../../../profiles/sites.toml")),
-    (
-        "requests.toml",
-        include_str!("../../../profiles/requests.toml"),
-    ),
-    ("models.toml", include_str!("../../../profiles/models.toml")),
-    (
-        "devices.toml",
-        include_str!("../../../profiles/devices.toml"),
-    ),
+    ("grid.toml", include_str!("../grid.toml")),
+    ("sites.toml", include_str!("../sites.toml")),
+    ("requests.toml", include_str!("../requests.toml")),
+    ("models.toml", include_str!("../models.toml")),
+    ("devices.toml", include_str!("../devices.toml")),
 ];
 
 /// The shipped municipality scenario (workshop case 3).
-pub const MUNICIPALITY_SCENARIO: &str =
-    include_str!("../../../profiles/scenarios/municipality.toml");
+pub const MUNICIPALITY_SCENARIO: &str = include_str!("../scenarios/municipality.toml");
 
 /// Every problem found while loading; loading fails when there is at least one.
 #[derive(Debug, thiserror::Error)]
@@ -307,7 +300,7 @@ impl ProfileSet {
     }
 
     /// The site's factor in gCO2e per kWh of IT energy: PUE x grid intensity, as an interval.
-    pub fn site_factor(&self, site: &SiteEntry) -> Option<crate::stats::Interval> {
+    pub fn site_factor(&self, site: &SiteEntry) -> Option<hoeveel_record::stats::Interval> {
         let grid = self.grid_entry(&site.grid)?;
         Some(site.pue.interval().scale(grid.value))
     }
