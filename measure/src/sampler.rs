@@ -31,6 +31,27 @@ struct Slot {
     /// Counter resets per domain.
     resets: Vec<u32>,
     lost: bool,
+    /// Why the sensor is not being read, while it is lost.
+    down: Option<Down>,
+}
+
+/// Why a sensor's domains are not measured now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Down {
+    /// Its last read failed (a file gone, a library error).
+    ReadError,
+    /// It returned a different number of readings than it has domains.
+    WrongReadings,
+}
+
+impl Down {
+    /// The reason as a fixed label value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Down::ReadError => "read_error",
+            Down::WrongReadings => "wrong_readings",
+        }
+    }
 }
 
 struct State {
@@ -40,6 +61,9 @@ struct State {
     notices: Vec<Notice>,
     phase: RunPhase,
     repetition: Option<u32>,
+    /// Read lost sensors again at every reading (a long-running exporter), rather
+    /// than leaving them out for the rest of the run.
+    retry_lost: bool,
 }
 
 pub struct Sampler {
@@ -66,6 +90,7 @@ impl Sampler {
                 meters,
                 resets,
                 lost: false,
+                down: None,
             });
         }
         Sampler {
@@ -76,9 +101,33 @@ impl Sampler {
                 notices: Vec::new(),
                 phase: RunPhase::Between,
                 repetition: None,
+                retry_lost: false,
             }),
             clock,
         }
+    }
+
+    /// A sampler that reads a lost sensor again at every reading; when it reads
+    /// again, its meters start afresh (the energy while it was lost is not
+    /// counted) and its running totals go on from where they were.
+    pub fn retrying_lost_sensors(self) -> Sampler {
+        if let Ok(mut state) = self.state.lock() {
+            state.retry_lost = true;
+        }
+        self
+    }
+
+    /// Why each domain is not measured now (`None`: measured), in domain order.
+    pub fn health(&self) -> Vec<Option<Down>> {
+        self.state
+            .lock()
+            .map(|s| {
+                s.slots
+                    .iter()
+                    .flat_map(|slot| std::iter::repeat_n(slot.down, slot.meters.len()))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     fn lock(&self) -> anyhow::Result<std::sync::MutexGuard<'_, State>> {
@@ -184,12 +233,27 @@ impl State {
             readings,
             notices,
             domain_ids,
+            retry_lost,
             ..
         } = self;
-        for slot in slots.iter_mut().filter(|s| !s.lost) {
+        for slot in slots.iter_mut().filter(|s| !s.lost || *retry_lost) {
             readings.clear();
             match slot.sensor.sample(readings) {
                 Ok(()) if readings.len() == slot.meters.len() => {
+                    if slot.lost {
+                        // Back after a loss: the meters start from this reading.
+                        slot.lost = false;
+                        slot.down = None;
+                        slot.meters.iter_mut().for_each(Meter::restart);
+                        notices.push(Notice {
+                            t_s,
+                            level: NoticeLevel::Info,
+                            sensor: Some(slot.sensor.kind()),
+                            message:
+                                "sensor reads again; the energy while it was lost is not counted"
+                                    .to_string(),
+                        });
+                    }
                     for (i, (meter, reading)) in
                         slot.meters.iter_mut().zip(readings.iter()).enumerate()
                     {
@@ -202,8 +266,10 @@ impl State {
                         }
                     }
                 }
+                Ok(()) if slot.lost => {}
                 Ok(()) => {
                     slot.lost = true;
+                    slot.down = Some(Down::WrongReadings);
                     notices.push(Notice {
                         t_s,
                         level: NoticeLevel::Warning,
@@ -217,8 +283,11 @@ impl State {
                 }
                 // A transient error skips this reading; the next one covers the gap.
                 Err(SensorError::Transient(_)) => {}
+                // Still lost: said once, when it was lost.
+                Err(_) if slot.lost => {}
                 Err(e) => {
                     slot.lost = true;
+                    slot.down = Some(Down::ReadError);
                     let ids = domain_ids[slot.first_domain..slot.first_domain + slot.meters.len()]
                         .join(", ");
                     notices.push(Notice {
@@ -226,7 +295,8 @@ impl State {
                         level: NoticeLevel::Warning,
                         sensor: Some(slot.sensor.kind()),
                         message: format!(
-                            "sensor lost ({e}); domains {ids} are not measured from here on, the run continues with the rest"
+                            "sensor lost ({e}); domains {ids} are not measured {}, the rest goes on",
+                            if *retry_lost { "until it reads again" } else { "from here on" }
                         ),
                     });
                 }
@@ -263,5 +333,104 @@ fn meter_notice(t_s: f64, id: &str, e: MeterError) -> Notice {
         message: format!(
             "{id}: {e}; that interval is left out and measuring restarts from this reading"
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sensors::{Domain, SensorKind};
+    use hoeveel_record::{DomainKind, Provenance, SensorInfo};
+    use std::sync::atomic::AtomicU32;
+
+    /// A counter of 1 J per reading whose reads fail while `failing` is set.
+    struct Flaky {
+        domains: Vec<Domain>,
+        failing: Arc<AtomicBool>,
+        reads: AtomicU32,
+    }
+
+    impl Sensor for Flaky {
+        fn kind(&self) -> SensorKind {
+            SensorKind::RaplPowercap
+        }
+        fn domains(&self) -> &[Domain] {
+            &self.domains
+        }
+        fn info(&self) -> SensorInfo {
+            unreachable!("not needed here")
+        }
+        fn update_period_s(&self) -> f64 {
+            0.001
+        }
+        fn sample(&mut self, out: &mut Vec<Reading>) -> Result<(), SensorError> {
+            let n = self.reads.fetch_add(1, Ordering::SeqCst);
+            if self.failing.load(Ordering::SeqCst) {
+                return Err(SensorError::Unavailable("zone gone".into()));
+            }
+            out.push(Reading::Counter {
+                energy_uj: u64::from(n) * 1_000_000,
+            });
+            Ok(())
+        }
+    }
+
+    fn flaky() -> (Sampler, Arc<AtomicBool>) {
+        let failing = Arc::new(AtomicBool::new(false));
+        let sensor = Flaky {
+            domains: vec![Domain {
+                id: "package-0".into(),
+                kind: DomainKind::Package,
+                provenance: Provenance::Counter,
+                wrap_range_uj: None,
+                unit: Some(0),
+            }],
+            failing: failing.clone(),
+            reads: AtomicU32::new(0),
+        };
+        (
+            Sampler::new(vec![Box::new(sensor)], Instant::now()),
+            failing,
+        )
+    }
+
+    #[test]
+    fn a_lost_sensor_stays_lost_in_a_run() {
+        let (sampler, failing) = flaky();
+        sampler.mark().expect("mark");
+        failing.store(true, Ordering::SeqCst);
+        assert!(!sampler.mark().expect("mark").alive[0]);
+        assert_eq!(sampler.health(), [Some(Down::ReadError)]);
+        failing.store(false, Ordering::SeqCst);
+        assert!(!sampler.mark().expect("mark").alive[0], "not read again");
+    }
+
+    #[test]
+    fn a_retrying_sampler_reads_a_lost_sensor_again_and_counts_on() {
+        let (sampler, failing) = flaky();
+        let sampler = sampler.retrying_lost_sensors();
+        sampler.mark().expect("mark"); // read 0: 0 J, the start
+        assert_eq!(sampler.mark().expect("mark").totals_j[0], 1.0); // read 1
+        failing.store(true, Ordering::SeqCst);
+        let down = sampler.mark().expect("mark"); // read 2 fails
+        assert!(!down.alive[0]);
+        assert_eq!(sampler.health(), [Some(Down::ReadError)]);
+        assert_eq!(
+            sampler.mark().expect("mark").totals_j[0],
+            1.0,
+            "read 3 fails too"
+        );
+        failing.store(false, Ordering::SeqCst);
+        // Read 4 (4 J on the counter) restarts the meter: the 3 J while lost are
+        // not counted, the total stays monotonic.
+        let back = sampler.mark().expect("mark");
+        assert!(back.alive[0]);
+        assert_eq!(back.totals_j[0], 1.0);
+        assert_eq!(sampler.health(), [None]);
+        assert_eq!(sampler.mark().expect("mark").totals_j[0], 2.0); // read 5
+        let notices = sampler.take_notices();
+        assert_eq!(notices.len(), 2, "lost once, back once: {notices:?}");
+        assert!(notices[0].message.contains("until it reads again"));
+        assert!(notices[1].message.contains("reads again"));
     }
 }
