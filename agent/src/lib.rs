@@ -16,9 +16,11 @@
 //!   with a background sampler; writes the record as it goes.
 //! - [`workload`]: what is measured (a command, an LLM request, a search) and the
 //!   fetcher of the shipped model and corpus.
+//! - [`exporter`]: `serve`, the Prometheus exporter on the same sensors.
 //! - [`cli`]: one module per subcommand; `main.rs` only wires them.
 
 pub mod cli;
+pub mod exporter;
 pub mod run_loop;
 pub mod workload;
 

@@ -26,14 +26,16 @@ fn build_once() -> &'static PathBuf {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
         let mut cmd = Command::new(cargo);
-        // The same selection as `scripts/test` builds and `cargo test --workspace`
-        // uses: building fewer packages would resolve features differently and
-        // compile llama.cpp a second time.
+        // The same selection as `scripts/test` builds and tests: building fewer
+        // packages would resolve features differently and compile llama.cpp a
+        // second time. The Python extension is built by pip, not here.
         cmd.args([
             "build",
             "--quiet",
             "--locked",
             "--workspace",
+            "--exclude",
+            "hoeveel-python",
             "--all-targets",
             "--manifest-path",
         ])

@@ -10,6 +10,44 @@ use hoeveel_record::{RecordWriter, RunStatus};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// Which sensors to read and where: shared by the measuring subcommands and `serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SensorArgs {
+    /// Root of sysfs, for containers with the host's /sys mounted elsewhere.
+    #[arg(long, value_name = "DIR", default_value = "/sys")]
+    pub sysfs_root: PathBuf,
+    /// Root of procfs, for the machine checks (swap, other processes' CPU use).
+    #[arg(long, value_name = "DIR", default_value = "/proc")]
+    pub proc_root: PathBuf,
+    /// Sensors to use, comma separated: rapl-perf, rapl-powercap, nvml, model.
+    /// Default: the best available for the CPU, and NVML for GPUs.
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub sensors: Option<Vec<String>>,
+    /// What the total is: `package` (package + DRAM + GPUs) or `psys` (platform).
+    #[arg(long, value_enum, default_value_t = TotalArg::Package)]
+    pub total: TotalArg,
+    /// NVML library to load instead of the system's libnvidia-ml.so.1.
+    #[arg(long, value_name = "FILE", env = "HOEVEEL_NVML_LIBRARY")]
+    pub nvml_library: Option<PathBuf>,
+}
+
+impl SensorArgs {
+    pub fn discover_options(&self) -> anyhow::Result<DiscoverOptions> {
+        DiscoverOptions::from_names(
+            self.sysfs_root.clone(),
+            self.sensors.as_deref(),
+            self.nvml_library.clone(),
+            self.total.into(),
+        )
+        .map_err(|e| match e {
+            DiscoverError::UnknownSensor { name } => anyhow::anyhow!(
+                "unknown sensor `{name}` in --sensors; known: rapl-perf, rapl-powercap, nvml, model"
+            ),
+            other => other.into(),
+        })
+    }
+}
+
 #[derive(Debug, Clone, clap::Args)]
 pub struct MeasureArgs {
     /// Measured repetitions.
@@ -27,22 +65,8 @@ pub struct MeasureArgs {
     /// Where the record goes (default: ./runs/WORKLOAD-TIMESTAMP.jsonl).
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Root of sysfs, for containers with the host's /sys mounted elsewhere.
-    #[arg(long, value_name = "DIR", default_value = "/sys")]
-    pub sysfs_root: PathBuf,
-    /// Root of procfs, for the machine checks (swap, other processes' CPU use).
-    #[arg(long, value_name = "DIR", default_value = "/proc")]
-    pub proc_root: PathBuf,
-    /// Sensors to use, comma separated: rapl-perf, rapl-powercap, nvml, model.
-    /// Default: the best available for the CPU, and NVML for GPUs.
-    #[arg(long, value_delimiter = ',', value_name = "LIST")]
-    pub sensors: Option<Vec<String>>,
-    /// What the total is: `package` (package + DRAM + GPUs) or `psys` (platform).
-    #[arg(long, value_enum, default_value_t = TotalArg::Package)]
-    pub total: TotalArg,
-    /// NVML library to load instead of the system's libnvidia-ml.so.1.
-    #[arg(long, value_name = "FILE", env = "HOEVEEL_NVML_LIBRARY")]
-    pub nvml_library: Option<PathBuf>,
+    #[command(flatten)]
+    pub sensor: SensorArgs,
     /// Keep going when a repetition fails (non-zero exit, server error).
     #[arg(long)]
     pub ignore_failure: bool,
@@ -97,21 +121,6 @@ pub fn parse_duration_s(text: &str) -> Result<f64, String> {
 }
 
 impl MeasureArgs {
-    pub fn discover_options(&self) -> anyhow::Result<DiscoverOptions> {
-        DiscoverOptions::from_names(
-            self.sysfs_root.clone(),
-            self.sensors.as_deref(),
-            self.nvml_library.clone(),
-            self.total.into(),
-        )
-        .map_err(|e| match e {
-            DiscoverError::UnknownSensor { name } => anyhow::anyhow!(
-                "unknown sensor `{name}` in --sensors; known: rapl-perf, rapl-powercap, nvml, model"
-            ),
-            other => other.into(),
-        })
-    }
-
     pub fn loop_settings(&self) -> anyhow::Result<LoopSettings> {
         if self.runs == 0 {
             anyhow::bail!("--runs must be at least 1");
@@ -130,8 +139,8 @@ impl MeasureArgs {
             ignore_failure: self.ignore_failure,
             write_samples: !self.no_samples,
             progress: !self.no_progress,
-            sysfs_root: self.sysfs_root.clone(),
-            proc_root: self.proc_root.clone(),
+            sysfs_root: self.sensor.sysfs_root.clone(),
+            proc_root: self.sensor.proc_root.clone(),
         })
     }
 
@@ -153,7 +162,7 @@ pub fn measure(
     workload: &mut dyn Workload,
 ) -> anyhow::Result<ExitCode> {
     let settings = args.loop_settings()?;
-    let options = args.discover_options()?;
+    let options = args.sensor.discover_options()?;
     let path = args.output_path(stem);
     let inventory = discover::discover(&options).map_err(render_discover_error)?;
     check_interval(settings.interval_s, &inventory)?;

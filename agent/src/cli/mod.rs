@@ -6,6 +6,7 @@ pub mod llm;
 pub mod run;
 pub mod search;
 pub mod sensors;
+pub mod serve;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -34,6 +35,8 @@ pub enum Command {
     Search(search::Args),
     /// Download a shipped model or corpus into the cache, verifying its checksum.
     Fetch(fetch::Args),
+    /// Serve the sensors' energy as Prometheus metrics until SIGTERM.
+    Serve(Box<serve::Args>),
 }
 
 /// Runs the parsed command line; the exit code tells a failed or interrupted run apart.
@@ -44,5 +47,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Llm(args) => llm::run(*args),
         Command::Search(args) => search::run(args),
         Command::Fetch(args) => fetch::run(args),
+        Command::Serve(args) => serve::run(*args),
     }
 }

@@ -1,0 +1,152 @@
+//! The HTTP side of the exporter: HTTP/1.1 with hyper on one tokio thread.
+//!
+//! Only `GET` (and `HEAD`) of `/metrics` and `/` are answered; every other request
+//! gets a plain error status and the exporter goes on. Limits keep a hostile or
+//! broken peer from holding it: request heads over 16 KiB are refused (431), a
+//! head must arrive within 10 s, a connection lives at most 60 s, and at most 64
+//! connections are served at once (more are closed on accept). Nothing from a
+//! request is echoed back.
+
+use super::Published;
+use super::metrics::{Format, Metrics};
+use anyhow::Context;
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{ACCEPT, ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, TRANSFER_ENCODING};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::Semaphore;
+
+/// Largest request head accepted (request line and headers).
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+/// Connections served at once.
+pub const MAX_CONNECTIONS: usize = 64;
+const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
+
+/// Serves until SIGTERM or SIGINT; returns then.
+pub fn serve(listen: SocketAddr, published: Arc<RwLock<Published>>) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the HTTP runtime")?;
+    runtime.block_on(accept_loop(listen, Arc::new(Metrics::new(published))))
+}
+
+async fn accept_loop(listen: SocketAddr, metrics: Arc<Metrics>) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let local = listener.local_addr().unwrap_or(listen);
+    eprintln!("hoeveel-agent serve: metrics at http://{local}/metrics");
+    let mut terminate = signal(SignalKind::terminate()).context("SIGTERM handler")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("SIGINT handler")?;
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    // A failed accept (a peer gone, out of descriptors) is that
+                    // connection's problem, not the exporter's.
+                    Err(e) => {
+                        eprintln!("hoeveel-agent serve: accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let Ok(slot) = slots.clone().try_acquire_owned() else {
+                    drop(stream);
+                    continue;
+                };
+                let metrics = metrics.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |request| {
+                        let metrics = metrics.clone();
+                        async move { Ok::<_, Infallible>(respond(&metrics, &request)) }
+                    });
+                    let connection = http1::Builder::new()
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(HEAD_TIMEOUT)
+                        .max_buf_size(MAX_HEAD_BYTES)
+                        .serve_connection(TokioIo::new(stream), service);
+                    let _ = tokio::time::timeout(CONNECTION_LIFETIME, connection).await;
+                    drop(slot);
+                });
+            }
+            _ = terminate.recv() => break,
+            _ = interrupt.recv() => break,
+        }
+    }
+    eprintln!("hoeveel-agent serve: stopped");
+    Ok(())
+}
+
+/// The response to one request.
+pub fn respond(metrics: &Metrics, request: &Request<Incoming>) -> Response<Full<Bytes>> {
+    if request.method() != Method::GET && request.method() != Method::HEAD {
+        let mut r = plain(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "only GET and HEAD are served\n",
+        );
+        r.headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return r;
+    }
+    let has_body = request.headers().contains_key(TRANSFER_ENCODING)
+        || request
+            .headers()
+            .get(CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() != b"0");
+    if has_body {
+        return plain(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "a request body is not accepted\n",
+        );
+    }
+    match request.uri().path() {
+        "/metrics" => {
+            let accept = request.headers().get(ACCEPT).and_then(|v| v.to_str().ok());
+            let format = Format::from_accept(accept);
+            match metrics.encode(format) {
+                Ok(text) => {
+                    let mut r = Response::new(Full::new(Bytes::from(text)));
+                    r.headers_mut().insert(
+                        CONTENT_TYPE,
+                        HeaderValue::from_static(format.content_type()),
+                    );
+                    r
+                }
+                Err(_) => plain(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the metrics could not be encoded\n",
+                ),
+            }
+        }
+        "/" => plain(
+            StatusCode::OK,
+            "hoeveel-agent serve: the metrics are at /metrics\n",
+        ),
+        _ => plain(
+            StatusCode::NOT_FOUND,
+            "not found: this exporter serves /metrics\n",
+        ),
+    }
+}
+
+fn plain(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
