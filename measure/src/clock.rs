@@ -2,12 +2,21 @@
 
 /// CPU time (user + system) the calling thread has used, in seconds.
 pub fn thread_cpu_time_s() -> f64 {
+    cpu_time_s(libc::CLOCK_THREAD_CPUTIME_ID)
+}
+
+/// CPU time (user + system) of the whole process, every thread, in seconds.
+pub fn process_cpu_time_s() -> f64 {
+    cpu_time_s(libc::CLOCK_PROCESS_CPUTIME_ID)
+}
+
+fn cpu_time_s(clock: libc::clockid_t) -> f64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
     // SAFETY: clock_gettime writes into the timespec we own.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    let rc = unsafe { libc::clock_gettime(clock, &mut ts) };
     if rc != 0 {
         return 0.0;
     }
@@ -21,20 +30,6 @@ pub fn max_rss_bytes() -> Option<u64> {
     let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
     // Linux reports ru_maxrss in kilobytes.
     (rc == 0).then(|| usage.ru_maxrss.max(0) as u64 * 1024)
-}
-
-/// CPU time (user + system) of the whole process, every thread, in seconds.
-pub fn process_cpu_time_s() -> f64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes into the timespec we own.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
-    if rc != 0 {
-        return 0.0;
-    }
-    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
 }
 
 /// Resident memory of this process now, from `/proc/self/statm` (pages × page size).
