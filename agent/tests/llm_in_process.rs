@@ -5,6 +5,7 @@
 #![cfg(feature = "llm")]
 
 use hoeveel_agent::workload::llm::in_process::{InProcess, Settings};
+use hoeveel_agent::workload::llm::prompts::PromptSet;
 use hoeveel_agent::workload::llm::{ModelSpec, Sampling, ShippedModel};
 use hoeveel_agent::workload::{Outcome, RunContext, Workload, WorkloadError};
 use std::io::Write;
@@ -12,7 +13,7 @@ use std::sync::atomic::AtomicBool;
 
 fn settings(max_tokens: u32) -> Settings {
     Settings {
-        prompt: "What is a life cycle assessment?".into(),
+        prompts: PromptSet::single("What is a life cycle assessment?"),
         sampling: Sampling {
             temperature: 0.0,
             seed: 42,
@@ -162,7 +163,7 @@ fn load_is_a_measured_phase_only_when_asked() {
 fn a_prompt_that_does_not_fit_the_context_is_refused() {
     let mut s = settings(8);
     s.context_tokens = 64;
-    s.prompt = "energy ".repeat(200);
+    s.prompts = PromptSet::single(&"energy ".repeat(200));
     let mut workload =
         InProcess::new(ModelSpec::Shipped(ShippedModel::Smollm2_135m), s).expect("checked");
     let err = workload.prepare().expect_err("too long");
@@ -265,4 +266,34 @@ fn a_model_in_an_ollama_store_loads_from_its_blob() {
     assert_eq!(workload.model_info().sha256, hex);
     let outcome = run(&mut workload).expect("answers");
     assert!(outcome.metrics.output_tokens.unwrap_or(0) > 0);
+}
+
+#[test]
+fn the_shipped_prompt_set_is_asked_in_turn() {
+    let mut s = settings(4);
+    s.prompts = PromptSet::load("everyday").expect("shipped set");
+    let mut workload = loaded(ShippedModel::Smollm2_135m, s);
+    let outcomes: Vec<Outcome> = (0..3)
+        .map(|_| run(&mut workload).expect("answers"))
+        .collect();
+    let indices: Vec<_> = outcomes.iter().map(|o| o.metrics.prompt_index).collect();
+    assert_eq!(indices, [Some(0), Some(1), Some(2)]);
+    // Different questions, different prompt lengths: each request evaluated its own.
+    let tokens: Vec<_> = outcomes.iter().map(|o| o.metrics.prompt_tokens).collect();
+    assert_ne!(tokens[0], tokens[1], "{tokens:?}");
+    let info = workload.info();
+    assert!(
+        info.label
+            .ends_with("20 prompts of the shipped set `everyday`"),
+        "{}",
+        info.label
+    );
+    assert_eq!(info.details["prompt"]["set"], "everyday");
+    assert_eq!(
+        info.details["model"]["prompt_tokens"]
+            .as_array()
+            .map(Vec::len),
+        Some(20),
+        "every prompt tokenised at load"
+    );
 }

@@ -6,6 +6,7 @@ mod support;
 
 use hoeveel_agent::workload::llm::Sampling;
 use hoeveel_agent::workload::llm::http_ollama::{OllamaClient, Settings};
+use hoeveel_agent::workload::llm::prompts::PromptSet;
 use hoeveel_agent::workload::{RunContext, Workload, WorkloadError};
 use serde_json::{Value, json};
 use std::sync::atomic::AtomicBool;
@@ -138,7 +139,7 @@ fn settings(url: &str, stream: bool, generate: bool) -> Settings {
     Settings {
         endpoint: url.to_string(),
         model: "llama3.2".into(),
-        prompt: "Why is the sky blue?".into(),
+        prompts: PromptSet::single("Why is the sky blue?"),
         sampling: Sampling {
             temperature: 0.0,
             seed: 42,

@@ -7,6 +7,7 @@ mod support;
 
 use hoeveel_agent::workload::llm::Sampling;
 use hoeveel_agent::workload::llm::http_openai::{OpenAiClient, Settings, TokenSource};
+use hoeveel_agent::workload::llm::prompts::PromptSet;
 use hoeveel_agent::workload::{Outcome, RunContext, Workload, WorkloadError};
 use serde_json::{Value, json};
 use std::sync::atomic::AtomicBool;
@@ -48,7 +49,7 @@ fn settings(url: &str, model: &str, stream: bool) -> Settings {
     Settings {
         endpoint: url.to_string(),
         model: model.to_string(),
-        prompt: "What is a life cycle assessment?".into(),
+        prompts: PromptSet::single("What is a life cycle assessment?"),
         sampling: Sampling {
             temperature: 0.0,
             seed: 42,
@@ -260,4 +261,46 @@ fn a_server_error_is_quoted() {
         }
         other => panic!("expected Failed, got {other:?}"),
     }
+}
+
+#[test]
+fn a_prompt_set_is_asked_in_turn_and_each_request_says_which() {
+    let server = FakeServer::start(Box::new(|_: &Seen| {
+        sse(
+            &[
+                chunk("Yes"),
+                json!({"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                       "choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 1, "total_tokens": 6}}),
+            ],
+            true,
+            true,
+        )
+    }));
+    let mut s = settings(&format!("{}/v1", server.url()), "m", true);
+    s.prompts = PromptSet::parse("set.txt", "First?\nSecond?\nThird?\n").expect("a set");
+    let mut client = OpenAiClient::new(s).expect("client");
+    let indices: Vec<Option<u64>> = (0..4)
+        .map(|_| run(&mut client).expect("answers").metrics.prompt_index)
+        .collect();
+    assert_eq!(indices, [Some(0), Some(1), Some(2), Some(0)]);
+    let asked: Vec<String> = server
+        .requests()
+        .iter()
+        .map(|r| {
+            r.body["messages"][0]["content"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(asked, ["First?", "Second?", "Third?", "First?"]);
+    // Parsed from text, the set has no file: its label counts the prompts.
+    let info = client.info();
+    assert!(
+        info.label.contains("(OpenAI-compatible server)"),
+        "{}",
+        info.label
+    );
+    assert_eq!(info.details["prompt"]["count"], 3);
+    assert_eq!(info.details["prompt"]["prompts"][1], "Second?");
 }

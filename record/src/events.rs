@@ -417,6 +417,10 @@ pub struct Metrics {
     /// Bytes received from a server, over all requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_bytes: Option<u64>,
+    /// Which prompt of the workload's prompt set the request asked (0-based), when
+    /// it has several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_index: Option<u64>,
     /// Generated text (LLM) or top hit (search), to check determinism.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_text: Option<String>,

@@ -78,3 +78,84 @@ fn llm_summary_prints_the_token_figures_and_report_agrees() {
         "report prints the same LLM figures from the file"
     );
 }
+
+fn agent_llm(dir: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    Command::new(hoeveel_e2e::bin("hoeveel-agent"))
+        .args([
+            "llm",
+            "--warmup",
+            "0",
+            "--baseline",
+            "0",
+            "--max-tokens",
+            "4",
+            "--threads",
+            "2",
+            "--no-progress",
+            "--output",
+            "r.jsonl",
+        ])
+        .args(extra)
+        .current_dir(dir)
+        .output()
+        .expect("agent starts")
+}
+
+#[test]
+fn a_prompt_set_cycles_through_the_repetitions_and_the_record_says_which() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("set.jsonl"),
+        "{\"prompt\": \"What is compost?\"}\n{\"prompt\": \"Who empties the bins?\"}\n",
+    )
+    .expect("write the set");
+    let out = agent_llm(dir.path(), &["--runs", "3", "--prompts", "set.jsonl"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let record = hoeveel_record::read_record(&dir.path().join("r.jsonl")).expect("record");
+    let asked: Vec<_> = record.measured().map(|r| r.metrics.prompt_index).collect();
+    assert_eq!(asked, [Some(0), Some(1), Some(0)]);
+    assert!(
+        record
+            .run_start
+            .workload
+            .label
+            .ends_with("2 prompts from set.jsonl"),
+        "{}",
+        record.run_start.workload.label
+    );
+}
+
+#[test]
+fn an_empty_prompt_file_and_a_line_that_is_not_json_are_refused_by_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("empty.txt"), "\n\n").expect("write");
+    let out = agent_llm(dir.path(), &["--prompts", "empty.txt"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("empty.txt: has no prompts"), "{stderr}");
+
+    std::fs::write(
+        dir.path().join("bad.jsonl"),
+        "{\"prompt\": \"ok?\"}\nnot json\n",
+    )
+    .expect("write");
+    let out = agent_llm(dir.path(), &["--prompts", "bad.jsonl"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bad.jsonl:2: not JSON"), "{stderr}");
+    assert!(!dir.path().join("r.jsonl").exists(), "nothing measured");
+
+    let out = agent_llm(
+        dir.path(),
+        &["--prompts", "everyday", "--prompt", "and this?"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "--prompt and --prompts exclude each other"
+    );
+}

@@ -3,6 +3,7 @@
 
 use crate::cli::common::{self, MeasureArgs};
 use crate::workload::Workload;
+use crate::workload::llm::prompts::PromptSet;
 use crate::workload::llm::{self, ModelSpec, Sampling};
 use std::process::ExitCode;
 
@@ -27,6 +28,11 @@ pub struct Args {
     /// The question asked in every repetition.
     #[arg(short = 'p', long, default_value = llm::DEFAULT_PROMPT)]
     pub prompt: String,
+    /// A prompt set instead of one prompt: the shipped `everyday` (20 questions),
+    /// or a file with one prompt per line or JSON Lines with a `prompt` field.
+    /// Repetitions take the prompts in turn, so a figure averages over them.
+    #[arg(long, value_name = "SET|FILE", conflicts_with = "prompt")]
+    pub prompts: Option<String>,
     /// Most tokens generated per request.
     #[arg(long, value_name = "N", default_value_t = 128)]
     pub max_tokens: u32,
@@ -99,13 +105,17 @@ pub fn build(args: &Args) -> anyhow::Result<Box<dyn Workload>> {
     if !(args.temperature.is_finite() && args.temperature >= 0.0) {
         anyhow::bail!("--temperature must be 0 or more, not {}", args.temperature);
     }
+    let prompts = match &args.prompts {
+        Some(set) => PromptSet::load(set)?,
+        None => PromptSet::single(&args.prompt),
+    };
     let Some(endpoint) = &args.endpoint else {
         let spec = ModelSpec::parse(
             args.model
                 .as_deref()
                 .unwrap_or(llm::ShippedModel::Smollm2_135m.name()),
         );
-        return in_process(args, spec, sampling);
+        return in_process(args, spec, sampling, prompts);
     };
     let model = args.model.clone().ok_or_else(|| {
         anyhow::anyhow!("--endpoint needs --model NAME: the model as the server names it")
@@ -121,7 +131,7 @@ pub fn build(args: &Args) -> anyhow::Result<Box<dyn Workload>> {
             llm::http_ollama::Settings {
                 endpoint: endpoint.clone(),
                 model,
-                prompt: args.prompt.clone(),
+                prompts: prompts.clone(),
                 sampling,
                 stream: args.stream,
                 generate: args.generate,
@@ -145,7 +155,7 @@ pub fn build(args: &Args) -> anyhow::Result<Box<dyn Workload>> {
                 llm::http_openai::Settings {
                     endpoint: endpoint.clone(),
                     model,
-                    prompt: args.prompt.clone(),
+                    prompts: prompts.clone(),
                     sampling,
                     stream: args.stream,
                     timeout_s: args.timeout,
@@ -160,6 +170,7 @@ fn in_process(
     args: &Args,
     spec: ModelSpec,
     sampling: Sampling,
+    prompts: PromptSet,
 ) -> anyhow::Result<Box<dyn Workload>> {
     let threads = match args.threads {
         Some(n) => n,
@@ -175,7 +186,7 @@ fn in_process(
     Ok(Box::new(llm::in_process::InProcess::new(
         spec,
         llm::in_process::Settings {
-            prompt: args.prompt.clone(),
+            prompts,
             sampling,
             context_tokens: args.context_tokens.unwrap_or(DEFAULT_CONTEXT_TOKENS),
             threads,
@@ -191,6 +202,7 @@ fn in_process(
     _args: &Args,
     spec: ModelSpec,
     _sampling: Sampling,
+    _prompts: PromptSet,
 ) -> anyhow::Result<Box<dyn Workload>> {
     anyhow::bail!(
         "this build of hoeveel-agent cannot run {} in-process: it was built without the `llm` \

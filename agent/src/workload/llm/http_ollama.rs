@@ -14,6 +14,7 @@
 //! `--include-load`).
 
 use super::http::{self, Lines};
+use super::prompts::PromptSet;
 use super::{Generation, Sampling, label};
 use crate::workload::{Outcome, RunContext, Workload, WorkloadError};
 use hoeveel_record::{WorkloadInfo, WorkloadKind};
@@ -27,7 +28,7 @@ pub struct Settings {
     pub endpoint: String,
     /// The server's model name, e.g. `llama3.2:3b`.
     pub model: String,
-    pub prompt: String,
+    pub prompts: PromptSet,
     pub sampling: Sampling,
     pub stream: bool,
     /// `/api/generate` (raw prompt, the server applies the template) instead of `/api/chat`.
@@ -44,6 +45,8 @@ pub struct OllamaClient {
     settings: Settings,
     agent: ureq::Agent,
     url: String,
+    /// Requests made so far (warm-ups included): which prompt comes next.
+    requests: u64,
 }
 
 impl OllamaClient {
@@ -62,6 +65,7 @@ impl OllamaClient {
             agent: http::agent(settings.timeout_s),
             url,
             settings,
+            requests: 0,
         })
     }
 
@@ -83,19 +87,19 @@ impl OllamaClient {
         options
     }
 
-    fn request_body(&self) -> Value {
+    fn request_body(&self, prompt: &str) -> Value {
         let s = &self.settings;
         if s.generate {
             json!({
                 "model": s.model,
-                "prompt": s.prompt,
+                "prompt": prompt,
                 "stream": s.stream,
                 "options": self.options(),
             })
         } else {
             json!({
                 "model": s.model,
-                "messages": [{"role": "user", "content": s.prompt}],
+                "messages": [{"role": "user", "content": prompt}],
                 "stream": s.stream,
                 "options": self.options(),
             })
@@ -112,9 +116,9 @@ impl OllamaClient {
         piece.and_then(Value::as_str).map(str::to_string)
     }
 
-    fn request(&self, ctx: &RunContext<'_>) -> Result<Generation, WorkloadError> {
+    fn request(&self, prompt: &str, ctx: &RunContext<'_>) -> Result<Generation, WorkloadError> {
         let start = Instant::now();
-        let response = http::post_json(&self.agent, &self.url, &self.request_body())?;
+        let response = http::post_json(&self.agent, &self.url, &self.request_body(prompt))?;
         let mut lines = Lines::new(response, &self.url);
         let mut text = String::new();
         let mut first_token_s = None;
@@ -178,7 +182,7 @@ impl Workload for OllamaClient {
         let s = &self.settings;
         WorkloadInfo {
             kind: WorkloadKind::Llm,
-            label: label("Ollama server", &s.model, &s.prompt),
+            label: label("Ollama server", &s.model, &s.prompts),
             batching: None,
             details: json!({
                 "engine": "Ollama server (native API)",
@@ -188,7 +192,7 @@ impl Workload for OllamaClient {
                 "stream": s.stream,
                 "options": self.options(),
                 "sampling": s.sampling.to_json(),
-                "prompt": s.prompt,
+                "prompt": s.prompts.to_json(),
                 "timeout_s": s.timeout_s,
                 "metrics": {
                     "prompt_tokens": "server-reported prompt_eval_count (smaller when the server reuses its prompt cache)",
@@ -222,6 +226,11 @@ impl Workload for OllamaClient {
     }
 
     fn run_once(&mut self, ctx: &RunContext<'_>) -> Result<Outcome, WorkloadError> {
-        self.request(ctx).map(Generation::into_outcome)
+        let n = self.requests;
+        self.requests += 1;
+        let prompts = &self.settings.prompts;
+        let index = (prompts.len() > 1).then(|| prompts.index_of_nth(n));
+        self.request(prompts.nth(n), ctx)
+            .map(|g| g.into_outcome(index))
     }
 }

@@ -14,6 +14,7 @@
 //! server reports usage when streaming, for the record.
 
 use super::http::{self, Lines};
+use super::prompts::PromptSet;
 use super::{Generation, Sampling, decode_rate, label};
 use crate::workload::{Outcome, RunContext, Workload, WorkloadError};
 use hoeveel_record::{WorkloadInfo, WorkloadKind};
@@ -27,7 +28,7 @@ pub struct Settings {
     pub endpoint: String,
     /// The server's model name.
     pub model: String,
-    pub prompt: String,
+    pub prompts: PromptSet,
     pub sampling: Sampling,
     pub stream: bool,
     pub timeout_s: f64,
@@ -60,6 +61,8 @@ pub struct OpenAiClient {
     url: String,
     /// Learnt from the answers; `None` until the first one.
     token_source: Option<TokenSource>,
+    /// Requests made so far (warm-ups included): which prompt comes next.
+    requests: u64,
 }
 
 /// What one answer gave.
@@ -84,6 +87,7 @@ impl OpenAiClient {
             url,
             settings,
             token_source: None,
+            requests: 0,
         })
     }
 
@@ -91,11 +95,11 @@ impl OpenAiClient {
         self.token_source
     }
 
-    fn request_body(&self, max_tokens: u32) -> Value {
+    fn request_body(&self, prompt: &str, max_tokens: u32) -> Value {
         let s = &self.settings;
         let mut body = json!({
             "model": s.model,
-            "messages": [{"role": "user", "content": s.prompt}],
+            "messages": [{"role": "user", "content": prompt}],
             "max_tokens": max_tokens,
             "temperature": s.sampling.temperature,
             "seed": s.sampling.seed,
@@ -109,9 +113,18 @@ impl OpenAiClient {
         body
     }
 
-    fn request(&self, max_tokens: u32, ctx: &RunContext<'_>) -> Result<Answer, WorkloadError> {
+    fn request(
+        &self,
+        prompt: &str,
+        max_tokens: u32,
+        ctx: &RunContext<'_>,
+    ) -> Result<Answer, WorkloadError> {
         let start = Instant::now();
-        let response = http::post_json(&self.agent, &self.url, &self.request_body(max_tokens))?;
+        let response = http::post_json(
+            &self.agent,
+            &self.url,
+            &self.request_body(prompt, max_tokens),
+        )?;
         let mut lines = Lines::new(response, &self.url);
         if !self.settings.stream {
             let object = http::parse_object(&self.url, &lines.rest()?)?;
@@ -232,7 +245,7 @@ impl Workload for OpenAiClient {
         };
         WorkloadInfo {
             kind: WorkloadKind::Llm,
-            label: label("OpenAI-compatible server", &s.model, &s.prompt),
+            label: label("OpenAI-compatible server", &s.model, &s.prompts),
             batching: None,
             details: json!({
                 "engine": "OpenAI-compatible server (/chat/completions)",
@@ -241,7 +254,7 @@ impl Workload for OpenAiClient {
                 "model": s.model,
                 "stream": s.stream,
                 "sampling": s.sampling.to_json(),
-                "prompt": s.prompt,
+                "prompt": s.prompts.to_json(),
                 "timeout_s": s.timeout_s,
                 "output_tokens_source": source,
                 "metrics": {
@@ -258,7 +271,8 @@ impl Workload for OpenAiClient {
         let ctx = RunContext {
             interrupted: &never,
         };
-        let answer = self.request(1, &ctx).map_err(|e| {
+        let first = self.settings.prompts.nth(0).to_string();
+        let answer = self.request(&first, 1, &ctx).map_err(|e| {
             anyhow::anyhow!(
                 "the server at {} did not answer a first request for model `{}`: {e}",
                 self.settings.endpoint,
@@ -270,13 +284,17 @@ impl Workload for OpenAiClient {
     }
 
     fn run_once(&mut self, ctx: &RunContext<'_>) -> Result<Outcome, WorkloadError> {
-        let answer = self.request(self.settings.sampling.max_tokens, ctx)?;
+        let n = self.requests;
+        self.requests += 1;
+        let prompts = &self.settings.prompts;
+        let index = (prompts.len() > 1).then(|| prompts.index_of_nth(n));
+        let answer = self.request(prompts.nth(n), self.settings.sampling.max_tokens, ctx)?;
         if self.token_source != Some(answer.source) {
             // A server that changed its mind mid-run: the record says the weaker one.
             if answer.source == TokenSource::ContentChunks || self.token_source.is_none() {
                 self.token_source = Some(answer.source);
             }
         }
-        Ok(answer.generation.into_outcome())
+        Ok(answer.generation.into_outcome(index))
     }
 }

@@ -11,6 +11,7 @@
 //! with `--verbose`) and quotes llama.cpp's errors when a load fails.
 
 use super::model_info::ModelInfo;
+use super::prompts::PromptSet;
 use super::{ModelSpec, Sampling, decode_rate, label};
 use crate::workload::{Outcome, RunContext, Workload, WorkloadError};
 use anyhow::Context;
@@ -34,7 +35,7 @@ use std::time::Instant;
 /// Settings of the in-process engine.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
-    pub prompt: String,
+    pub prompts: PromptSet,
     pub sampling: Sampling,
     /// Context size in tokens (prompt + output must fit).
     pub context_tokens: u32,
@@ -53,6 +54,8 @@ pub struct InProcess {
     model: ModelInfo,
     settings: Settings,
     loaded: Option<Loaded>,
+    /// Requests made so far (warm-ups included): which prompt comes next.
+    requests: u64,
 }
 
 impl InProcess {
@@ -83,6 +86,7 @@ impl InProcess {
             model,
             settings,
             loaded: None,
+            requests: 0,
         })
     }
 
@@ -99,7 +103,15 @@ impl InProcess {
             if let Ok(arch) = loaded.model.meta_val_str("general.architecture") {
                 obj.insert("architecture".into(), json!(arch));
             }
-            obj.insert("prompt_tokens".into(), json!(loaded.prompt_tokens.len()));
+            let counts: Vec<usize> = loaded.prompt_tokens.iter().map(Vec::len).collect();
+            obj.insert(
+                "prompt_tokens".into(),
+                if counts.len() == 1 {
+                    json!(counts[0])
+                } else {
+                    json!(counts)
+                },
+            );
         }
         json!({
             "engine": "llama.cpp (in-process, llama-cpp-2)",
@@ -111,7 +123,7 @@ impl InProcess {
             "gpu_layers": self.settings.gpu_layers,
             "gpu_offload_built": cfg!(feature = "cuda"),
             "sampling": self.settings.sampling.to_json(),
-            "prompt": self.settings.prompt,
+            "prompt": self.settings.prompts.to_json(),
             "chat_template": match &self.loaded {
                 Some(loaded) => loaded.template.describe(),
                 None if self.model.header.has_chat_template => TemplateSource::Model.describe(),
@@ -134,7 +146,7 @@ impl Workload for InProcess {
     fn info(&self) -> WorkloadInfo {
         WorkloadInfo {
             kind: WorkloadKind::Llm,
-            label: label("in-process", &self.spec.describe(), &self.settings.prompt),
+            label: label("in-process", &self.spec.describe(), &self.settings.prompts),
             batching: None,
             details: self.details(),
         }
@@ -157,9 +169,13 @@ impl Workload for InProcess {
                 "the model was not loaded before the first request"
             ))
         })?;
+        let n = self.requests;
+        self.requests += 1;
+        let index = self.settings.prompts.index_of_nth(n);
+        let several = self.settings.prompts.len() > 1;
         loaded
-            .generate(&self.settings.sampling, ctx)
-            .map(super::Generation::into_outcome)
+            .generate(index as usize, &self.settings.sampling, ctx)
+            .map(|g| g.into_outcome(several.then_some(index)))
     }
 }
 
@@ -174,7 +190,8 @@ struct Loaded {
     context: LlamaContext<'static>,
     /// Points into `_owner`'s box; never handed out beyond a borrow of `self`.
     model: &'static LlamaModel,
-    prompt_tokens: Vec<LlamaToken>,
+    /// Every prompt of the set, templated and tokenised.
+    prompt_tokens: Vec<Vec<LlamaToken>>,
     template: TemplateSource,
     _owner: ModelOwner,
 }
@@ -207,17 +224,26 @@ impl Loaded {
         // happen after every user of this reference (see the type's docs).
         let model: &'static LlamaModel = unsafe { owner.0.as_ref() };
 
-        let (prompt_tokens, template) = chat_prompt_tokens(model, &settings.prompt)
-            .with_context(|| format!("preparing the prompt for {}", info.path.display()))?;
-        let needed = prompt_tokens.len() as u64 + u64::from(settings.sampling.max_tokens);
-        if needed > u64::from(settings.context_tokens) {
-            anyhow::bail!(
-                "the prompt takes {} tokens and --max-tokens adds {}, more than the context of {} \
-                 (raise --ctx or lower --max-tokens)",
-                prompt_tokens.len(),
-                settings.sampling.max_tokens,
-                settings.context_tokens
-            );
+        // Every prompt is templated and tokenised now, so no request measures it.
+        let mut prompt_tokens = Vec::with_capacity(settings.prompts.len());
+        let mut template = TemplateSource::PlainCompletion;
+        for (i, prompt) in settings.prompts.all().iter().enumerate() {
+            let (tokens, source) = chat_prompt_tokens(model, prompt).with_context(|| {
+                format!("preparing prompt {} for {}", i + 1, info.path.display())
+            })?;
+            let needed = tokens.len() as u64 + u64::from(settings.sampling.max_tokens);
+            if needed > u64::from(settings.context_tokens) {
+                anyhow::bail!(
+                    "prompt {} takes {} tokens and --max-tokens adds {}, more than the context of {} \
+                     (raise --ctx or lower --max-tokens)",
+                    i + 1,
+                    tokens.len(),
+                    settings.sampling.max_tokens,
+                    settings.context_tokens
+                );
+            }
+            prompt_tokens.push(tokens);
+            template = source;
         }
         let threads = i32::try_from(settings.threads).context("--threads is too large")?;
         let context_params = LlamaContextParams::default()
@@ -243,9 +269,10 @@ impl Loaded {
         })
     }
 
-    /// One chat request from an empty KV cache.
+    /// One chat request (prompt `index` of the set) from an empty KV cache.
     fn generate(
         &mut self,
+        index: usize,
         sampling: &Sampling,
         ctx: &RunContext<'_>,
     ) -> Result<super::Generation, WorkloadError> {
@@ -254,7 +281,7 @@ impl Loaded {
         let mut sampler = sampler(sampling);
         let vocab = self.model.vocab();
 
-        let prompt = &self.prompt_tokens;
+        let prompt = &self.prompt_tokens[index];
         let mut batch = LlamaBatch::new(prompt.len().max(1), 1);
         let last = prompt.len() - 1;
         for (i, token) in prompt.iter().enumerate() {

@@ -19,6 +19,7 @@ pub mod http_openai;
 pub mod in_process;
 pub mod model_info;
 pub mod ollama_store;
+pub mod prompts;
 
 use super::Outcome;
 use super::fetch::Artifact;
@@ -147,7 +148,9 @@ pub struct Generation {
 }
 
 impl Generation {
-    pub fn into_outcome(self) -> Outcome {
+    /// The outcome of the request that asked prompt `prompt_index` of a set of
+    /// several (`None` for a single prompt).
+    pub fn into_outcome(self, prompt_index: Option<u64>) -> Outcome {
         Outcome {
             requests: 1,
             metrics: Metrics {
@@ -157,6 +160,7 @@ impl Generation {
                 tokens_per_s: self.tokens_per_s,
                 response_bytes: self.response_bytes,
                 output_text: Some(self.text),
+                prompt_index,
                 ..Metrics::default()
             },
             exit_code: None,
@@ -171,8 +175,12 @@ pub fn decode_rate(output_tokens: u64, first_token_s: f64, end_s: f64) -> Option
     (output_tokens >= 2 && span_s > 0.0).then(|| (output_tokens - 1) as f64 / span_s)
 }
 
-/// A label a person reads: model and the start of the prompt.
-fn label(via: &str, model: &str, prompt: &str) -> String {
+/// A label a person reads: model and the start of the prompt, or the prompt set.
+fn label(via: &str, model: &str, prompts: &prompts::PromptSet) -> String {
+    if prompts.len() > 1 {
+        return format!("{model} ({via}): {}", prompts.describe());
+    }
+    let prompt = prompts.nth(0);
     let short: String = prompt.chars().take(60).collect();
     let ellipsis = if short.len() < prompt.len() {
         "…"
