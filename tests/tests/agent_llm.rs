@@ -159,3 +159,77 @@ fn an_empty_prompt_file_and_a_line_that_is_not_json_are_refused_by_name() {
         "--prompt and --prompts exclude each other"
     );
 }
+
+#[test]
+fn several_models_are_measured_in_turn_and_one_that_fails_is_a_row_of_the_table() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(hoeveel_e2e::bin("hoeveel-agent"))
+        .args([
+            "llm",
+            "--model",
+            "smollm2-135m",
+            "--model",
+            "missing.gguf",
+            "--model",
+            "gemma3-270m",
+            "--runs",
+            "2",
+            "--warmup",
+            "0",
+            "--baseline",
+            "0",
+            "--max-tokens",
+            "4",
+            "--threads",
+            "2",
+            "--no-progress",
+            "--prompts",
+            "everyday",
+            "--output",
+            "sweep",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .expect("agent starts");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a model failed: {stderr}\n{stdout}"
+    );
+    for (i, model) in ["smollm2-135m", "missing.gguf", "gemma3-270m"]
+        .iter()
+        .enumerate()
+    {
+        assert!(
+            stderr.contains(&format!("model {}/3: {model}", i + 1)),
+            "progress per model: {stderr}"
+        );
+    }
+    let table = stdout
+        .split("Models compared")
+        .nth(1)
+        .expect("one table at the end");
+    let row = |model: &str| {
+        table
+            .lines()
+            .find(|l| l.trim_start().starts_with(model))
+            .unwrap_or_else(|| panic!("no row for {model}: {table}"))
+            .to_string()
+    };
+    assert!(row("smollm2-135m").contains(" ok "), "{table}");
+    assert!(row("gemma3-270m").contains(" ok "), "{table}");
+    assert!(row("missing").contains("not measured"), "{table}");
+    assert!(
+        table.contains("missing.gguf: not measured: model file missing.gguf does not exist"),
+        "{table}"
+    );
+    for slug in ["smollm2-135m", "gemma3-270m"] {
+        let record =
+            hoeveel_record::read_record(&dir.path().join(format!("sweep/llm-{slug}.jsonl")))
+                .expect("one record per model");
+        assert_eq!(record.measured_ok().count(), 2);
+    }
+    assert!(!dir.path().join("sweep/llm-missing.jsonl").exists());
+}

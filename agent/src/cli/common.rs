@@ -161,21 +161,32 @@ pub fn measure(
     stem: &str,
     workload: &mut dyn Workload,
 ) -> anyhow::Result<ExitCode> {
+    let path = args.output_path(stem);
+    let (code, _) = measure_into(args, &path, workload)?;
+    Ok(ExitCode::from(code))
+}
+
+/// [`measure`] into the record at `path`; returns the exit status and the record
+/// as measured.
+pub fn measure_into(
+    args: &MeasureArgs,
+    path: &std::path::Path,
+    workload: &mut dyn Workload,
+) -> anyhow::Result<(u8, hoeveel_record::Record)> {
     let settings = args.loop_settings()?;
     let options = args.sensor.discover_options()?;
-    let path = args.output_path(stem);
     let inventory = discover::discover(&options).map_err(render_discover_error)?;
     check_interval(settings.interval_s, &inventory)?;
     // Still before anything is measured: a path that cannot be written fails here.
-    let writer = RecordWriter::create(&path)?;
+    let writer = RecordWriter::create(path)?;
     for note in inventory.notes() {
         eprintln!("hoeveel-agent: {note}");
     }
     let interrupted = run_loop::install_interrupt_handler()?;
     let measured = run_loop::measure(inventory, workload, &settings, writer, interrupted)
         .with_context(|| format!("measuring into {}", path.display()))?;
-    let record = &measured.record;
-    print!("{}", Summary::of(record).render_text());
+    let record = measured.record;
+    print!("{}", Summary::of(&record).render_text());
     if let Some(error) = &measured.write_error {
         // Said once, after the summary of what was measured before it.
         println!(
@@ -184,10 +195,10 @@ pub fn measure(
         );
         // Measuring had started, so this is a failed run (1), not bad input (2).
         eprintln!("hoeveel-agent: error: {error}; measuring stopped there");
-        return Ok(ExitCode::from(1));
+        return Ok((1, record));
     }
     println!("\n  Record: {}", path.display());
-    Ok(ExitCode::from(exit_code(record)))
+    Ok((exit_code(&record), record))
 }
 
 /// Discovery's error as the CLI says it: the sysfs root by its flag, and the fix

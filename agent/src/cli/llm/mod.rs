@@ -7,6 +7,8 @@ use crate::workload::llm::prompts::PromptSet;
 use crate::workload::llm::{self, ModelSpec, Sampling};
 use std::process::ExitCode;
 
+mod sweep;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Api {
     /// Ollama's native API (/api/chat, or /api/generate with --generate).
@@ -22,9 +24,11 @@ pub struct Args {
 
     /// In-process: `smollm2-135m` (default), `gemma3-270m`, a .gguf file, or
     /// `ollama:NAME[:TAG]` (a model already pulled with Ollama). With --endpoint:
-    /// the server's model name.
-    #[arg(short = 'm', long, value_name = "MODEL")]
-    pub model: Option<String>,
+    /// the server's model name. Give it several times to measure each model under
+    /// the same settings and prompts, one record each, and compare them in a table
+    /// (with --output, a folder for the records).
+    #[arg(short = 'm', long = "model", value_name = "MODEL")]
+    pub models: Vec<String>,
     /// The question asked in every repetition.
     #[arg(short = 'p', long, default_value = llm::DEFAULT_PROMPT)]
     pub prompt: String,
@@ -91,12 +95,15 @@ const DEFAULT_CONTEXT_TOKENS: u32 = 2048;
 const ALL_LAYERS: u32 = 999;
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let mut workload = build(&args)?;
+    if args.models.len() > 1 {
+        return sweep::run(&args);
+    }
+    let mut workload = build(&args, args.models.first().map(String::as_str))?;
     common::measure(&args.measure, "llm", workload.as_mut())
 }
 
-/// The workload the options describe.
-pub fn build(args: &Args) -> anyhow::Result<Box<dyn Workload>> {
+/// The workload the options describe, for `model` (the default model when `None`).
+pub fn build(args: &Args, model: Option<&str>) -> anyhow::Result<Box<dyn Workload>> {
     let sampling = Sampling {
         temperature: args.temperature,
         seed: args.seed,
@@ -110,14 +117,10 @@ pub fn build(args: &Args) -> anyhow::Result<Box<dyn Workload>> {
         None => PromptSet::single(&args.prompt),
     };
     let Some(endpoint) = &args.endpoint else {
-        let spec = ModelSpec::parse(
-            args.model
-                .as_deref()
-                .unwrap_or(llm::ShippedModel::Smollm2_135m.name()),
-        );
+        let spec = ModelSpec::parse(model.unwrap_or(llm::ShippedModel::Smollm2_135m.name()));
         return in_process(args, spec, sampling, prompts);
     };
-    let model = args.model.clone().ok_or_else(|| {
+    let model = model.map(str::to_string).ok_or_else(|| {
         anyhow::anyhow!("--endpoint needs --model NAME: the model as the server names it")
     })?;
     if args.gpu_layers.is_some() {
@@ -237,7 +240,9 @@ mod tests {
     #[test]
     fn an_endpoint_needs_a_model_name() {
         let args = parse(&["--endpoint", "http://127.0.0.1:1"]).expect("parses");
-        let err = build(&args).err().expect("refused");
+        let err = build(&args, args.models.first().map(String::as_str))
+            .err()
+            .expect("refused");
         assert!(err.to_string().contains("--model"), "{err}");
     }
 
@@ -254,6 +259,6 @@ mod tests {
             "2",
         ])
         .expect("parses");
-        assert!(build(&args).is_err());
+        assert!(build(&args, args.models.first().map(String::as_str)).is_err());
     }
 }
