@@ -189,6 +189,54 @@ impl<'a> Checker<'a> {
                 "must say what the figure includes",
             );
         }
+        if let Some(p) = &e.protocol {
+            self.protocol(&e.id, p);
+        }
+    }
+
+    fn protocol(&mut self, id: &str, p: &ProtocolFigure) {
+        if !PROTOCOLS.contains(&p.name.as_str()) {
+            self.report(
+                Some(id),
+                Some("protocol.name"),
+                format!("`{}` is not one of {}", p.name, PROTOCOLS.join(", ")),
+            );
+        }
+        for (field, value) in [
+            ("protocol.model", &p.model),
+            ("protocol.hardware", &p.hardware),
+            ("protocol.published", &p.published),
+        ] {
+            if value.trim().is_empty() {
+                self.report(Some(id), Some(field), "must not be empty");
+            }
+        }
+        if p.parameters.is_some_and(|n| !(n.is_finite() && n >= 1.0)) {
+            self.report(
+                Some(id),
+                Some("protocol.parameters"),
+                "must be a positive count",
+            );
+        }
+        match p.name.as_str() {
+            "ai-energy-score" if p.new_tokens != Some(10) => self.report(
+                Some(id),
+                Some("protocol.new_tokens"),
+                "AI Energy Score generates exactly 10 new tokens per query",
+            ),
+            "ml-energy"
+                if p.concurrency.is_none_or(|c| c == 0)
+                    || p.j_per_output_token
+                        .is_none_or(|j| !(j.is_finite() && j > 0.0)) =>
+            {
+                self.report(
+                    Some(id),
+                    Some("protocol"),
+                    "an ML.ENERGY figure needs its concurrency and a positive j_per_output_token",
+                )
+            }
+            _ => {}
+        }
     }
 
     pub fn model(&mut self, e: &ModelEntry) {

@@ -465,4 +465,102 @@ status = "D"
         let set = load_with("power_models.toml", "[cpu]\nmin_w = 1.0\n").expect("skipped");
         assert_eq!(set.skipped.len(), 1);
     }
+
+    #[test]
+    fn the_published_protocol_figures_are_shipped_with_their_protocol() {
+        let set = ProfileSet::shipped().expect("valid");
+        let with = |name: &str| -> Vec<&RequestEntry> {
+            set.requests
+                .iter()
+                .map(|(e, _)| e)
+                .filter(|e| e.protocol.as_ref().is_some_and(|p| p.name == name))
+                .collect()
+        };
+        let aes = with("ai-energy-score");
+        assert_eq!(aes.len(), 5);
+        let smollm = set
+            .request("aienergyscore-smollm-135m")
+            .expect("SmolLM-135M");
+        // 7.28 Wh per 1,000 queries is 26.2 J per query.
+        assert!((smollm.energy_j().centre() - 26.208).abs() < 1e-6);
+        assert!(
+            aes.iter()
+                .all(|e| e.protocol.as_ref().and_then(|p| p.new_tokens) == Some(10))
+        );
+        let mle = with("ml-energy");
+        let per_token: Vec<_> = mle
+            .iter()
+            .filter_map(|e| e.protocol.as_ref())
+            .map(|p| (p.concurrency, p.j_per_output_token))
+            .collect();
+        assert_eq!(
+            per_token,
+            [(Some(8), Some(0.455)), (Some(512), Some(0.070))]
+        );
+    }
+
+    fn request_with_protocol(protocol: &str) -> String {
+        format!(
+            r#"kind = "requests"
+[[entry]]
+id = "mine"
+name = "Mine"
+kind = "llm"
+energy = 1.0
+unit = "J"
+boundary = "GPU only"
+protocol = {protocol}
+source = "me"
+year = 2026
+licence = "mine"
+vintage = "today"
+status = "V"
+"#
+        )
+    }
+
+    #[test]
+    fn a_protocol_figure_that_breaks_its_protocol_is_named() {
+        let err = load_with(
+            "mine.toml",
+            &request_with_protocol(
+                r#"{ name = "ai-energy-score", model = "m", hardware = "h", new_tokens = 20, published = "1 Wh per 1,000 queries" }"#,
+            ),
+        )
+        .expect_err("20 tokens");
+        assert!(
+            err.to_string().contains(
+                "entry `mine`: field `protocol.new_tokens`: AI Energy Score generates exactly 10"
+            ),
+            "{err}"
+        );
+        let err = load_with(
+            "mine.toml",
+            &request_with_protocol(
+                r#"{ name = "ml-energy", model = "m", hardware = "h", published = "x" }"#,
+            ),
+        )
+        .expect_err("no concurrency");
+        assert!(err.to_string().contains("needs its concurrency"), "{err}");
+        let err = load_with(
+            "mine.toml",
+            &request_with_protocol(
+                r#"{ name = "mlperf", model = "m", hardware = "h", published = "x" }"#,
+            ),
+        )
+        .expect_err("unknown protocol");
+        assert!(
+            err.to_string()
+                .contains("`mlperf` is not one of ai-energy-score, ml-energy"),
+            "{err}"
+        );
+        let err = load_with(
+            "mine.toml",
+            &request_with_protocol(
+                r#"{ name = "ml-energy", model = "m", hardware = "h", published = "x", concurency = 8 }"#,
+            ),
+        )
+        .expect_err("misspelt field");
+        assert!(err.to_string().contains("concurency"), "{err}");
+    }
 }

@@ -66,8 +66,41 @@ pub struct RequestEntry {
     pub unit: String,
     /// What the figure includes (GPU only, whole datacentre, ...).
     pub boundary: String,
+    /// The published protocol the figure was measured under, for figures a local
+    /// run can reproduce under the same rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<ProtocolFigure>,
     #[serde(flatten)]
     pub meta: Meta,
+}
+
+/// The protocols hoeveel knows how to restate a local run in.
+pub const PROTOCOLS: [&str; 2] = ["ai-energy-score", "ml-energy"];
+
+/// How a published figure was measured: the protocol, the model and the hardware.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProtocolFigure {
+    /// `ai-energy-score` (batch 1, exactly 10 new tokens, greedy; Wh per 1,000
+    /// queries) or `ml-energy` (a steady state at `concurrency` requests in
+    /// flight; J per output token).
+    pub name: String,
+    pub model: String,
+    /// Parameters, where the model's name states them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<f64>,
+    pub hardware: String,
+    /// New tokens per query (AI Energy Score: 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_tokens: Option<u32>,
+    /// Requests in flight (ML.ENERGY).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u32>,
+    /// Energy per output token in the protocol's steady state (ML.ENERGY).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub j_per_output_token: Option<f64>,
+    /// The figure as published, in the protocol's own unit.
+    pub published: String,
 }
 
 impl RequestEntry {
@@ -189,8 +222,8 @@ impl Kind {
                 "year", "licence", "vintage", "status", "note",
             ],
             Kind::Requests => &[
-                "id", "name", "kind", "energy", "unit", "boundary", "source", "year", "licence",
-                "vintage", "status", "note",
+                "id", "name", "kind", "energy", "unit", "boundary", "protocol", "source", "year",
+                "licence", "vintage", "status", "note",
             ],
             Kind::Models => &[
                 "id",
