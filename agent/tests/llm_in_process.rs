@@ -14,6 +14,9 @@ use std::sync::atomic::AtomicBool;
 fn settings(max_tokens: u32) -> Settings {
     Settings {
         prompts: PromptSet::single("What is a life cycle assessment?"),
+        split_prefill: false,
+        ignore_eos: false,
+        protocol: None,
         sampling: Sampling {
             temperature: 0.0,
             seed: 42,

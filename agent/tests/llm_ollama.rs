@@ -140,6 +140,7 @@ fn settings(url: &str, stream: bool, generate: bool) -> Settings {
         endpoint: url.to_string(),
         model: "llama3.2".into(),
         prompts: PromptSet::single("Why is the sky blue?"),
+        split_prefill: false,
         sampling: Sampling {
             temperature: 0.0,
             seed: 42,

@@ -50,6 +50,7 @@ fn settings(url: &str, model: &str, stream: bool) -> Settings {
         endpoint: url.to_string(),
         model: model.to_string(),
         prompts: PromptSet::single("What is a life cycle assessment?"),
+        split_prefill: false,
         sampling: Sampling {
             temperature: 0.0,
             seed: 42,

@@ -110,6 +110,7 @@ fn write_record(path: &std::path::Path, samples: usize) -> std::io::Result<()> {
             w.write(&Event::Repetition(Repetition {
                 index,
                 window: None,
+                probe: None,
                 warmup: false,
                 status: RepetitionStatus::Ok,
                 start_s: t - 10.0,

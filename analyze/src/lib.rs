@@ -11,6 +11,7 @@ pub mod cli;
 pub mod html;
 pub mod output;
 pub mod plot;
+pub mod protocol;
 pub mod raster;
 pub mod report;
 pub mod stats;

@@ -263,6 +263,10 @@ pub fn report(
         let mut c = co2e_section(p, &m, opts)?;
         c.basis = Some(Basis::measured(m.provenance));
         doc.sections.push(c);
+        if let Some(mut s) = crate::protocol::section(p, record) {
+            s.basis = Some(Basis::measured(m.provenance));
+            doc.sections.push(s);
+        }
     }
     Ok(doc)
 }

@@ -363,6 +363,7 @@ impl Monitor {
         let repetition = Repetition {
             index,
             window: Some(name.to_string()),
+            probe: None,
             warmup: false,
             status: RepetitionStatus::Ok,
             start_s: result.start_s,

@@ -354,6 +354,11 @@ pub struct Repetition {
     /// (several names may share one record); absent for the agent's workloads.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<String>,
+    /// Set on a probe repetition, which measures part of a request (the prefill of
+    /// an LLM request: one generated token) to split its energy; probes are kept
+    /// out of the per-request figures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<Probe>,
     pub warmup: bool,
     pub status: RepetitionStatus,
     pub start_s: f64,
@@ -389,6 +394,15 @@ pub struct Repetition {
     pub error: Option<String>,
     #[serde(default)]
     pub metrics: Metrics,
+}
+
+/// What a probe repetition measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Probe {
+    /// An LLM request cut to one generated token: the prompt's evaluation
+    /// (prefill) and the first token, as AI Energy Score measures prefill.
+    Prefill,
 }
 
 /// Why a window is too short for the sensors that measure it.

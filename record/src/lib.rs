@@ -24,6 +24,7 @@
 
 pub mod events;
 pub mod per_request;
+pub mod prefill;
 pub mod reader;
 pub mod stats;
 pub mod summary;

@@ -21,9 +21,21 @@ pub struct Record {
 }
 
 impl Record {
-    /// Measured (non-warm-up) repetitions.
+    /// Measured (non-warm-up) repetitions of whole requests (probes left out).
     pub fn measured(&self) -> impl Iterator<Item = &Repetition> {
-        self.repetitions.iter().filter(|r| !r.warmup)
+        self.repetitions
+            .iter()
+            .filter(|r| !r.warmup && r.probe.is_none())
+    }
+
+    /// Probe repetitions of `probe` that count: status ok and complete.
+    pub fn probes(&self, probe: crate::Probe) -> impl Iterator<Item = &Repetition> {
+        self.repetitions.iter().filter(move |r| {
+            !r.warmup
+                && r.probe == Some(probe)
+                && r.status == RepetitionStatus::Ok
+                && r.is_complete()
+        })
     }
 
     /// Measured repetitions that completed with status ok.

@@ -62,6 +62,8 @@ pub struct Summary {
     pub tokens_per_s: Option<Describe>,
     /// Energy on `basis` over output tokens.
     pub energy_per_output_token_j: Option<Describe>,
+    /// Prefill and decode apart, when the run measured prefill probes.
+    pub prefill_decode: Option<crate::prefill::PrefillDecode>,
     /// The record's energy basis: net where it has an idle baseline, else gross.
     pub basis: EnergyBasis,
     pub agent_cpu_s: Option<f64>,
@@ -167,6 +169,7 @@ impl Summary {
             time_to_first_token_s: Describe::of(&p.time_to_first_token_s),
             tokens_per_s: Describe::of(&p.tokens_per_s),
             energy_per_output_token_j: p.per_token_stats(),
+            prefill_decode: crate::prefill::PrefillDecode::of(record),
             basis: p.basis,
             agent_cpu_s: record.run_end.as_ref().map(|e| e.agent_cpu_s),
             run_duration_s: record.run_end.as_ref().map(|e| e.duration_s),
@@ -271,6 +274,30 @@ impl Summary {
                 out,
                 "    Energy/token:   {}  ({basis} energy / output tokens)",
                 fmt_spread(s, energy_unit)
+            );
+        }
+        if let Some(p) = &self.prefill_decode {
+            let est = |e: &crate::prefill::Estimate| match (e.ci_low, e.ci_high) {
+                (Some(lo), Some(hi)) => format!(
+                    "{} (95% CI {} to {})",
+                    fmt_energy(e.mean),
+                    fmt_energy(lo),
+                    fmt_energy(hi)
+                ),
+                _ => fmt_energy(e.mean),
+            };
+            let _ = writeln!(
+                out,
+                "    Prefill:        {} per query, {} per input token  (probes of 1 generated token, n = {})",
+                est(&p.prefill_j),
+                est(&p.prefill_per_input_token_j),
+                p.prefill_j.n
+            );
+            let _ = writeln!(
+                out,
+                "    Decode:         {} per output token  (whole request minus prefill, over the tokens after the first; {} energy)",
+                est(&p.decode_per_output_token_j),
+                p.basis.name()
             );
         }
         if self.domains.len() > 1 || self.domains.iter().any(|d| !d.in_total) {

@@ -35,6 +35,7 @@ pub fn record_with(baseline: bool, repetitions: Vec<Repetition>) -> Record {
 pub fn repetition(index: u32, gross_j: f64) -> Repetition {
     Repetition {
         window: None,
+        probe: None,
         index,
         warmup: false,
         status: RepetitionStatus::Ok,

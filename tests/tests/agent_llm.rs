@@ -233,3 +233,84 @@ fn several_models_are_measured_in_turn_and_one_that_fails_is_a_row_of_the_table(
     }
     assert!(!dir.path().join("sweep/llm-missing.jsonl").exists());
 }
+
+#[test]
+fn the_ai_energy_score_protocol_generates_ten_tokens_splits_prefill_and_is_restated() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = agent_llm(
+        dir.path(),
+        &[
+            "--runs",
+            "3",
+            "--protocol",
+            "ai-energy-score",
+            "--prompts",
+            "everyday",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let record = hoeveel_record::read_record(&dir.path().join("r.jsonl")).expect("record");
+    let tokens: Vec<_> = record.measured().map(|r| r.metrics.output_tokens).collect();
+    assert_eq!(tokens, [Some(10); 3], "exactly 10 new tokens per query");
+    let probes: Vec<_> = record
+        .probes(hoeveel_record::Probe::Prefill)
+        .map(|r| r.metrics.output_tokens)
+        .collect();
+    assert_eq!(probes, [Some(1); 3], "one prefill probe per repetition");
+    assert_eq!(
+        record.run_start.workload.details["protocol"],
+        "ai-energy-score"
+    );
+    assert!(stdout.contains("    Prefill:        "), "{stdout}");
+    assert!(stdout.contains("per input token"), "{stdout}");
+    assert!(stdout.contains("    Decode:         "), "{stdout}");
+
+    let report = Command::new(hoeveel_e2e::bin("hoeveel"))
+        .args(["report", "--wide", "r.jsonl"])
+        .current_dir(dir.path())
+        .output()
+        .expect("hoeveel starts");
+    let text = String::from_utf8_lossy(&report.stdout);
+    assert!(report.status.success(), "{text}");
+    let section = text
+        .split("Under the AI Energy Score protocol")
+        .nth(1)
+        .expect("the protocol section");
+    assert!(
+        section.contains("published: SmolLM-135M [aienergyscore-smollm-135m]"),
+        "{section}"
+    );
+    assert!(section.contains("7.280"), "the published row: {section}");
+    assert!(
+        section.contains("GPU energy only, 1x NVIDIA H100"),
+        "{section}"
+    );
+    assert!(section.contains("this run: smollm2-135m"), "{section}");
+}
+
+#[test]
+fn a_protocol_on_a_workload_it_does_not_fit_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = agent_llm(
+        dir.path(),
+        &[
+            "--protocol",
+            "ai-energy-score",
+            "--endpoint",
+            "http://127.0.0.1:9",
+            "--model",
+            "m",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("only the in-process engine can guarantee"),
+        "{stderr}"
+    );
+}

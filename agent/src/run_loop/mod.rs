@@ -20,8 +20,8 @@ use hoeveel_measure::clock;
 use hoeveel_measure::sampler::{Sampler, Snapshot};
 use hoeveel_measure::window::{Layout, Window};
 use hoeveel_record::{
-    Event, Notice, NoticeLevel, Phase, Record, RecordWriter, Repetition, RepetitionStatus, RunEnd,
-    RunPhase, RunStart, RunStatus, SCHEMA_VERSION, Settings,
+    Event, Notice, NoticeLevel, Phase, Probe, Record, RecordWriter, Repetition, RepetitionStatus,
+    RunEnd, RunPhase, RunStart, RunStatus, SCHEMA_VERSION, Settings,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
@@ -293,10 +293,25 @@ fn run_phases(
         } else {
             format!("run {}/{}", index + 1, settings.runs)
         });
-        let stop = repetition(run, workload, &ctx, settings, warmup, index)?;
+        let stop = repetition(run, workload, &ctx, settings, warmup, index, None)?;
         progress.inc(1);
         if let Some(status) = stop {
             return Ok(status);
+        }
+    }
+    // Probes after the whole requests, as many as there were repetitions.
+    if let Some(probe) = workload.probe() {
+        progress.inc_length(u64::from(settings.runs));
+        for index in 0..settings.runs {
+            if interrupted.load(Ordering::SeqCst) {
+                return Ok(RunStatus::Interrupted);
+            }
+            progress.set_message(format!("probe {}/{}", index + 1, settings.runs));
+            let stop = repetition(run, workload, &ctx, settings, false, index, Some(probe))?;
+            progress.inc(1);
+            if let Some(status) = stop {
+                return Ok(status);
+            }
         }
     }
     if interrupted.load(Ordering::SeqCst) {
@@ -387,6 +402,7 @@ fn repetition(
     settings: &LoopSettings,
     warmup: bool,
     index: u32,
+    probe: Option<Probe>,
 ) -> anyhow::Result<Option<RunStatus>> {
     let sampler = run.sampler;
     sampler.set_phase(
@@ -399,7 +415,10 @@ fn repetition(
     );
     let start = sampler.mark()?;
     let cpu_before = thread_cpu_time_s();
-    let result = workload.run_once(ctx);
+    let result = match probe {
+        Some(p) => workload.run_probe(p, ctx),
+        None => workload.run_once(ctx),
+    };
     run.main_thread_workload_cpu_s += thread_cpu_time_s() - cpu_before;
     let end = sampler.mark()?;
     sampler.set_phase(RunPhase::Between, None);
@@ -409,6 +428,7 @@ fn repetition(
     let mut repetition = Repetition {
         index,
         window: None,
+        probe,
         warmup,
         status: RepetitionStatus::Ok,
         start_s: start.t_s,

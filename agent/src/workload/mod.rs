@@ -7,7 +7,7 @@ pub mod fetch;
 pub mod llm;
 pub mod search;
 
-use hoeveel_record::{Metrics, WorkloadInfo};
+use hoeveel_record::{Metrics, Probe, WorkloadInfo};
 use std::sync::atomic::AtomicBool;
 
 /// What a repetition did.
@@ -77,4 +77,17 @@ pub trait Workload {
 
     /// Runs one repetition.
     fn run_once(&mut self, ctx: &RunContext<'_>) -> Result<Outcome, WorkloadError>;
+
+    /// The probe to measure after the repetitions, as many times as there are
+    /// repetitions, to split a request's energy (an LLM's prefill); `None`: none.
+    fn probe(&self) -> Option<Probe> {
+        None
+    }
+
+    /// Runs one probe repetition.
+    fn run_probe(&mut self, probe: Probe, _ctx: &RunContext<'_>) -> Result<Outcome, WorkloadError> {
+        Err(WorkloadError::Fatal(anyhow::anyhow!(
+            "this workload has no {probe:?} probe"
+        )))
+    }
 }

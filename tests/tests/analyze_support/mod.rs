@@ -173,6 +173,7 @@ pub fn events(spec: &Spec) -> Vec<Event> {
     }
     let rep = |index: u32, warmup: bool, e: f64, start: f64| Repetition {
         window: None,
+        probe: None,
         index,
         warmup,
         status: RepetitionStatus::Ok,

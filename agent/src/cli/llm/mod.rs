@@ -17,6 +17,16 @@ pub enum Api {
     Openai,
 }
 
+/// Published measurement protocols.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Protocol {
+    /// AI Energy Score text generation: batch 1, exactly 10 new tokens, greedy.
+    AiEnergyScore,
+}
+
+/// New tokens per query under AI Energy Score.
+pub const AI_ENERGY_SCORE_NEW_TOKENS: u32 = 10;
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
@@ -40,6 +50,17 @@ pub struct Args {
     /// Most tokens generated per request.
     #[arg(long, value_name = "N", default_value_t = 128)]
     pub max_tokens: u32,
+    /// Also measure the prefill: after the requests, as many probes that generate
+    /// one token, so the summary splits energy per input token (prefill) from
+    /// energy per output token (decode), as AI Energy Score does.
+    #[arg(long)]
+    pub split_prefill: bool,
+    /// Follow a published protocol. `ai-energy-score`: batch 1, exactly 10 new
+    /// tokens per query (past end of generation), greedy, prefill probes; the
+    /// report restates the result in Wh per 1,000 queries next to the published
+    /// figure of the nearest model. In-process only.
+    #[arg(long, value_enum, value_name = "PROTOCOL")]
+    pub protocol: Option<Protocol>,
     /// Sampling temperature; 0 decodes greedily, so every repetition gives the same text.
     #[arg(long, value_name = "T", default_value_t = 0.0)]
     pub temperature: f32,
@@ -104,14 +125,35 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 /// The workload the options describe, for `model` (the default model when `None`).
 pub fn build(args: &Args, model: Option<&str>) -> anyhow::Result<Box<dyn Workload>> {
-    let sampling = Sampling {
-        temperature: args.temperature,
-        seed: args.seed,
-        max_tokens: args.max_tokens,
-    };
     if !(args.temperature.is_finite() && args.temperature >= 0.0) {
         anyhow::bail!("--temperature must be 0 or more, not {}", args.temperature);
     }
+    let protocol = args.protocol;
+    if protocol == Some(Protocol::AiEnergyScore) {
+        if args.endpoint.is_some() {
+            anyhow::bail!(
+                "--protocol ai-energy-score needs exactly {AI_ENERGY_SCORE_NEW_TOKENS} new tokens per query, which only the in-process engine can guarantee (a server stops at its end-of-generation token); drop --endpoint"
+            );
+        }
+        if args.temperature > 0.0 {
+            anyhow::bail!("--protocol ai-energy-score decodes greedily: drop --temperature");
+        }
+        if args.max_tokens != AI_ENERGY_SCORE_NEW_TOKENS {
+            eprintln!(
+                "hoeveel-agent: --protocol ai-energy-score generates exactly {AI_ENERGY_SCORE_NEW_TOKENS} new tokens per query (--max-tokens {} is not used)",
+                args.max_tokens
+            );
+        }
+    }
+    let sampling = Sampling {
+        temperature: args.temperature,
+        seed: args.seed,
+        max_tokens: if protocol == Some(Protocol::AiEnergyScore) {
+            AI_ENERGY_SCORE_NEW_TOKENS
+        } else {
+            args.max_tokens
+        },
+    };
     let prompts = match &args.prompts {
         Some(set) => PromptSet::load(set)?,
         None => PromptSet::single(&args.prompt),
@@ -135,6 +177,7 @@ pub fn build(args: &Args, model: Option<&str>) -> anyhow::Result<Box<dyn Workloa
                 endpoint: endpoint.clone(),
                 model,
                 prompts: prompts.clone(),
+                split_prefill: args.split_prefill,
                 sampling,
                 stream: args.stream,
                 generate: args.generate,
@@ -159,6 +202,7 @@ pub fn build(args: &Args, model: Option<&str>) -> anyhow::Result<Box<dyn Workloa
                     endpoint: endpoint.clone(),
                     model,
                     prompts: prompts.clone(),
+                    split_prefill: args.split_prefill,
                     sampling,
                     stream: args.stream,
                     timeout_s: args.timeout,
@@ -190,6 +234,9 @@ fn in_process(
         spec,
         llm::in_process::Settings {
             prompts,
+            split_prefill: args.split_prefill || args.protocol.is_some(),
+            ignore_eos: args.protocol == Some(Protocol::AiEnergyScore),
+            protocol: args.protocol.map(|_| "ai-energy-score".to_string()),
             sampling,
             context_tokens: args.context_tokens.unwrap_or(DEFAULT_CONTEXT_TOKENS),
             threads,

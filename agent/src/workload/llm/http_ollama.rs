@@ -17,7 +17,7 @@ use super::http::{self, Lines};
 use super::prompts::PromptSet;
 use super::{Generation, Sampling, label};
 use crate::workload::{Outcome, RunContext, Workload, WorkloadError};
-use hoeveel_record::{WorkloadInfo, WorkloadKind};
+use hoeveel_record::{Probe, WorkloadInfo, WorkloadKind};
 use serde_json::{Value, json};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -29,6 +29,8 @@ pub struct Settings {
     /// The server's model name, e.g. `llama3.2:3b`.
     pub model: String,
     pub prompts: PromptSet,
+    /// Measure prefill probes (`num_predict` 1) after the requests.
+    pub split_prefill: bool,
     pub sampling: Sampling,
     pub stream: bool,
     /// `/api/generate` (raw prompt, the server applies the template) instead of `/api/chat`.
@@ -69,12 +71,12 @@ impl OllamaClient {
         })
     }
 
-    fn options(&self) -> Value {
+    fn options(&self, max_tokens: u32) -> Value {
         let s = &self.settings;
         let mut options = json!({
             "temperature": s.sampling.temperature,
             "seed": s.sampling.seed,
-            "num_predict": s.sampling.max_tokens,
+            "num_predict": max_tokens,
         });
         if let Some(map) = options.as_object_mut() {
             if let Some(n) = s.context_tokens {
@@ -87,21 +89,21 @@ impl OllamaClient {
         options
     }
 
-    fn request_body(&self, prompt: &str) -> Value {
+    fn request_body(&self, prompt: &str, max_tokens: u32) -> Value {
         let s = &self.settings;
         if s.generate {
             json!({
                 "model": s.model,
                 "prompt": prompt,
                 "stream": s.stream,
-                "options": self.options(),
+                "options": self.options(max_tokens),
             })
         } else {
             json!({
                 "model": s.model,
                 "messages": [{"role": "user", "content": prompt}],
                 "stream": s.stream,
-                "options": self.options(),
+                "options": self.options(max_tokens),
             })
         }
     }
@@ -116,9 +118,18 @@ impl OllamaClient {
         piece.and_then(Value::as_str).map(str::to_string)
     }
 
-    fn request(&self, prompt: &str, ctx: &RunContext<'_>) -> Result<Generation, WorkloadError> {
+    fn request(
+        &self,
+        prompt: &str,
+        max_tokens: u32,
+        ctx: &RunContext<'_>,
+    ) -> Result<Generation, WorkloadError> {
         let start = Instant::now();
-        let response = http::post_json(&self.agent, &self.url, &self.request_body(prompt))?;
+        let response = http::post_json(
+            &self.agent,
+            &self.url,
+            &self.request_body(prompt, max_tokens),
+        )?;
         let mut lines = Lines::new(response, &self.url);
         let mut text = String::new();
         let mut first_token_s = None;
@@ -190,7 +201,7 @@ impl Workload for OllamaClient {
                 "api": if s.generate { "/api/generate" } else { "/api/chat" },
                 "model": s.model,
                 "stream": s.stream,
-                "options": self.options(),
+                "options": self.options(s.sampling.max_tokens),
                 "sampling": s.sampling.to_json(),
                 "prompt": s.prompts.to_json(),
                 "timeout_s": s.timeout_s,
@@ -230,7 +241,21 @@ impl Workload for OllamaClient {
         self.requests += 1;
         let prompts = &self.settings.prompts;
         let index = (prompts.len() > 1).then(|| prompts.index_of_nth(n));
-        self.request(prompts.nth(n), ctx)
+        self.request(prompts.nth(n), self.settings.sampling.max_tokens, ctx)
+            .map(|g| g.into_outcome(index))
+    }
+
+    fn probe(&self) -> Option<Probe> {
+        self.settings.split_prefill.then_some(Probe::Prefill)
+    }
+
+    fn run_probe(&mut self, probe: Probe, ctx: &RunContext<'_>) -> Result<Outcome, WorkloadError> {
+        let Probe::Prefill = probe;
+        let n = self.requests;
+        self.requests += 1;
+        let prompts = &self.settings.prompts;
+        let index = (prompts.len() > 1).then(|| prompts.index_of_nth(n));
+        self.request(prompts.nth(n), 1, ctx)
             .map(|g| g.into_outcome(index))
     }
 }

@@ -17,7 +17,7 @@ use super::http::{self, Lines};
 use super::prompts::PromptSet;
 use super::{Generation, Sampling, decode_rate, label};
 use crate::workload::{Outcome, RunContext, Workload, WorkloadError};
-use hoeveel_record::{WorkloadInfo, WorkloadKind};
+use hoeveel_record::{Probe, WorkloadInfo, WorkloadKind};
 use serde_json::{Value, json};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -29,6 +29,8 @@ pub struct Settings {
     /// The server's model name.
     pub model: String,
     pub prompts: PromptSet,
+    /// Measure prefill probes (`max_tokens` 1) after the requests.
+    pub split_prefill: bool,
     pub sampling: Sampling,
     pub stream: bool,
     pub timeout_s: f64,
@@ -295,6 +297,20 @@ impl Workload for OpenAiClient {
                 self.token_source = Some(answer.source);
             }
         }
+        Ok(answer.generation.into_outcome(index))
+    }
+
+    fn probe(&self) -> Option<Probe> {
+        self.settings.split_prefill.then_some(Probe::Prefill)
+    }
+
+    fn run_probe(&mut self, probe: Probe, ctx: &RunContext<'_>) -> Result<Outcome, WorkloadError> {
+        let Probe::Prefill = probe;
+        let n = self.requests;
+        self.requests += 1;
+        let prompts = &self.settings.prompts;
+        let index = (prompts.len() > 1).then(|| prompts.index_of_nth(n));
+        let answer = self.request(prompts.nth(n), 1, ctx)?;
         Ok(answer.generation.into_outcome(index))
     }
 }

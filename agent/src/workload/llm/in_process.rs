@@ -15,7 +15,7 @@ use super::prompts::PromptSet;
 use super::{ModelSpec, Sampling, decode_rate, label};
 use crate::workload::{Outcome, RunContext, Workload, WorkloadError};
 use anyhow::Context;
-use hoeveel_record::{WorkloadInfo, WorkloadKind};
+use hoeveel_record::{Probe, WorkloadInfo, WorkloadKind};
 use llama_cpp_2::ChatTemplateError;
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::context::params::LlamaContextParams;
@@ -36,6 +36,13 @@ use std::time::Instant;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     pub prompts: PromptSet,
+    /// Measure prefill probes (one generated token) after the requests.
+    pub split_prefill: bool,
+    /// Generate exactly `max_tokens`, past the end-of-generation token (a
+    /// protocol that fixes the number of new tokens).
+    pub ignore_eos: bool,
+    /// The published protocol the run follows (`ai-energy-score`), for the record.
+    pub protocol: Option<String>,
     pub sampling: Sampling,
     /// Context size in tokens (prompt + output must fit).
     pub context_tokens: u32,
@@ -123,6 +130,13 @@ impl InProcess {
             "gpu_layers": self.settings.gpu_layers,
             "gpu_offload_built": cfg!(feature = "cuda"),
             "sampling": self.settings.sampling.to_json(),
+            "ignore_eos": self.settings.ignore_eos,
+            "protocol": self.settings.protocol,
+            "prefill_probes": if self.settings.split_prefill {
+                json!("after the requests, as many probes as repetitions: the same prompts in turn, one generated token each, past end of generation")
+            } else {
+                json!(null)
+            },
             "prompt": self.settings.prompts.to_json(),
             "chat_template": match &self.loaded {
                 Some(loaded) => loaded.template.describe(),
@@ -174,7 +188,37 @@ impl Workload for InProcess {
         let index = self.settings.prompts.index_of_nth(n);
         let several = self.settings.prompts.len() > 1;
         loaded
-            .generate(index as usize, &self.settings.sampling, ctx)
+            .generate(
+                index as usize,
+                &self.settings.sampling,
+                self.settings.ignore_eos,
+                ctx,
+            )
+            .map(|g| g.into_outcome(several.then_some(index)))
+    }
+
+    fn probe(&self) -> Option<Probe> {
+        self.settings.split_prefill.then_some(Probe::Prefill)
+    }
+
+    fn run_probe(&mut self, probe: Probe, ctx: &RunContext<'_>) -> Result<Outcome, WorkloadError> {
+        let Probe::Prefill = probe;
+        let loaded = self.loaded.as_mut().ok_or_else(|| {
+            WorkloadError::Fatal(anyhow::anyhow!(
+                "the model was not loaded before the first request"
+            ))
+        })?;
+        let n = self.requests;
+        self.requests += 1;
+        let index = self.settings.prompts.index_of_nth(n);
+        let several = self.settings.prompts.len() > 1;
+        let one = Sampling {
+            max_tokens: 1,
+            ..self.settings.sampling
+        };
+        // One token whatever the model would say: the prompt's cost alone.
+        loaded
+            .generate(index as usize, &one, true, ctx)
             .map(|g| g.into_outcome(several.then_some(index)))
     }
 }
@@ -274,6 +318,7 @@ impl Loaded {
         &mut self,
         index: usize,
         sampling: &Sampling,
+        ignore_eos: bool,
         ctx: &RunContext<'_>,
     ) -> Result<super::Generation, WorkloadError> {
         let start = Instant::now();
@@ -302,7 +347,7 @@ impl Loaded {
                 return Err(WorkloadError::Interrupted);
             }
             let token = sampler.sample(&self.context, batch.n_tokens() - 1);
-            if vocab.is_eog(token) {
+            if vocab.is_eog(token) && !ignore_eos {
                 break;
             }
             if first_token_s.is_none() {
