@@ -8,6 +8,7 @@
 
 pub mod cases;
 pub mod cli;
+pub mod compare_many;
 pub mod html;
 pub mod output;
 pub mod plot;

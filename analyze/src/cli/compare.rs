@@ -1,4 +1,4 @@
-//! `hoeveel compare A B`
+//! `hoeveel compare A B [C …]`
 
 use super::{BasisArgs, Global};
 use std::path::PathBuf;
@@ -6,17 +6,26 @@ use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The numerator (e.g. an LLM record).
-    pub a: PathBuf,
-    /// The denominator (e.g. a search record).
-    pub b: PathBuf,
+    /// Two records: the ratio of the first to the second (e.g. an LLM record and a
+    /// search record), next to the published figures. Three or more: every record
+    /// side by side with its ratio to the first, and energy per output token
+    /// against parameter count.
+    #[arg(required = true, num_args = 2.., value_name = "RECORD")]
+    pub records: Vec<PathBuf>,
     #[command(flatten)]
     pub basis: BasisArgs,
 }
 
 pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
     let profiles = g.profiles()?;
-    let (ra, rb) = (super::read(&a.a)?, super::read(&a.b)?);
-    let doc = crate::report::compare(&profiles, &ra, &rb, a.basis.basis())?;
+    let records = a
+        .records
+        .iter()
+        .map(|p| super::read(p))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let doc = match records.as_slice() {
+        [ra, rb] => crate::report::compare(&profiles, ra, rb, a.basis.basis())?,
+        many => crate::compare_many::compare_many(many, a.basis.basis())?,
+    };
     super::emit(g, &doc)
 }

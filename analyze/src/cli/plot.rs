@@ -1,4 +1,4 @@
-//! `hoeveel plot RECORD --output FILE.svg|FILE.png`
+//! `hoeveel plot RECORD… --output FILE.svg|FILE.png`
 
 use super::Global;
 use crate::plot::{Chart, PowerChart, svg};
@@ -14,11 +14,16 @@ pub enum Kind {
     Power,
     /// g CO2e per 1,000 requests at every site, with ranges.
     Sites,
+    /// Energy per output token against parameter count (log axes), one point per
+    /// record: give the records of several model sizes.
+    Tokens,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    pub record: PathBuf,
+    /// The record (`power`, `sites`), or several (`tokens`).
+    #[arg(required = true, value_name = "RECORD")]
+    pub records: Vec<PathBuf>,
     /// The file to write: .svg, or .png (rendered with the system's fonts).
     #[arg(long, short)]
     pub output: PathBuf,
@@ -35,26 +40,47 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
             a.output.display()
         ),
     };
-    let record = super::read(&a.record)?;
-    let chart =
-        match a.chart {
-            Kind::Power => Chart::Power(PowerChart::of(&record).ok_or_else(|| {
-                anyhow!("{}: the record has no samples to plot", a.record.display())
-            })?),
-            Kind::Sites => {
-                let p = g.profiles()?;
-                let m = hoeveel_record::PerRequest::auto(&record);
-                let d = m
-                    .stats()
-                    .ok_or_else(|| anyhow!("{}: no measured repetition completed", m.record))?;
-                let label = format!("{} ({}, {})", m.record, m.basis, m.provenance_label());
-                let s = crate::cases::sites::section(&p, d.ci(), &label, false);
-                s.charts
-                    .into_iter()
-                    .next()
-                    .ok_or_else(|| anyhow!("no sites to plot"))?
+    if a.records.len() > 1 && !matches!(a.chart, Kind::Tokens) {
+        bail!("--chart power and sites plot one record; --chart tokens plots several");
+    }
+    let record = super::read(&a.records[0])?;
+    let chart = match a.chart {
+        Kind::Tokens => {
+            let mut records = vec![record];
+            for path in &a.records[1..] {
+                records.push(super::read(path)?);
             }
-        };
+            let doc = crate::compare_many::compare_many(&records, None)?;
+            doc.sections
+                    .into_iter()
+                    .flat_map(|s| s.charts)
+                    .next()
+                    .ok_or_else(|| {
+                        anyhow!(
+                            "nothing to plot: it takes two or more records whose model has a parameter count and whose requests have output tokens"
+                        )
+                    })?
+        }
+        Kind::Power => Chart::Power(PowerChart::of(&record).ok_or_else(|| {
+            anyhow!(
+                "{}: the record has no samples to plot",
+                a.records[0].display()
+            )
+        })?),
+        Kind::Sites => {
+            let p = g.profiles()?;
+            let m = hoeveel_record::PerRequest::auto(&record);
+            let d = m
+                .stats()
+                .ok_or_else(|| anyhow!("{}: no measured repetition completed", m.record))?;
+            let label = format!("{} ({}, {})", m.record, m.basis, m.provenance_label());
+            let s = crate::cases::sites::section(&p, d.ci(), &label, false);
+            s.charts
+                .into_iter()
+                .next()
+                .ok_or_else(|| anyhow!("no sites to plot"))?
+        }
+    };
     let bytes = if png {
         crate::raster::png(&svg(&chart))?
     } else {
