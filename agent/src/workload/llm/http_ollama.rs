@@ -118,6 +118,15 @@ impl OllamaClient {
         piece.and_then(Value::as_str).map(str::to_string)
     }
 
+    /// The next prompt of the set, as one request of at most `max_tokens`.
+    fn ask(&mut self, max_tokens: u32, ctx: &RunContext<'_>) -> Result<Outcome, WorkloadError> {
+        let n = self.requests;
+        self.requests += 1;
+        let (prompt, index) = self.settings.prompts.turn(n);
+        self.request(prompt, max_tokens, ctx)
+            .map(|g| g.into_outcome(index))
+    }
+
     fn request(
         &self,
         prompt: &str,
@@ -237,12 +246,7 @@ impl Workload for OllamaClient {
     }
 
     fn run_once(&mut self, ctx: &RunContext<'_>) -> Result<Outcome, WorkloadError> {
-        let n = self.requests;
-        self.requests += 1;
-        let prompts = &self.settings.prompts;
-        let index = (prompts.len() > 1).then(|| prompts.index_of_nth(n));
-        self.request(prompts.nth(n), self.settings.sampling.max_tokens, ctx)
-            .map(|g| g.into_outcome(index))
+        self.ask(self.settings.sampling.max_tokens, ctx)
     }
 
     fn probe(&self) -> Option<Probe> {
@@ -251,11 +255,6 @@ impl Workload for OllamaClient {
 
     fn run_probe(&mut self, probe: Probe, ctx: &RunContext<'_>) -> Result<Outcome, WorkloadError> {
         let Probe::Prefill = probe;
-        let n = self.requests;
-        self.requests += 1;
-        let prompts = &self.settings.prompts;
-        let index = (prompts.len() > 1).then(|| prompts.index_of_nth(n));
-        self.request(prompts.nth(n), 1, ctx)
-            .map(|g| g.into_outcome(index))
+        self.ask(1, ctx)
     }
 }

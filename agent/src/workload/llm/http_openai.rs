@@ -115,6 +115,19 @@ impl OpenAiClient {
         body
     }
 
+    /// The next prompt of the set, as one request of at most `max_tokens`; with
+    /// the prompt's index when the set has several.
+    fn ask(
+        &mut self,
+        max_tokens: u32,
+        ctx: &RunContext<'_>,
+    ) -> Result<(Answer, Option<u64>), WorkloadError> {
+        let n = self.requests;
+        self.requests += 1;
+        let (prompt, index) = self.settings.prompts.turn(n);
+        Ok((self.request(prompt, max_tokens, ctx)?, index))
+    }
+
     fn request(
         &self,
         prompt: &str,
@@ -286,11 +299,7 @@ impl Workload for OpenAiClient {
     }
 
     fn run_once(&mut self, ctx: &RunContext<'_>) -> Result<Outcome, WorkloadError> {
-        let n = self.requests;
-        self.requests += 1;
-        let prompts = &self.settings.prompts;
-        let index = (prompts.len() > 1).then(|| prompts.index_of_nth(n));
-        let answer = self.request(prompts.nth(n), self.settings.sampling.max_tokens, ctx)?;
+        let (answer, index) = self.ask(self.settings.sampling.max_tokens, ctx)?;
         if self.token_source != Some(answer.source) {
             // A server that changed its mind mid-run: the record says the weaker one.
             if answer.source == TokenSource::ContentChunks || self.token_source.is_none() {
@@ -306,11 +315,7 @@ impl Workload for OpenAiClient {
 
     fn run_probe(&mut self, probe: Probe, ctx: &RunContext<'_>) -> Result<Outcome, WorkloadError> {
         let Probe::Prefill = probe;
-        let n = self.requests;
-        self.requests += 1;
-        let prompts = &self.settings.prompts;
-        let index = (prompts.len() > 1).then(|| prompts.index_of_nth(n));
-        let answer = self.request(prompts.nth(n), 1, ctx)?;
+        let (answer, index) = self.ask(1, ctx)?;
         Ok(answer.generation.into_outcome(index))
     }
 }

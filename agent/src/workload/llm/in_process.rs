@@ -153,6 +153,29 @@ impl InProcess {
     }
 }
 
+impl InProcess {
+    /// The next prompt of the set, as one request.
+    fn ask(
+        &mut self,
+        sampling: &Sampling,
+        ignore_eos: bool,
+        ctx: &RunContext<'_>,
+    ) -> Result<Outcome, WorkloadError> {
+        let n = self.requests;
+        self.requests += 1;
+        let index = self.settings.prompts.index_of_nth(n) as usize;
+        let (_, recorded) = self.settings.prompts.turn(n);
+        let loaded = self.loaded.as_mut().ok_or_else(|| {
+            WorkloadError::Fatal(anyhow::anyhow!(
+                "the model was not loaded before the first request"
+            ))
+        })?;
+        loaded
+            .generate(index, sampling, ignore_eos, ctx)
+            .map(|g| g.into_outcome(recorded))
+    }
+}
+
 /// The version this build links (for the record; llama.cpp is vendored in it).
 const LLAMA_CPP_2_VERSION: &str = "0.1.160";
 
@@ -178,23 +201,9 @@ impl Workload for InProcess {
     }
 
     fn run_once(&mut self, ctx: &RunContext<'_>) -> Result<Outcome, WorkloadError> {
-        let loaded = self.loaded.as_mut().ok_or_else(|| {
-            WorkloadError::Fatal(anyhow::anyhow!(
-                "the model was not loaded before the first request"
-            ))
-        })?;
-        let n = self.requests;
-        self.requests += 1;
-        let index = self.settings.prompts.index_of_nth(n);
-        let several = self.settings.prompts.len() > 1;
-        loaded
-            .generate(
-                index as usize,
-                &self.settings.sampling,
-                self.settings.ignore_eos,
-                ctx,
-            )
-            .map(|g| g.into_outcome(several.then_some(index)))
+        let sampling = self.settings.sampling;
+        let ignore_eos = self.settings.ignore_eos;
+        self.ask(&sampling, ignore_eos, ctx)
     }
 
     fn probe(&self) -> Option<Probe> {
@@ -203,23 +212,12 @@ impl Workload for InProcess {
 
     fn run_probe(&mut self, probe: Probe, ctx: &RunContext<'_>) -> Result<Outcome, WorkloadError> {
         let Probe::Prefill = probe;
-        let loaded = self.loaded.as_mut().ok_or_else(|| {
-            WorkloadError::Fatal(anyhow::anyhow!(
-                "the model was not loaded before the first request"
-            ))
-        })?;
-        let n = self.requests;
-        self.requests += 1;
-        let index = self.settings.prompts.index_of_nth(n);
-        let several = self.settings.prompts.len() > 1;
         let one = Sampling {
             max_tokens: 1,
             ..self.settings.sampling
         };
         // One token whatever the model would say: the prompt's cost alone.
-        loaded
-            .generate(index as usize, &one, true, ctx)
-            .map(|g| g.into_outcome(several.then_some(index)))
+        self.ask(&one, true, ctx)
     }
 }
 

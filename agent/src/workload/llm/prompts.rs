@@ -166,6 +166,15 @@ impl PromptSet {
         &self.prompts[(n % self.prompts.len() as u64) as usize]
     }
 
+    /// The `n`-th request's prompt, and its index when the set has several (what
+    /// the record says of each request).
+    pub fn turn(&self, n: u64) -> (&str, Option<u64>) {
+        (
+            self.nth(n),
+            (self.prompts.len() > 1).then(|| self.index_of_nth(n)),
+        )
+    }
+
     /// Its index in the set for the `n`-th request.
     pub fn index_of_nth(&self, n: u64) -> u64 {
         n % self.prompts.len() as u64
