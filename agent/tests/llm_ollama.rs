@@ -141,6 +141,7 @@ fn settings(url: &str, stream: bool, generate: bool) -> Settings {
         model: "llama3.2".into(),
         prompts: PromptSet::single("Why is the sky blue?"),
         split_prefill: false,
+        concurrency: 1,
         sampling: Sampling {
             temperature: 0.0,
             seed: 42,

@@ -51,6 +51,7 @@ fn settings(url: &str, model: &str, stream: bool) -> Settings {
         model: model.to_string(),
         prompts: PromptSet::single("What is a life cycle assessment?"),
         split_prefill: false,
+        concurrency: 1,
         sampling: Sampling {
             temperature: 0.0,
             seed: 42,
@@ -304,4 +305,85 @@ fn a_prompt_set_is_asked_in_turn_and_each_request_says_which() {
     );
     assert_eq!(info.details["prompt"]["count"], 3);
     assert_eq!(info.details["prompt"]["prompts"][1], "Second?");
+}
+
+#[test]
+fn concurrency_sends_requests_at_once_and_counts_them_as_one_repetition() {
+    let server = FakeServer::start(Box::new(|_: &Seen| {
+        sse(
+            &[
+                chunk("One"),
+                chunk(" two"),
+                json!({"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                       "choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}}),
+            ],
+            true,
+            true,
+        )
+    }));
+    let mut s = settings(&format!("{}/v1", server.url()), "m", true);
+    s.prompts = PromptSet::parse("set.txt", "A?\nB?\nC?\nD?\n").expect("a set");
+    s.concurrency = 4;
+    let mut client = OpenAiClient::new(s).expect("client");
+    let outcome = run(&mut client).expect("answers");
+    assert_eq!(outcome.requests, 4);
+    assert_eq!(
+        outcome.metrics.output_tokens,
+        Some(8),
+        "summed over the requests"
+    );
+    assert_eq!(outcome.metrics.prompt_tokens, Some(20));
+    let overlap = outcome
+        .metrics
+        .concurrent_generations
+        .expect("streamed: known");
+    assert!((1..=4).contains(&overlap), "{overlap}");
+    let mut asked: Vec<String> = server
+        .requests()
+        .iter()
+        .map(|r| {
+            r.body["messages"][0]["content"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    asked.sort();
+    assert_eq!(
+        asked,
+        ["A?", "B?", "C?", "D?"],
+        "four different prompts, one each"
+    );
+    let info = client.info();
+    assert!(
+        info.batching
+            .as_deref()
+            .is_some_and(|b| b.starts_with("4 requests sent to the server at once")),
+        "{info:?}"
+    );
+}
+
+#[test]
+fn real_server_with_four_requests_in_flight_says_whether_it_overlapped_them() {
+    let Some((url, model)) = real_server() else {
+        return;
+    };
+    let _turn = one_at_a_time();
+    let mut s = settings(&url, &model, true);
+    s.concurrency = 4;
+    s.sampling.max_tokens = 12;
+    let mut client = OpenAiClient::new(s).expect("client");
+    client.prepare().expect("server answers");
+    let outcome = run(&mut client).expect("answers");
+    assert_eq!(outcome.requests, 4);
+    let overlap = outcome
+        .metrics
+        .concurrent_generations
+        .expect("streamed answers give the overlap");
+    assert!((1..=4).contains(&overlap), "{overlap}");
+    if overlap == 1 {
+        eprintln!("the test server served the 4 requests one after another (serialised)");
+    } else {
+        eprintln!("the test server generated up to {overlap} of the 4 requests together");
+    }
 }

@@ -431,6 +431,11 @@ pub struct Metrics {
     /// Bytes received from a server, over all requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_bytes: Option<u64>,
+    /// With several requests sent to a server at once: the most of them it was
+    /// generating at the same time (from streamed first tokens); 1 means it served
+    /// them one after another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrent_generations: Option<u64>,
     /// Which prompt of the workload's prompt set the request asked (0-based), when
     /// it has several.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -96,6 +96,11 @@ pub struct Args {
     /// Ollama: use /api/generate (a raw prompt) instead of /api/chat.
     #[arg(long, requires = "endpoint")]
     pub generate: bool,
+    /// Requests sent to the server at once in each repetition (one thread each);
+    /// the repetition's energy is shared by them. The record says how many the
+    /// server generated together (from streamed answers: use --stream).
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "endpoint")]
+    pub concurrency: u32,
     /// Seconds one server request may take.
     #[arg(
         long,
@@ -165,6 +170,9 @@ pub fn build(args: &Args, model: Option<&str>) -> anyhow::Result<Box<dyn Workloa
     let model = model.map(str::to_string).ok_or_else(|| {
         anyhow::anyhow!("--endpoint needs --model NAME: the model as the server names it")
     })?;
+    if args.concurrency == 0 {
+        anyhow::bail!("--concurrency must be at least 1");
+    }
     if args.gpu_layers.is_some() {
         anyhow::bail!("--gpu-layers applies in-process only; the server decides its offload");
     }
@@ -178,6 +186,7 @@ pub fn build(args: &Args, model: Option<&str>) -> anyhow::Result<Box<dyn Workloa
                 model,
                 prompts: prompts.clone(),
                 split_prefill: args.split_prefill,
+                concurrency: args.concurrency,
                 sampling,
                 stream: args.stream,
                 generate: args.generate,
@@ -203,6 +212,7 @@ pub fn build(args: &Args, model: Option<&str>) -> anyhow::Result<Box<dyn Workloa
                     model,
                     prompts: prompts.clone(),
                     split_prefill: args.split_prefill,
+                    concurrency: args.concurrency,
                     sampling,
                     stream: args.stream,
                     timeout_s: args.timeout,

@@ -13,6 +13,7 @@
 //! first measured request is not a cold start (measured as `model_load` with
 //! `--include-load`).
 
+use super::concurrent;
 use super::http::{self, Lines};
 use super::prompts::PromptSet;
 use super::{Generation, Sampling, label};
@@ -31,6 +32,8 @@ pub struct Settings {
     pub prompts: PromptSet,
     /// Measure prefill probes (`num_predict` 1) after the requests.
     pub split_prefill: bool,
+    /// Requests sent at once per repetition (1: one request per repetition).
+    pub concurrency: u32,
     pub sampling: Sampling,
     pub stream: bool,
     /// `/api/generate` (raw prompt, the server applies the template) instead of `/api/chat`.
@@ -203,7 +206,12 @@ impl Workload for OllamaClient {
         WorkloadInfo {
             kind: WorkloadKind::Llm,
             label: label("Ollama server", &s.model, &s.prompts),
-            batching: None,
+            batching: (s.concurrency > 1).then(|| {
+                format!(
+                    "{} requests sent to the server at once per repetition (one thread each); energy per request = repetition energy / {}",
+                    s.concurrency, s.concurrency
+                )
+            }),
             details: json!({
                 "engine": "Ollama server (native API)",
                 "endpoint": s.endpoint,
@@ -213,6 +221,7 @@ impl Workload for OllamaClient {
                 "options": self.options(s.sampling.max_tokens),
                 "sampling": s.sampling.to_json(),
                 "prompt": s.prompts.to_json(),
+                "concurrency": s.concurrency,
                 "timeout_s": s.timeout_s,
                 "metrics": {
                     "prompt_tokens": "server-reported prompt_eval_count (smaller when the server reuses its prompt cache)",
@@ -246,6 +255,17 @@ impl Workload for OllamaClient {
     }
 
     fn run_once(&mut self, ctx: &RunContext<'_>) -> Result<Outcome, WorkloadError> {
+        if self.settings.concurrency > 1 {
+            let (first, n) = (self.requests, self.settings.concurrency);
+            self.requests += u64::from(n);
+            let max_tokens = self.settings.sampling.max_tokens;
+            let this = &*self;
+            let timed = concurrent::run(n, |i| {
+                let prompt = this.settings.prompts.nth(first + u64::from(i));
+                this.request(prompt, max_tokens, ctx)
+            })?;
+            return Ok(concurrent::outcome(&timed));
+        }
         self.ask(self.settings.sampling.max_tokens, ctx)
     }
 

@@ -13,6 +13,7 @@
 //! answers for this model before anything is measured, and learns whether the
 //! server reports usage when streaming, for the record.
 
+use super::concurrent;
 use super::http::{self, Lines};
 use super::prompts::PromptSet;
 use super::{Generation, Sampling, decode_rate, label};
@@ -31,6 +32,8 @@ pub struct Settings {
     pub prompts: PromptSet,
     /// Measure prefill probes (`max_tokens` 1) after the requests.
     pub split_prefill: bool,
+    /// Requests sent at once per repetition (1: one request per repetition).
+    pub concurrency: u32,
     pub sampling: Sampling,
     pub stream: bool,
     pub timeout_s: f64,
@@ -261,7 +264,12 @@ impl Workload for OpenAiClient {
         WorkloadInfo {
             kind: WorkloadKind::Llm,
             label: label("OpenAI-compatible server", &s.model, &s.prompts),
-            batching: None,
+            batching: (s.concurrency > 1).then(|| {
+                format!(
+                    "{} requests sent to the server at once per repetition (one thread each); energy per request = repetition energy / {}",
+                    s.concurrency, s.concurrency
+                )
+            }),
             details: json!({
                 "engine": "OpenAI-compatible server (/chat/completions)",
                 "endpoint": s.endpoint,
@@ -270,6 +278,7 @@ impl Workload for OpenAiClient {
                 "stream": s.stream,
                 "sampling": s.sampling.to_json(),
                 "prompt": s.prompts.to_json(),
+                "concurrency": s.concurrency,
                 "timeout_s": s.timeout_s,
                 "output_tokens_source": source,
                 "metrics": {
@@ -299,6 +308,17 @@ impl Workload for OpenAiClient {
     }
 
     fn run_once(&mut self, ctx: &RunContext<'_>) -> Result<Outcome, WorkloadError> {
+        if self.settings.concurrency > 1 {
+            let (first, n) = (self.requests, self.settings.concurrency);
+            self.requests += u64::from(n);
+            let max_tokens = self.settings.sampling.max_tokens;
+            let this = &*self;
+            let timed = concurrent::run(n, |i| {
+                let prompt = this.settings.prompts.nth(first + u64::from(i));
+                this.request(prompt, max_tokens, ctx).map(|a| a.generation)
+            })?;
+            return Ok(concurrent::outcome(&timed));
+        }
         let (answer, index) = self.ask(self.settings.sampling.max_tokens, ctx)?;
         if self.token_source != Some(answer.source) {
             // A server that changed its mind mid-run: the record says the weaker one.

@@ -11,6 +11,7 @@
 //! Every request starts from an empty context and decodes greedily (or with a fixed
 //! seed), so repetitions do the same work and can be compared.
 
+pub mod concurrent;
 pub mod gguf;
 mod http;
 pub mod http_ollama;
