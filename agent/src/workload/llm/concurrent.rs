@@ -9,6 +9,7 @@
 //! another.
 
 use super::Generation;
+use super::prompts::PromptSet;
 use crate::workload::{Outcome, WorkloadError};
 use hoeveel_record::Metrics;
 use std::time::Instant;
@@ -18,6 +19,16 @@ pub struct Timed {
     pub generation: Generation,
     pub start: Instant,
     pub end: Instant,
+}
+
+/// One repetition of `n` requests sent at once, asking the prompts of `prompts`
+/// from the `first`-th on, each through `ask`.
+pub fn ask_set<F>(prompts: &PromptSet, first: u64, n: u32, ask: F) -> Result<Outcome, WorkloadError>
+where
+    F: Fn(&str) -> Result<Generation, WorkloadError> + Sync,
+{
+    let timed = run(n, |i| ask(prompts.nth(first + u64::from(i))))?;
+    Ok(outcome(&timed))
 }
 
 /// Runs `n` requests at once, `ask(i)` in thread `i`; the first error fails all.

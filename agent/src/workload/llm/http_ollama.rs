@@ -260,11 +260,9 @@ impl Workload for OllamaClient {
             self.requests += u64::from(n);
             let max_tokens = self.settings.sampling.max_tokens;
             let this = &*self;
-            let timed = concurrent::run(n, |i| {
-                let prompt = this.settings.prompts.nth(first + u64::from(i));
+            return concurrent::ask_set(&this.settings.prompts, first, n, |prompt| {
                 this.request(prompt, max_tokens, ctx)
-            })?;
-            return Ok(concurrent::outcome(&timed));
+            });
         }
         self.ask(self.settings.sampling.max_tokens, ctx)
     }

@@ -313,11 +313,9 @@ impl Workload for OpenAiClient {
             self.requests += u64::from(n);
             let max_tokens = self.settings.sampling.max_tokens;
             let this = &*self;
-            let timed = concurrent::run(n, |i| {
-                let prompt = this.settings.prompts.nth(first + u64::from(i));
+            return concurrent::ask_set(&this.settings.prompts, first, n, |prompt| {
                 this.request(prompt, max_tokens, ctx).map(|a| a.generation)
-            })?;
-            return Ok(concurrent::outcome(&timed));
+            });
         }
         let (answer, index) = self.ask(self.settings.sampling.max_tokens, ctx)?;
         if self.token_source != Some(answer.source) {
