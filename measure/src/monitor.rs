@@ -18,7 +18,7 @@ use crate::sensors::discover::{self, DiscoverError, DiscoverOptions};
 use crate::window::Layout;
 use hoeveel_record::{
     Baseline, DomainMap, Event, Notice, NoticeLevel, Provenance, RecordWriter, Repetition,
-    RepetitionStatus, RunEnd, RunPhase, RunStart, RunStatus, SCHEMA_VERSION, Settings, ShortWindow,
+    RepetitionStatus, RunEnd, RunStart, RunStatus, SCHEMA_VERSION, Settings, ShortWindow,
     WorkloadInfo, WorkloadKind,
 };
 use std::collections::{BTreeSet, HashMap};
@@ -329,7 +329,6 @@ impl Monitor {
                 name: name.to_string(),
             });
         }
-        self.shared.sampler.set_phase(RunPhase::Repetition, None);
         let start = self.shared.sampler.mark().map_err(sensors_error)?;
         book.ended.remove(name);
         book.open.insert(name.to_string(), start);
@@ -352,9 +351,6 @@ impl Monitor {
             });
         };
         let end = self.shared.sampler.mark().map_err(sensors_error)?;
-        if book.open.is_empty() {
-            self.shared.sampler.set_phase(RunPhase::Between, None);
-        }
         book.ended.insert(name.to_string());
         self.gather_notices(&mut book)?;
         let result = self.result(name, &start, &end, &book);

@@ -102,8 +102,16 @@ impl Publisher {
             tick = tick.max((now - start).as_secs_f64().div_euclid(read_every_s) as u64);
             let epoch = tick / per_publish;
             tick += 1;
-            let Ok(snapshot) = self.sampler.mark() else {
-                break;
+            let snapshot = match self.sampler.mark() {
+                Ok(s) => s,
+                // Only a poisoned sampler fails here: say so rather than serve
+                // stale counters without a word.
+                Err(e) => {
+                    eprintln!(
+                        "hoeveel-agent serve: the sampler stopped ({e:#}); counters are no longer updated"
+                    );
+                    break;
+                }
             };
             for notice in self.sampler.take_notices() {
                 eprintln!("hoeveel-agent serve: {}", notice.message);

@@ -15,10 +15,10 @@ use hoeveel_record::Metrics;
 use std::time::Instant;
 
 /// One request's answer and when it ran.
-pub struct Timed {
-    pub generation: Generation,
-    pub start: Instant,
-    pub end: Instant,
+struct Timed {
+    generation: Generation,
+    start: Instant,
+    end: Instant,
 }
 
 /// One repetition of `n` requests sent at once, asking the prompts of `prompts`
@@ -32,7 +32,7 @@ where
 }
 
 /// Runs `n` requests at once, `ask(i)` in thread `i`; the first error fails all.
-pub fn run<F>(n: u32, ask: F) -> Result<Vec<Timed>, WorkloadError>
+fn run<F>(n: u32, ask: F) -> Result<Vec<Timed>, WorkloadError>
 where
     F: Fn(u32) -> Result<Generation, WorkloadError> + Sync,
 {
@@ -67,7 +67,7 @@ where
 
 /// The most generation intervals (first token to end) that overlap; `None`
 /// when a request has no first-token time (an answer that was not streamed).
-pub fn most_overlapping(timed: &[Timed]) -> Option<u64> {
+fn most_overlapping(timed: &[Timed]) -> Option<u64> {
     let intervals: Vec<(f64, f64)> = timed
         .iter()
         .map(|t| {
@@ -94,7 +94,7 @@ fn mean(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
 
 /// One repetition of `timed.len()` requests: tokens and bytes summed, time to
 /// first token and decode rate the mean of the requests', and the overlap.
-pub fn outcome(timed: &[Timed]) -> Outcome {
+fn outcome(timed: &[Timed]) -> Outcome {
     let g = || timed.iter().map(|t| &t.generation);
     Outcome {
         requests: timed.len() as u64,
