@@ -386,6 +386,11 @@ fn a_scrape_passes_promtool_and_serves_exactly_the_documented_families() {
         "{response}"
     );
     let text = body(&response).to_string();
+    // Without --resolution, counters move once a second: no finer side channel.
+    assert!(
+        text.lines().any(|l| l == "hoeveel_resolution_seconds 1.0"),
+        "{text}"
+    );
 
     let mut promtool = Command::new(tool("promtool"))
         .args(["check", "metrics"])
