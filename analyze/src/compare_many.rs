@@ -72,9 +72,7 @@ pub fn compare_many(records: &[Record], basis: Option<EnergyBasis>) -> anyhow::R
         let (tok, tok_ci) = ci_cell(&m.energy_per_output_token_j, 1e3);
         let model = &record.run_start.workload.details["model"];
         let parameters = model["parameters"].as_f64();
-        let prefill = PrefillDecode::of(record)
-            .map(|p| p.prefill_per_input_token_j)
-            .filter(|e| e.mean.is_finite());
+        let prefill = PrefillDecode::of(record).and_then(|p| p.prefill_per_input_token_j);
         let ratio =
             ratio_of_means(&m.energy_j, &first.energy_j).map(|r| match (r.ci_low, r.ci_high) {
                 (Some(lo), Some(hi)) => format!(

@@ -44,7 +44,9 @@ pub struct PrefillDecode {
     pub basis: EnergyBasis,
     /// Energy of the prompt's evaluation and the first token, per query.
     pub prefill_j: Estimate,
-    pub prefill_per_input_token_j: Estimate,
+    /// `None` when the probes carry no prompt token count (a server that does
+    /// not report it).
+    pub prefill_per_input_token_j: Option<Estimate>,
     /// Energy per generated token after the first.
     pub decode_per_output_token_j: Estimate,
 }
@@ -105,14 +107,7 @@ impl PrefillDecode {
         Some(PrefillDecode {
             basis,
             prefill_j: Estimate::of(&prefill_d),
-            prefill_per_input_token_j: Describe::of(&per_input)
-                .map(|d| Estimate::of(&d))
-                .unwrap_or(Estimate {
-                    mean: f64::NAN,
-                    ci_low: None,
-                    ci_high: None,
-                    n: 0,
-                }),
+            prefill_per_input_token_j: Describe::of(&per_input).map(|d| Estimate::of(&d)),
             decode_per_output_token_j: Estimate {
                 mean: diff / decoded_tokens,
                 ci_low,
@@ -152,7 +147,8 @@ mod tests {
         let p = PrefillDecode::of(&record).expect("split");
         assert_eq!(p.basis, EnergyBasis::Net);
         assert!((p.prefill_j.mean - 3.0).abs() < 1e-12);
-        assert!((p.prefill_per_input_token_j.mean - 0.15).abs() < 1e-12);
+        let per_input = p.prefill_per_input_token_j.expect("prompt tokens counted");
+        assert!((per_input.mean - 0.15).abs() < 1e-12);
         // (13 − 3) / (11 − 1) = 1 J per output token.
         assert!((p.decode_per_output_token_j.mean - 1.0).abs() < 1e-12);
         let (lo, hi) = (
@@ -165,6 +161,22 @@ mod tests {
         assert!((1.0 - lo - half).abs() < 1e-6, "{lo}..{hi}");
         // Probes are not requests.
         assert_eq!(record.measured().count(), 2);
+    }
+
+    #[test]
+    fn probes_without_a_prompt_token_count_give_no_per_token_prefill() {
+        let mut probe = llm(0, 4.0, 20, 1, true);
+        probe.metrics.prompt_tokens = None;
+        let record = record_with(true, vec![llm(0, 14.0, 20, 11, false), probe]);
+        let p = PrefillDecode::of(&record).expect("split");
+        assert_eq!(p.prefill_per_input_token_j, None);
+        assert!((p.prefill_j.mean - 2.0).abs() < 1e-12);
+        let text = crate::summary::Summary::of(&record).render_text();
+        assert!(
+            text.contains("no prompt token count for a per-token figure"),
+            "{text}"
+        );
+        assert!(!text.contains("NaN"), "{text}");
     }
 
     #[test]

@@ -288,9 +288,12 @@ impl Summary {
             };
             let _ = writeln!(
                 out,
-                "    Prefill:        {} per query, {} per input token  (probes of 1 generated token, n = {})",
+                "    Prefill:        {} per query, {}  (probes of 1 generated token, n = {})",
                 est(&p.prefill_j),
-                est(&p.prefill_per_input_token_j),
+                p.prefill_per_input_token_j.as_ref().map_or_else(
+                    || "no prompt token count for a per-token figure".to_string(),
+                    |e| format!("{} per input token", est(e))
+                ),
                 p.prefill_j.n
             );
             let _ = writeln!(
