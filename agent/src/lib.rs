@@ -24,4 +24,4 @@ pub mod exporter;
 pub mod run_loop;
 pub mod workload;
 
-pub use hoeveel_measure::{host, machine_checks, meter, sensors};
+pub use hoeveel_measure::{host, machine_checks, meter, sampler, sensors};

@@ -39,7 +39,7 @@ fn loaded(model: ShippedModel, settings: Settings) -> InProcess {
 
 fn run(workload: &mut InProcess) -> Result<Outcome, WorkloadError> {
     let flag = AtomicBool::new(false);
-    workload.run_once(&RunContext { interrupted: &flag })
+    workload.run_once(&RunContext::new(&flag))
 }
 
 #[test]
@@ -144,7 +144,7 @@ fn second_shipped_model_loads_and_answers() {
 fn ctrl_c_between_tokens_interrupts_the_request() {
     let mut workload = loaded(ShippedModel::Smollm2_135m, settings(16));
     let flag = AtomicBool::new(true);
-    let result = workload.run_once(&RunContext { interrupted: &flag });
+    let result = workload.run_once(&RunContext::new(&flag));
     assert!(
         matches!(result, Err(WorkloadError::Interrupted)),
         "{result:?}"

@@ -142,6 +142,7 @@ fn settings(url: &str, stream: bool, generate: bool) -> Settings {
         prompts: PromptSet::single("Why is the sky blue?"),
         split_prefill: false,
         concurrency: 1,
+        steady_state: false,
         sampling: Sampling {
             temperature: 0.0,
             seed: 42,
@@ -158,7 +159,7 @@ fn settings(url: &str, stream: bool, generate: bool) -> Settings {
 
 fn run(client: &mut OllamaClient) -> Result<hoeveel_agent::workload::Outcome, WorkloadError> {
     let flag = AtomicBool::new(false);
-    client.run_once(&RunContext { interrupted: &flag })
+    client.run_once(&RunContext::new(&flag))
 }
 
 #[test]

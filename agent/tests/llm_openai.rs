@@ -52,6 +52,7 @@ fn settings(url: &str, model: &str, stream: bool) -> Settings {
         prompts: PromptSet::single("What is a life cycle assessment?"),
         split_prefill: false,
         concurrency: 1,
+        steady_state: false,
         sampling: Sampling {
             temperature: 0.0,
             seed: 42,
@@ -64,7 +65,7 @@ fn settings(url: &str, model: &str, stream: bool) -> Settings {
 
 fn run(client: &mut OpenAiClient) -> Result<Outcome, WorkloadError> {
     let flag = AtomicBool::new(false);
-    client.run_once(&RunContext { interrupted: &flag })
+    client.run_once(&RunContext::new(&flag))
 }
 
 #[test]
@@ -386,4 +387,96 @@ fn real_server_with_four_requests_in_flight_says_whether_it_overlapped_them() {
     } else {
         eprintln!("the test server generated up to {overlap} of the 4 requests together");
     }
+}
+
+/// A mark for tests run outside the run loop: a made-up sensor whose running
+/// total is the number of marks taken × 10 J, at `t_s` = that number.
+fn counting_mark() -> impl Fn() -> anyhow::Result<hoeveel_agent::sampler::Snapshot> + Sync {
+    let taken = std::sync::atomic::AtomicU32::new(0);
+    move || {
+        let n = taken.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        Ok(hoeveel_agent::sampler::Snapshot {
+            t_s: f64::from(n),
+            totals_j: vec![f64::from(n) * 10.0],
+            wraps: vec![0],
+            resets: vec![0],
+            alive: vec![true],
+        })
+    }
+}
+
+fn steady_settings(url: &str, concurrency: u32) -> Settings {
+    let mut s = settings(&format!("{url}/v1"), "m", true);
+    s.concurrency = concurrency;
+    s.steady_state = true;
+    s
+}
+
+#[test]
+fn ml_energy_marks_the_steady_state_of_a_server_that_generates_requests_together() {
+    // 30 tokens per answer, one every 20 ms, all answers at once.
+    let server = FakeServer::start_parallel(Box::new(|_: &Seen| {
+        let mut pieces: Vec<String> = (0..30)
+            .map(|i| format!("data: {}\r\n\r\n", chunk(&format!(" t{i}"))))
+            .collect();
+        pieces.push("data: [DONE]\r\n\r\n".into());
+        Reply::Paced {
+            content_type: "text/event-stream",
+            pieces,
+            pause: std::time::Duration::from_millis(20),
+        }
+    }));
+    let mut client = OpenAiClient::new(steady_settings(&server.url(), 4)).expect("client");
+    let flag = AtomicBool::new(false);
+    let mark = counting_mark();
+    let ctx = RunContext {
+        interrupted: &flag,
+        mark: Some(&mark),
+    };
+    let outcome = client.run_once(&ctx).expect("answers");
+    assert_eq!(outcome.requests, 4);
+    assert_eq!(outcome.metrics.output_tokens, Some(120));
+    let steady = outcome.steady.expect("the protocol marks a steady state");
+    assert_eq!(steady.in_flight, 4);
+    let window = steady.window.expect("all four were generated together");
+    assert_eq!((window.start.t_s, window.end.t_s), (1.0, 2.0), "two marks");
+    // Between the last first token and the first end, every request streams
+    // most of its 29 further tokens; never more than all of them.
+    assert!(
+        window.output_tokens > 0 && window.output_tokens <= 4 * 29,
+        "{}",
+        window.output_tokens
+    );
+    assert_eq!(client.info().details["protocol"], "ml-energy");
+}
+
+#[test]
+fn ml_energy_says_there_was_no_steady_state_when_the_server_serves_one_at_a_time() {
+    // One slot: the second request is not even accepted until the first has
+    // been answered in full, slowly.
+    let server = FakeServer::start(Box::new(|_: &Seen| {
+        let mut pieces: Vec<String> = (0..5)
+            .map(|i| format!("data: {}\r\n\r\n", chunk(&format!(" t{i}"))))
+            .collect();
+        pieces.push("data: [DONE]\r\n\r\n".into());
+        Reply::Paced {
+            content_type: "text/event-stream",
+            pieces,
+            pause: std::time::Duration::from_millis(40),
+        }
+    }));
+    let mut client = OpenAiClient::new(steady_settings(&server.url(), 2)).expect("client");
+    let flag = AtomicBool::new(false);
+    let mark = counting_mark();
+    let ctx = RunContext {
+        interrupted: &flag,
+        mark: Some(&mark),
+    };
+    let outcome = client.run_once(&ctx).expect("answers");
+    let steady = outcome
+        .steady
+        .expect("the protocol reports on the steady state");
+    let why = steady.window.expect_err("never both in flight");
+    assert!(why.contains("never generated all of them at once"), "{why}");
+    assert_eq!(outcome.metrics.concurrent_generations, Some(1));
 }

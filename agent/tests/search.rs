@@ -61,9 +61,7 @@ fn the_default_corpus_finds_known_articles_first() {
     );
 
     let interrupted = AtomicBool::new(false);
-    let ctx = RunContext {
-        interrupted: &interrupted,
-    };
+    let ctx = RunContext::new(&interrupted);
     let outcome = workload.run_once(&ctx).expect("search");
     assert_eq!(outcome.requests, 3);
     assert_eq!(outcome.metrics.results, Some(30));
@@ -140,9 +138,7 @@ fn a_corpus_folder_is_indexed_once_then_served_from_the_cache() {
     assert_eq!(details["corpus"]["files"], 3);
     first.prepare().expect("build");
     let interrupted = AtomicBool::new(false);
-    let ctx = RunContext {
-        interrupted: &interrupted,
-    };
+    let ctx = RunContext::new(&interrupted);
     first.calibrate(&model_target()).expect("calibrate");
     let outcome = first.run_once(&ctx).expect("search");
     assert_eq!(outcome.requests, 2);
@@ -212,9 +208,7 @@ fn auto_calibration_batches_many_queries_and_interrupts_stop_them() {
         calibration.note
     );
     let interrupted = AtomicBool::new(true);
-    let ctx = RunContext {
-        interrupted: &interrupted,
-    };
+    let ctx = RunContext::new(&interrupted);
     assert!(matches!(
         workload.run_once(&ctx),
         Err(WorkloadError::Interrupted)
@@ -356,9 +350,7 @@ fn a_search_service_is_requested_once_per_query_and_bytes_are_counted() {
     assert_eq!(workload.info().details["url_template"], server.url);
     workload.calibrate(&model_target()).expect("calibrate");
     let interrupted = AtomicBool::new(false);
-    let ctx = RunContext {
-        interrupted: &interrupted,
-    };
+    let ctx = RunContext::new(&interrupted);
     let outcome = workload.run_once(&ctx).expect("requests");
     assert_eq!(outcome.requests, 5);
     assert_eq!(outcome.metrics.response_bytes, Some(5 * BODY.len() as u64));
@@ -383,9 +375,7 @@ fn a_service_that_goes_down_mid_run_fails_the_repetition() {
     ));
     workload.calibrate(&model_target()).expect("calibrate");
     let interrupted = AtomicBool::new(false);
-    let ctx = RunContext {
-        interrupted: &interrupted,
-    };
+    let ctx = RunContext::new(&interrupted);
     workload.run_once(&ctx).expect("first repetition is served");
     match workload.run_once(&ctx) {
         Err(WorkloadError::Failed { message, exit_code }) => {
@@ -421,9 +411,7 @@ fn an_http_error_status_fails_with_the_status() {
         cache.path(),
     ));
     let interrupted = AtomicBool::new(false);
-    let ctx = RunContext {
-        interrupted: &interrupted,
-    };
+    let ctx = RunContext::new(&interrupted);
     match workload.run_once(&ctx) {
         Err(WorkloadError::Failed { message, .. }) => assert!(message.contains("503"), "{message}"),
         other => panic!("expected a failed repetition, got {other:?}"),

@@ -129,6 +129,7 @@ fn write_record(path: &std::path::Path, samples: usize) -> std::io::Result<()> {
                     output_tokens: Some(256),
                     ..Metrics::default()
                 },
+                steady: None,
             }))
             .map_err(io)?;
         }

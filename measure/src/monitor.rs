@@ -375,6 +375,7 @@ impl Monitor {
             exit_code: None,
             error: None,
             metrics: Default::default(),
+            steady: None,
         };
         write(&mut book, &Event::Repetition(repetition))?;
         Ok(result)

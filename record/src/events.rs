@@ -9,6 +9,9 @@ pub type DomainMap = BTreeMap<String, f64>;
 /// One line of a record: `{"type": "...", "data": {...}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data", rename_all = "snake_case")]
+// Repetitions are most of a record's events after samples: boxing them would add
+// an allocation per repetition for no saving.
+#[allow(clippy::large_enum_variant)]
 pub enum Event {
     RunStart(Box<RunStart>),
     Baseline(Baseline),
@@ -394,6 +397,47 @@ pub struct Repetition {
     pub error: Option<String>,
     #[serde(default)]
     pub metrics: Metrics,
+    /// The steady state inside the repetition, for concurrent requests measured
+    /// under `--protocol ml-energy`; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steady: Option<Box<Steady>>,
+}
+
+/// The steady state of a repetition of concurrent requests: the window from the
+/// moment every request had its first token to the moment the first one ended,
+/// when all of them were being generated together (ML.ENERGY's protocol). The
+/// sensors are read exactly at both ends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Steady {
+    /// Requests sent at once.
+    pub in_flight: u32,
+    /// The window, when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<SteadyWindow>,
+    /// Why there was none: a request ended before the last one had its first
+    /// token, so the server never generated all of them together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why_none: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SteadyWindow {
+    /// Seconds since the run started.
+    pub start_s: f64,
+    pub duration_s: f64,
+    /// Gross energy per domain over the window.
+    pub energy_j: DomainMap,
+    /// Sum of the domains in the total.
+    pub total_energy_j: f64,
+    /// Gross minus idle baseline power × duration; absent without a baseline.
+    pub net_energy_j: Option<f64>,
+    /// Tokens streamed inside the window, over all requests (one per content
+    /// chunk).
+    pub output_tokens: u64,
+    /// Domains of the total not measured over the whole window, or reset inside
+    /// it: the window is kept out of the figures.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incomplete: Vec<String>,
 }
 
 /// What a probe repetition measures.

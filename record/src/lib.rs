@@ -27,6 +27,7 @@ pub mod per_request;
 pub mod prefill;
 pub mod reader;
 pub mod stats;
+pub mod steady;
 pub mod summary;
 #[cfg(test)]
 mod testdata;
@@ -40,7 +41,7 @@ pub use writer::{RecordWriter, WriteError};
 
 /// Version of the record format, `MAJOR.MINOR`. A reader accepts any minor
 /// version of a major it knows; new optional fields bump the minor version.
-pub const SCHEMA_VERSION: &str = "1.2";
+pub const SCHEMA_VERSION: &str = "1.3";
 
 /// The major version this crate reads.
 pub const SCHEMA_MAJOR: u32 = 1;

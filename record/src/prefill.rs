@@ -29,7 +29,7 @@ pub struct Estimate {
 }
 
 impl Estimate {
-    fn of(d: &Describe) -> Estimate {
+    pub(crate) fn of(d: &Describe) -> Estimate {
         Estimate {
             mean: d.mean,
             ci_low: d.ci_low,

@@ -64,6 +64,8 @@ pub struct Summary {
     pub energy_per_output_token_j: Option<Describe>,
     /// Prefill and decode apart, when the run measured prefill probes.
     pub prefill_decode: Option<crate::prefill::PrefillDecode>,
+    /// The steady state of concurrent requests, when the run marked one.
+    pub steady: Option<crate::steady::SteadyState>,
     /// The record's energy basis: net where it has an idle baseline, else gross.
     pub basis: EnergyBasis,
     pub agent_cpu_s: Option<f64>,
@@ -170,6 +172,7 @@ impl Summary {
             tokens_per_s: Describe::of(&p.tokens_per_s),
             energy_per_output_token_j: p.per_token_stats(),
             prefill_decode: crate::prefill::PrefillDecode::of(record),
+            steady: crate::steady::SteadyState::of(record),
             basis: p.basis,
             agent_cpu_s: record.run_end.as_ref().map(|e| e.agent_cpu_s),
             run_duration_s: record.run_end.as_ref().map(|e| e.duration_s),
@@ -276,16 +279,16 @@ impl Summary {
                 fmt_spread(s, energy_unit)
             );
         }
+        let est = |e: &crate::prefill::Estimate| match (e.ci_low, e.ci_high) {
+            (Some(lo), Some(hi)) => format!(
+                "{} (95% CI {} to {})",
+                fmt_energy(e.mean),
+                fmt_energy(lo),
+                fmt_energy(hi)
+            ),
+            _ => fmt_energy(e.mean),
+        };
         if let Some(p) = &self.prefill_decode {
-            let est = |e: &crate::prefill::Estimate| match (e.ci_low, e.ci_high) {
-                (Some(lo), Some(hi)) => format!(
-                    "{} (95% CI {} to {})",
-                    fmt_energy(e.mean),
-                    fmt_energy(lo),
-                    fmt_energy(hi)
-                ),
-                _ => fmt_energy(e.mean),
-            };
             let _ = writeln!(
                 out,
                 "    Prefill:        {} per query, {}  (probes of 1 generated token, n = {})",
@@ -302,6 +305,36 @@ impl Summary {
                 est(&p.decode_per_output_token_j),
                 p.basis.name()
             );
+        }
+        if let Some(st) = &self.steady {
+            match (&st.per_output_token_j, &st.per_response_j) {
+                (Some(token), response) => {
+                    let _ = writeln!(
+                        out,
+                        "    Steady state:   {} per output token{}  ({} requests in flight; {} of {} repetitions had one, mean window {}; {} energy)",
+                        est(token),
+                        response
+                            .as_ref()
+                            .map_or_else(String::new, |r| format!(", {} per response", est(r))),
+                        st.in_flight,
+                        st.windows,
+                        st.repetitions,
+                        st.window_s.map_or_else(|| "–".to_string(), fmt_time),
+                        st.basis.name()
+                    );
+                }
+                (None, _) => {
+                    let _ = writeln!(
+                        out,
+                        "    Steady state:   none in {} repetitions of {} requests in flight: {}",
+                        st.repetitions,
+                        st.in_flight,
+                        st.why_none
+                            .first()
+                            .map_or("no window held a token", String::as_str)
+                    );
+                }
+            }
         }
         if self.domains.len() > 1 || self.domains.iter().any(|d| !d.in_total) {
             let _ = writeln!(out, "\n  Per domain (gross energy per request):");

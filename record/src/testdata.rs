@@ -52,5 +52,6 @@ pub fn repetition(index: u32, gross_j: f64) -> Repetition {
         exit_code: None,
         error: None,
         metrics: Metrics::default(),
+        steady: None,
     }
 }

@@ -425,3 +425,147 @@ fn two_shipped_models_with_the_prompt_set_give_prefill_decode_an_n_way_table_and
     assert_eq!(svg.matches(r#"class="point""#).count(), 2);
     assert_eq!(svg.matches("(log scale)").count(), 2);
 }
+
+/// The loopback OpenAI-compatible server `./scripts/test` starts; in CI its
+/// absence is a failure, elsewhere the test is skipped loudly.
+fn test_server() -> Option<(String, String)> {
+    match std::env::var("HOEVEEL_TEST_OPENAI_URL") {
+        Ok(url) if !url.is_empty() => Some((
+            url,
+            std::env::var("HOEVEEL_TEST_OPENAI_MODEL").unwrap_or_else(|_| "smollm2-135m".into()),
+        )),
+        _ => {
+            let message = "HOEVEEL_TEST_OPENAI_URL is not set: start the test server with `eval \"$(scripts/llm-test-server.sh start)\"` first";
+            if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+                panic!("{message}");
+            }
+            eprintln!("\n*** SKIPPED against a real OpenAI-compatible server: {message} ***\n");
+            None
+        }
+    }
+}
+
+#[test]
+fn the_ml_energy_protocol_against_the_test_server_marks_a_steady_state_or_says_why_not() {
+    let Some((url, model)) = test_server() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(hoeveel_e2e::bin("hoeveel-agent"))
+        .args([
+            "llm",
+            "--endpoint",
+            &url,
+            "--api",
+            "openai",
+            "--model",
+            &model,
+            "--protocol",
+            "ml-energy",
+            "--concurrency",
+            "2",
+            "--runs",
+            "2",
+            "--warmup",
+            "0",
+            "--baseline",
+            "0.5",
+            "--max-tokens",
+            "12",
+            "--no-progress",
+            "--output",
+            "r.jsonl",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .expect("agent starts");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}\n{stdout}");
+    assert!(stderr.contains("streams the answers"), "{stderr}");
+    let record = hoeveel_record::read_record(&dir.path().join("r.jsonl")).expect("record");
+    assert_eq!(record.run_start.workload.details["protocol"], "ml-energy");
+    let mut had_window = false;
+    for r in record.measured() {
+        assert_eq!(r.requests, 2);
+        let steady = r
+            .steady
+            .as_ref()
+            .expect("each repetition reports on its steady state");
+        assert_eq!(steady.in_flight, 2);
+        assert!(
+            steady.window.is_some() != steady.why_none.is_some(),
+            "a window or the reason there was none: {steady:?}"
+        );
+        if let Some(w) = &steady.window {
+            had_window = true;
+            assert!(w.duration_s > 0.0 && w.duration_s <= r.duration_s, "{w:?}");
+            assert!(
+                w.total_energy_j <= r.total_energy_j + 1e-9,
+                "{w:?} inside {r:?}"
+            );
+        }
+    }
+    assert!(stdout.contains("    Steady state:   "), "{stdout}");
+
+    let report = Command::new(hoeveel_e2e::bin("hoeveel"))
+        .args(["report", "--wide", "r.jsonl"])
+        .current_dir(dir.path())
+        .output()
+        .expect("hoeveel starts");
+    let text = String::from_utf8_lossy(&report.stdout);
+    assert!(report.status.success(), "{text}");
+    let section = text
+        .split("Under the ML.ENERGY protocol")
+        .nth(1)
+        .expect("the protocol section");
+    assert!(
+        section.contains("published: Llama-3.1-8B-Instruct at 8 in flight"),
+        "{section}"
+    );
+    assert!(section.contains("0.4550"), "the published row: {section}");
+    if had_window {
+        eprintln!("the test server generated both requests together at some point");
+    } else {
+        assert!(section.contains("no steady state"), "{section}");
+        assert!(section.contains("llama-server -np 2"), "{section}");
+        eprintln!(
+            "the test server served the requests one after another: no steady state, and the report says so"
+        );
+    }
+}
+
+#[test]
+fn the_ml_energy_protocol_is_refused_in_process_and_for_one_request() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = agent_llm(dir.path(), &["--protocol", "ml-energy"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the in-process engine runs one at a time"),
+        "{stderr}"
+    );
+
+    let out = Command::new(hoeveel_e2e::bin("hoeveel-agent"))
+        .args([
+            "llm",
+            "--endpoint",
+            "http://127.0.0.1:9/v1",
+            "--api",
+            "openai",
+            "--model",
+            "m",
+            "--protocol",
+            "ml-energy",
+            "--concurrency",
+            "1",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .expect("agent starts");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("give --concurrency 2 or more"), "{stderr}");
+}

@@ -13,7 +13,7 @@ pub mod signals;
 
 use crate::host;
 use crate::sensors::discover::Inventory;
-use crate::workload::{RunContext, Workload, WorkloadError};
+use crate::workload::{RunContext, SteadyMarks, Workload, WorkloadError};
 use anyhow::Context;
 use hoeveel_measure::baseline;
 use hoeveel_measure::clock;
@@ -21,7 +21,7 @@ use hoeveel_measure::sampler::{Sampler, Snapshot};
 use hoeveel_measure::window::{Layout, Window};
 use hoeveel_record::{
     Event, Notice, NoticeLevel, Phase, Probe, Record, RecordWriter, Repetition, RepetitionStatus,
-    RunEnd, RunPhase, RunStart, RunStatus, SCHEMA_VERSION, Settings,
+    RunEnd, RunPhase, RunStart, RunStatus, SCHEMA_VERSION, Settings, Steady, SteadyWindow,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
@@ -280,7 +280,12 @@ fn run_phases(
     }
     run.notices_from_sampler()?;
     prepare(run, workload, progress)?;
-    let ctx = RunContext { interrupted };
+    let sampler = run.sampler;
+    let mark = move || sampler.mark();
+    let ctx = RunContext {
+        interrupted,
+        mark: Some(&mark),
+    };
     let plan = (0..settings.warmup)
         .map(|i| (true, i))
         .chain((0..settings.runs).map(|i| (false, i)));
@@ -444,12 +449,14 @@ fn repetition(
         exit_code: None,
         error: None,
         metrics: Default::default(),
+        steady: None,
     };
     let stop = match result {
         Ok(outcome) => {
             repetition.requests = outcome.requests.max(1);
             repetition.metrics = outcome.metrics;
             repetition.exit_code = outcome.exit_code;
+            repetition.steady = outcome.steady.map(|m| Box::new(steady(run, m)));
             None
         }
         Err(WorkloadError::Interrupted) => {
@@ -471,6 +478,36 @@ fn repetition(
     run.write(Event::Repetition(repetition))?;
     run.notices_from_sampler()?;
     Ok(stop)
+}
+
+/// The record's steady state from the workload's marks.
+fn steady(run: &Run<'_>, marks: SteadyMarks) -> Steady {
+    let (window, why_none) = match marks.window {
+        Ok(r) => {
+            let w = run.window(&r.start, &r.end);
+            let net_energy_j = run.baseline_total_w.map(|p| w.total_j - p * w.duration_s);
+            let mut incomplete = w.missing;
+            incomplete.extend(w.reset);
+            (
+                Some(SteadyWindow {
+                    start_s: r.start.t_s,
+                    duration_s: w.duration_s,
+                    energy_j: w.energy_j,
+                    total_energy_j: w.total_j,
+                    net_energy_j,
+                    output_tokens: r.output_tokens,
+                    incomplete,
+                }),
+                None,
+            )
+        }
+        Err(why) => (None, Some(why)),
+    };
+    Steady {
+        in_flight: marks.in_flight,
+        window,
+        why_none,
+    }
 }
 
 #[cfg(test)]

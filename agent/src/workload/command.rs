@@ -204,9 +204,7 @@ impl Workload for CommandWorkload {
         // Calibration runs before the repetitions, outside Ctrl-C's reach here: a
         // Ctrl-C also stops the command, whose failure then ends the calibration.
         let never = std::sync::atomic::AtomicBool::new(false);
-        let ctx = RunContext {
-            interrupted: &never,
-        };
+        let ctx = RunContext::new(&never);
         let calibration = self
             .policy
             .calibrate(target, 1, || self.run_one(&ctx))
@@ -277,7 +275,7 @@ mod tests {
     #[test]
     fn exit_codes_become_outcomes() {
         let flag = AtomicBool::new(false);
-        let ctx = RunContext { interrupted: &flag };
+        let ctx = RunContext::new(&flag);
         let mut ok = CommandWorkload::new(vec!["true".into()], false).expect("true exists");
         assert_eq!(ok.run_once(&ctx).expect("ok").exit_code, Some(0));
         let mut bad = CommandWorkload::new(vec!["sh".into(), "-c".into(), "exit 3".into()], false)
@@ -297,7 +295,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let log = dir.path().join("runs");
         let flag = AtomicBool::new(false);
-        let ctx = RunContext { interrupted: &flag };
+        let ctx = RunContext::new(&flag);
         let mut w = sh(&format!("echo x >> '{}'", log.display()))
             .batched(BatchPolicy::Fixed(3))
             .expect("batch");
@@ -312,7 +310,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let mark = dir.path().join("ran");
         let flag = AtomicBool::new(false);
-        let ctx = RunContext { interrupted: &flag };
+        let ctx = RunContext::new(&flag);
         // The first run succeeds, the second fails.
         let mut w = sh(&format!(
             "test -e '{0}' && exit 4; touch '{0}'",
@@ -337,7 +335,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let log = dir.path().join("runs");
         let flag = AtomicBool::new(true);
-        let ctx = RunContext { interrupted: &flag };
+        let ctx = RunContext::new(&flag);
         let mut w = sh(&format!("echo x >> '{}'", log.display()))
             .batched(BatchPolicy::Fixed(3))
             .expect("batch");
@@ -365,7 +363,7 @@ mod tests {
                 .contains("10 update periods of the slowest sensor (model, 10 ms)")
         );
         let flag = AtomicBool::new(false);
-        let ctx = RunContext { interrupted: &flag };
+        let ctx = RunContext::new(&flag);
         assert_eq!(
             w.run_once(&ctx).expect("ok").requests,
             c.requests_per_repetition

@@ -7,6 +7,7 @@ pub mod fetch;
 pub mod llm;
 pub mod search;
 
+use hoeveel_measure::sampler::Snapshot;
 use hoeveel_record::{Metrics, Probe, WorkloadInfo};
 use std::sync::atomic::AtomicBool;
 
@@ -18,6 +19,27 @@ pub struct Outcome {
     pub metrics: Metrics,
     /// Exit code of a command.
     pub exit_code: Option<i32>,
+    /// The steady state inside the repetition, for concurrent requests measured
+    /// under a protocol that asks for one.
+    pub steady: Option<SteadyMarks>,
+}
+
+/// The steady state of concurrent requests, marked by the workload through
+/// [`RunContext::mark`] while they ran.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SteadyMarks {
+    /// Requests sent at once.
+    pub in_flight: u32,
+    /// The readings at its start and end, with the tokens streamed between them;
+    /// or why there was no steady state.
+    pub window: Result<SteadyReadings, String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SteadyReadings {
+    pub start: Snapshot,
+    pub end: Snapshot,
+    pub output_tokens: u64,
 }
 
 /// Why a repetition did not complete.
@@ -38,10 +60,27 @@ pub enum WorkloadError {
     Fatal(#[from] anyhow::Error),
 }
 
+/// Reads every sensor at once, as the run loop does at a window's ends.
+pub type Mark<'a> = &'a (dyn Fn() -> anyhow::Result<Snapshot> + Sync);
+
 /// Shared with the workload while it runs.
+#[derive(Clone, Copy)]
 pub struct RunContext<'a> {
     /// Set by the Ctrl-C handler. Long requests check it and return `Interrupted`.
     pub interrupted: &'a AtomicBool,
+    /// Marks inside a repetition (the ends of a steady state), from any thread;
+    /// `None` where nothing is being measured.
+    pub mark: Option<Mark<'a>>,
+}
+
+impl<'a> RunContext<'a> {
+    /// A context without marks.
+    pub fn new(interrupted: &'a AtomicBool) -> Self {
+        Self {
+            interrupted,
+            mark: None,
+        }
+    }
 }
 
 /// A batch size chosen at run time, with the reason, for the record.

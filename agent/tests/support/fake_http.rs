@@ -1,12 +1,16 @@
 //! A tiny HTTP/1.1 server on loopback that replays scripted answers, for testing
 //! the LLM clients without a real server. Each connection gets one answer; the
-//! requests are kept for the test to inspect.
+//! requests are kept for the test to inspect. [`FakeServer::start`] answers one
+//! connection after another, as a server with one slot does;
+//! [`FakeServer::start_parallel`] answers each in its own thread, as a batching
+//! server does.
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 /// One request as the server saw it.
 #[derive(Debug, Clone)]
@@ -31,6 +35,13 @@ pub enum Reply {
         pieces: Vec<String>,
         complete: bool,
     },
+    /// A whole chunked body with a pause before each piece: tokens generated at a
+    /// steady rate.
+    Paced {
+        content_type: &'static str,
+        pieces: Vec<String>,
+        pause: Duration,
+    },
 }
 
 pub type Script = dyn Fn(&Seen) -> Reply + Send + Sync;
@@ -43,8 +54,19 @@ pub struct FakeServer {
 }
 
 impl FakeServer {
-    /// Serves `script` until [`FakeServer::shut_down`] or drop.
+    /// Serves `script` until [`FakeServer::shut_down`] or drop, one connection
+    /// at a time.
     pub fn start(script: Box<Script>) -> Self {
+        Self::serve(script, false)
+    }
+
+    /// Serves `script`, each connection in its own thread.
+    pub fn start_parallel(script: Box<Script>) -> Self {
+        Self::serve(script, true)
+    }
+
+    fn serve(script: Box<Script>, parallel: bool) -> Self {
+        let script: Arc<Script> = Arc::from(script);
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -56,9 +78,17 @@ impl FakeServer {
                     break;
                 }
                 let Ok(stream) = stream else { continue };
-                if let Some(request) = read_request(&stream) {
-                    seen2.lock().expect("lock").push(request.clone());
-                    let _ = answer(stream, &script(&request));
+                let (seen, script) = (seen2.clone(), script.clone());
+                let handle = move || {
+                    if let Some(request) = read_request(&stream) {
+                        seen.lock().expect("lock").push(request.clone());
+                        let _ = answer(stream, &script(&request));
+                    }
+                };
+                if parallel {
+                    std::thread::spawn(handle);
+                } else {
+                    handle();
                 }
             }
             // The listener drops here: later connections are refused.
@@ -150,6 +180,22 @@ fn answer(mut stream: TcpStream, reply: &Reply) -> std::io::Result<()> {
             if *complete {
                 write!(stream, "0\r\n\r\n")?;
             }
+        }
+        Reply::Paced {
+            content_type,
+            pieces,
+            pause,
+        } => {
+            write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            )?;
+            for piece in pieces {
+                std::thread::sleep(*pause);
+                write!(stream, "{:x}\r\n{piece}\r\n", piece.len())?;
+                stream.flush()?;
+            }
+            write!(stream, "0\r\n\r\n")?;
         }
     }
     stream.flush()?;

@@ -38,20 +38,20 @@ pub fn answer_check_table() -> crate::output::Table {
 }
 
 pub fn llm_energy(p: &ProfileSet, llm: Option<&PerRequest>) -> (Interval, String, Basis) {
-    if let Some(m) = llm {
-        if let Some(d) = m.stats() {
-            return (
-                d.ci(),
-                format!(
-                    "measured LLM query `{}` ({}), {}, mean and 95% CI, {}",
-                    m.label,
-                    m.record,
-                    m.basis.as_str(),
-                    m.provenance_label()
-                ),
-                Basis::measured(m.provenance),
-            );
-        }
+    if let Some(m) = llm
+        && let Some(d) = m.stats()
+    {
+        return (
+            d.ci(),
+            format!(
+                "measured LLM query `{}` ({}), {}, mean and 95% CI, {}",
+                m.label,
+                m.record,
+                m.basis.as_str(),
+                m.provenance_label()
+            ),
+            Basis::measured(m.provenance),
+        );
     }
     let reference = p
         .request("devries-llm-2023")

@@ -151,6 +151,8 @@ pub fn tick_period_s(clk_tck: i64) -> f64 {
 fn user_hz_tick_s() -> f64 {
     // SAFETY: sysconf reads a configuration value; it has no preconditions.
     let clk_tck = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    // `c_long` is 32 bits on some targets (32-bit ARM), 64 on others.
+    #[allow(clippy::useless_conversion)]
     tick_period_s(i64::from(clk_tck))
 }
 

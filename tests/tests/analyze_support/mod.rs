@@ -193,6 +193,7 @@ pub fn events(spec: &Spec) -> Vec<Event> {
             output_tokens: spec.output_tokens,
             ..Metrics::default()
         },
+        steady: None,
     };
     ev.push(Event::Repetition(rep(
         0,

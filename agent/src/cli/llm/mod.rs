@@ -22,10 +22,26 @@ pub enum Api {
 pub enum Protocol {
     /// AI Energy Score text generation: batch 1, exactly 10 new tokens, greedy.
     AiEnergyScore,
+    /// ML.ENERGY leaderboard: N requests in flight at a server, energy per output
+    /// token over the steady state.
+    MlEnergy,
+}
+
+impl Protocol {
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::AiEnergyScore => "ai-energy-score",
+            Protocol::MlEnergy => "ml-energy",
+        }
+    }
 }
 
 /// New tokens per query under AI Energy Score.
 pub const AI_ENERGY_SCORE_NEW_TOKENS: u32 = 10;
+
+/// Requests in flight under `--protocol ml-energy` without `--concurrency`: the
+/// smallest batch the leaderboard publishes.
+pub const ML_ENERGY_DEFAULT_CONCURRENCY: u32 = 8;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -58,7 +74,10 @@ pub struct Args {
     /// Follow a published protocol. `ai-energy-score`: batch 1, exactly 10 new
     /// tokens per query (past end of generation), greedy, prefill probes; the
     /// report restates the result in Wh per 1,000 queries next to the published
-    /// figure of the nearest model. In-process only.
+    /// figure of the nearest model. In-process only. `ml-energy`: --concurrency N
+    /// requests (default 8) streamed from a server at once; energy per output
+    /// token over the steady state, from when all N have their first token to
+    /// when the first ends, and per response; next to the leaderboard's figure.
     #[arg(long, value_enum, value_name = "PROTOCOL")]
     pub protocol: Option<Protocol>,
     /// Sampling temperature; 0 decodes greedily, so every repetition gives the same text.
@@ -98,9 +117,10 @@ pub struct Args {
     pub generate: bool,
     /// Requests sent to the server at once in each repetition (one thread each);
     /// the repetition's energy is shared by them. The record says how many the
-    /// server generated together (from streamed answers: use --stream).
-    #[arg(long, value_name = "N", default_value_t = 1, requires = "endpoint")]
-    pub concurrency: u32,
+    /// server generated together (from streamed answers: use --stream). Default 1,
+    /// or 8 under --protocol ml-energy.
+    #[arg(long, value_name = "N", requires = "endpoint")]
+    pub concurrency: Option<u32>,
     /// Seconds one server request may take.
     #[arg(
         long,
@@ -134,6 +154,12 @@ pub fn build(args: &Args, model: Option<&str>) -> anyhow::Result<Box<dyn Workloa
         anyhow::bail!("--temperature must be 0 or more, not {}", args.temperature);
     }
     let protocol = args.protocol;
+    let steady_state = protocol == Some(Protocol::MlEnergy);
+    if steady_state && args.endpoint.is_none() {
+        anyhow::bail!(
+            "--protocol ml-energy measures a server with several requests in flight; the in-process engine runs one at a time. Start a server (llama.cpp's llama-server, Ollama, vLLM) and give --endpoint URL --model NAME"
+        );
+    }
     if protocol == Some(Protocol::AiEnergyScore) {
         if args.endpoint.is_some() {
             anyhow::bail!(
@@ -170,9 +196,25 @@ pub fn build(args: &Args, model: Option<&str>) -> anyhow::Result<Box<dyn Workloa
     let model = model.map(str::to_string).ok_or_else(|| {
         anyhow::anyhow!("--endpoint needs --model NAME: the model as the server names it")
     })?;
-    if args.concurrency == 0 {
+    let concurrency = args.concurrency.unwrap_or(if steady_state {
+        ML_ENERGY_DEFAULT_CONCURRENCY
+    } else {
+        1
+    });
+    if concurrency == 0 {
         anyhow::bail!("--concurrency must be at least 1");
     }
+    if steady_state && concurrency < 2 {
+        anyhow::bail!(
+            "--protocol ml-energy measures a steady state of several requests in flight: give --concurrency 2 or more (the leaderboard publishes 8 to 512)"
+        );
+    }
+    if steady_state && !args.stream {
+        eprintln!(
+            "hoeveel-agent: --protocol ml-energy streams the answers (as --stream), to see when each request has its first token"
+        );
+    }
+    let stream = args.stream || steady_state;
     if args.gpu_layers.is_some() {
         anyhow::bail!("--gpu-layers applies in-process only; the server decides its offload");
     }
@@ -186,9 +228,10 @@ pub fn build(args: &Args, model: Option<&str>) -> anyhow::Result<Box<dyn Workloa
                 model,
                 prompts: prompts.clone(),
                 split_prefill: args.split_prefill,
-                concurrency: args.concurrency,
+                concurrency,
+                steady_state,
                 sampling,
-                stream: args.stream,
+                stream,
                 generate: args.generate,
                 context_tokens: args.context_tokens,
                 threads: args.threads,
@@ -212,9 +255,10 @@ pub fn build(args: &Args, model: Option<&str>) -> anyhow::Result<Box<dyn Workloa
                     model,
                     prompts: prompts.clone(),
                     split_prefill: args.split_prefill,
-                    concurrency: args.concurrency,
+                    concurrency,
+                    steady_state,
                     sampling,
-                    stream: args.stream,
+                    stream,
                     timeout_s: args.timeout,
                 },
             )?)
@@ -246,7 +290,7 @@ fn in_process(
             prompts,
             split_prefill: args.split_prefill || args.protocol.is_some(),
             ignore_eos: args.protocol == Some(Protocol::AiEnergyScore),
-            protocol: args.protocol.map(|_| "ai-energy-score".to_string()),
+            protocol: args.protocol.map(|p| p.name().to_string()),
             sampling,
             context_tokens: args.context_tokens.unwrap_or(DEFAULT_CONTEXT_TOKENS),
             threads,

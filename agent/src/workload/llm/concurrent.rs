@@ -7,11 +7,19 @@
 //! its end, and the most such intervals that overlap is recorded
 //! (`metrics.concurrent_generations`); 1 means the server served them one after
 //! another.
+//!
+//! Under `--protocol ml-energy` the repetition also marks its steady state: the
+//! sensors are read when the last of the N requests streams its first token and
+//! again when the first one ends, and the tokens streamed in between are counted
+//! (one per content chunk). When a request ends before the last one has begun,
+//! the server never generated all N together, and the record says so instead.
 
 use super::Generation;
 use super::prompts::PromptSet;
-use crate::workload::{Outcome, WorkloadError};
+use crate::workload::{Mark, Outcome, RunContext, SteadyMarks, SteadyReadings, WorkloadError};
+use hoeveel_measure::sampler::Snapshot;
 use hoeveel_record::Metrics;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 /// One request's answer and when it ran.
@@ -22,13 +30,50 @@ struct Timed {
 }
 
 /// One repetition of `n` requests sent at once, asking the prompts of `prompts`
-/// from the `first`-th on, each through `ask`.
-pub fn ask_set<F>(prompts: &PromptSet, first: u64, n: u32, ask: F) -> Result<Outcome, WorkloadError>
+/// from the `first`-th on, each through `ask(prompt, on_token)`, which calls
+/// `on_token` at every streamed content chunk. With `steady`, the steady state
+/// is marked through `ctx.mark`.
+pub fn ask_set<F>(
+    prompts: &PromptSet,
+    first: u64,
+    n: u32,
+    steady: bool,
+    ctx: &RunContext<'_>,
+    ask: F,
+) -> Result<Outcome, WorkloadError>
 where
-    F: Fn(&str) -> Result<Generation, WorkloadError> + Sync,
+    F: Fn(&str, &(dyn Fn() + Sync)) -> Result<Generation, WorkloadError> + Sync,
 {
-    let timed = run(n, |i| ask(prompts.nth(first + u64::from(i))))?;
-    Ok(outcome(&timed))
+    let tracker = match (steady, ctx.mark) {
+        (false, _) => None,
+        (true, Some(mark)) => Some(SteadyTracker::new(n, mark)),
+        (true, None) => {
+            return Err(WorkloadError::Fatal(anyhow::anyhow!(
+                "a steady state needs the sensors read inside the repetition, and this run reads none"
+            )));
+        }
+    };
+    let tracker = tracker.as_ref();
+    let timed = run(n, |i| {
+        let on_token = move || {
+            if let Some(t) = tracker {
+                t.token(i);
+            }
+        };
+        let generation = ask(prompts.nth(first + u64::from(i)), &on_token);
+        if let Some(t) = tracker {
+            t.ended(i);
+        }
+        generation
+    })?;
+    let mut out = outcome(&timed);
+    if let Some(t) = tracker {
+        out.steady = Some(SteadyMarks {
+            in_flight: n,
+            window: t.readings()?,
+        });
+    }
+    Ok(out)
 }
 
 /// Runs `n` requests at once, `ask(i)` in thread `i`; the first error fails all.
@@ -63,6 +108,117 @@ where
             .collect()
     });
     results.into_iter().collect()
+}
+
+/// Marks the steady state of `n` requests in flight as their tokens stream in.
+struct SteadyTracker<'a> {
+    n: u32,
+    mark: Mark<'a>,
+    state: Mutex<TrackerState>,
+}
+
+#[derive(Default)]
+struct TrackerState {
+    /// Which requests have streamed their first token.
+    started: Vec<bool>,
+    with_first_token: u32,
+    start: Option<Snapshot>,
+    end: Option<Snapshot>,
+    /// Set when the first request ended (or a mark failed): nothing more counts.
+    closed: bool,
+    /// Tokens streamed after the start mark.
+    tokens: u64,
+    why_none: Option<String>,
+    mark_error: Option<String>,
+}
+
+impl<'a> SteadyTracker<'a> {
+    fn new(n: u32, mark: Mark<'a>) -> Self {
+        Self {
+            n,
+            mark,
+            state: Mutex::new(TrackerState {
+                started: vec![false; n as usize],
+                ..TrackerState::default()
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, TrackerState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Request `i` streamed a token. The mark is taken under the lock, so no token
+    /// of another request is counted on the wrong side of it.
+    fn token(&self, i: u32) {
+        let mut s = self.lock();
+        if s.closed {
+            return;
+        }
+        if s.start.is_some() {
+            s.tokens += 1;
+            return;
+        }
+        let Some(started) = s.started.get_mut(i as usize) else {
+            return;
+        };
+        if !*started {
+            *started = true;
+            s.with_first_token += 1;
+            if s.with_first_token == self.n {
+                match (self.mark)() {
+                    Ok(snapshot) => s.start = Some(snapshot),
+                    Err(e) => {
+                        s.mark_error = Some(format!("{e:#}"));
+                        s.closed = true;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Request `i` ended: the first to end closes the steady state.
+    fn ended(&self, i: u32) {
+        let mut s = self.lock();
+        if s.closed {
+            return;
+        }
+        s.closed = true;
+        if s.start.is_some() {
+            match (self.mark)() {
+                Ok(snapshot) => s.end = Some(snapshot),
+                Err(e) => s.mark_error = Some(format!("{e:#}")),
+            }
+        } else {
+            s.why_none = Some(format!(
+                "request {} of {} ended when {} of the {} had streamed a first token: the server never generated all of them at once",
+                i + 1,
+                self.n,
+                s.with_first_token,
+                self.n
+            ));
+        }
+    }
+
+    fn readings(&self) -> Result<Result<SteadyReadings, String>, WorkloadError> {
+        let mut s = self.lock();
+        if let Some(e) = s.mark_error.take() {
+            return Err(WorkloadError::Fatal(anyhow::anyhow!(
+                "reading the sensors at the steady state's edge: {e}"
+            )));
+        }
+        Ok(match (s.start.take(), s.end.take()) {
+            (Some(start), Some(end)) => Ok(SteadyReadings {
+                start,
+                end,
+                output_tokens: s.tokens,
+            }),
+            _ => Err(s
+                .why_none
+                .take()
+                .unwrap_or_else(|| "no request streamed a token".to_string())),
+        })
+    }
 }
 
 /// The most generation intervals (first token to end) that overlap; `None`
@@ -109,6 +265,7 @@ fn outcome(timed: &[Timed]) -> Outcome {
             ..Metrics::default()
         },
         exit_code: None,
+        steady: None,
     }
 }
 
@@ -138,6 +295,93 @@ mod tests {
         let out = outcome(&t);
         assert_eq!(out.requests, 2);
         assert_eq!(out.metrics.output_tokens, Some(10));
+    }
+
+    /// A mark that reads a made-up sensor: `t_s` is the number of marks taken.
+    fn counting_mark() -> impl Fn() -> anyhow::Result<Snapshot> + Sync {
+        let taken = std::sync::atomic::AtomicU32::new(0);
+        move || {
+            let n = taken.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            Ok(Snapshot {
+                t_s: f64::from(n),
+                totals_j: vec![f64::from(n) * 10.0],
+                wraps: vec![0],
+                resets: vec![0],
+                alive: vec![true],
+            })
+        }
+    }
+
+    #[test]
+    fn the_steady_state_runs_from_the_last_first_token_to_the_first_end() {
+        let mark = counting_mark();
+        let t = SteadyTracker::new(3, &mark);
+        t.token(0);
+        t.token(1);
+        t.token(0); // before the last request began: ramp-up, not counted
+        t.token(2); // the last first token: the start mark
+        for i in [0, 1, 2, 0, 1] {
+            t.token(i);
+        }
+        t.ended(1); // the first end: the end mark
+        t.token(0); // the tail, not counted
+        t.ended(0);
+        let r = t.readings().expect("marks read").expect("a steady state");
+        assert_eq!((r.start.t_s, r.end.t_s), (1.0, 2.0));
+        assert_eq!(r.output_tokens, 5);
+    }
+
+    #[test]
+    fn a_request_that_ends_before_the_last_begins_leaves_no_steady_state() {
+        let mark = counting_mark();
+        let t = SteadyTracker::new(2, &mark);
+        t.token(0);
+        t.token(0);
+        t.ended(0); // served alone: the second had not begun
+        t.token(1);
+        t.ended(1);
+        let why = t
+            .readings()
+            .expect("marks read")
+            .expect_err("no steady state");
+        assert!(
+            why.contains("request 1 of 2 ended when 1 of the 2"),
+            "{why}"
+        );
+        assert!(why.contains("never generated all of them at once"), "{why}");
+    }
+
+    #[test]
+    fn ask_set_marks_the_steady_state_only_when_asked_and_able() {
+        let flag = std::sync::atomic::AtomicBool::new(false);
+        let prompts = PromptSet::single("q");
+        let ask = |_: &str, on_token: &(dyn Fn() + Sync)| {
+            for _ in 0..3 {
+                on_token();
+            }
+            Ok(Generation {
+                output_tokens: Some(3),
+                ..Generation::default()
+            })
+        };
+        let plain = ask_set(&prompts, 0, 2, false, &RunContext::new(&flag), ask).expect("runs");
+        assert!(plain.steady.is_none());
+        let refused = ask_set(&prompts, 0, 2, true, &RunContext::new(&flag), ask);
+        assert!(matches!(refused, Err(WorkloadError::Fatal(_))));
+        let mark = counting_mark();
+        let ctx = RunContext {
+            interrupted: &flag,
+            mark: Some(&mark),
+        };
+        let marked = ask_set(&prompts, 0, 2, true, &ctx, ask).expect("runs");
+        let steady = marked.steady.expect("steady marks");
+        assert_eq!(steady.in_flight, 2);
+        // Whether the two threads overlapped is up to the scheduler; either way
+        // the outcome says which.
+        match steady.window {
+            Ok(r) => assert!(r.end.t_s > r.start.t_s),
+            Err(why) => assert!(why.contains("never generated"), "{why}"),
+        }
     }
 
     #[test]

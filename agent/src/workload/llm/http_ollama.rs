@@ -34,6 +34,8 @@ pub struct Settings {
     pub split_prefill: bool,
     /// Requests sent at once per repetition (1: one request per repetition).
     pub concurrency: u32,
+    /// Mark the steady state of the concurrent requests (`--protocol ml-energy`).
+    pub steady_state: bool,
     pub sampling: Sampling,
     pub stream: bool,
     /// `/api/generate` (raw prompt, the server applies the template) instead of `/api/chat`.
@@ -126,15 +128,17 @@ impl OllamaClient {
         let n = self.requests;
         self.requests += 1;
         let (prompt, index) = self.settings.prompts.turn(n);
-        self.request(prompt, max_tokens, ctx)
+        self.request(prompt, max_tokens, ctx, &|| ())
             .map(|g| g.into_outcome(index))
     }
 
+    /// One request; `on_token` is called at every streamed piece of content.
     fn request(
         &self,
         prompt: &str,
         max_tokens: u32,
         ctx: &RunContext<'_>,
+        on_token: &dyn Fn(),
     ) -> Result<Generation, WorkloadError> {
         let start = Instant::now();
         let response = http::post_json(
@@ -164,8 +168,11 @@ impl OllamaClient {
             }
             let object = http::parse_object(&self.url, &line)?;
             if let Some(piece) = self.content(&object) {
-                if first_token_s.is_none() && !piece.is_empty() {
-                    first_token_s = Some(start.elapsed().as_secs_f64());
+                if !piece.is_empty() {
+                    on_token();
+                    if first_token_s.is_none() {
+                        first_token_s = Some(start.elapsed().as_secs_f64());
+                    }
                 }
                 text.push_str(&piece);
             }
@@ -222,6 +229,7 @@ impl Workload for OllamaClient {
                 "sampling": s.sampling.to_json(),
                 "prompt": s.prompts.to_json(),
                 "concurrency": s.concurrency,
+                "protocol": s.steady_state.then_some("ml-energy"),
                 "timeout_s": s.timeout_s,
                 "metrics": {
                     "prompt_tokens": "server-reported prompt_eval_count (smaller when the server reuses its prompt cache)",
@@ -260,9 +268,15 @@ impl Workload for OllamaClient {
             self.requests += u64::from(n);
             let max_tokens = self.settings.sampling.max_tokens;
             let this = &*self;
-            return concurrent::ask_set(&this.settings.prompts, first, n, |prompt| {
-                this.request(prompt, max_tokens, ctx)
-            });
+            let steady = this.settings.steady_state;
+            return concurrent::ask_set(
+                &this.settings.prompts,
+                first,
+                n,
+                steady,
+                ctx,
+                |prompt, on_token| this.request(prompt, max_tokens, ctx, on_token),
+            );
         }
         self.ask(self.settings.sampling.max_tokens, ctx)
     }

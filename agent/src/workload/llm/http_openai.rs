@@ -34,6 +34,8 @@ pub struct Settings {
     pub split_prefill: bool,
     /// Requests sent at once per repetition (1: one request per repetition).
     pub concurrency: u32,
+    /// Mark the steady state of the concurrent requests (`--protocol ml-energy`).
+    pub steady_state: bool,
     pub sampling: Sampling,
     pub stream: bool,
     pub timeout_s: f64,
@@ -128,14 +130,16 @@ impl OpenAiClient {
         let n = self.requests;
         self.requests += 1;
         let (prompt, index) = self.settings.prompts.turn(n);
-        Ok((self.request(prompt, max_tokens, ctx)?, index))
+        Ok((self.request(prompt, max_tokens, ctx, &|| ())?, index))
     }
 
+    /// One request; `on_token` is called at every streamed content chunk.
     fn request(
         &self,
         prompt: &str,
         max_tokens: u32,
         ctx: &RunContext<'_>,
+        on_token: &dyn Fn(),
     ) -> Result<Answer, WorkloadError> {
         let start = Instant::now();
         let response = http::post_json(
@@ -198,6 +202,7 @@ impl OpenAiClient {
                 .and_then(Value::as_str)
                 .filter(|p| !p.is_empty())
             {
+                on_token();
                 let now_s = start.elapsed().as_secs_f64();
                 first_token_s.get_or_insert(now_s);
                 last_token_s = Some(now_s);
@@ -279,6 +284,7 @@ impl Workload for OpenAiClient {
                 "sampling": s.sampling.to_json(),
                 "prompt": s.prompts.to_json(),
                 "concurrency": s.concurrency,
+                "protocol": s.steady_state.then_some("ml-energy"),
                 "timeout_s": s.timeout_s,
                 "output_tokens_source": source,
                 "metrics": {
@@ -292,11 +298,9 @@ impl Workload for OpenAiClient {
 
     fn prepare(&mut self) -> anyhow::Result<()> {
         let never = std::sync::atomic::AtomicBool::new(false);
-        let ctx = RunContext {
-            interrupted: &never,
-        };
+        let ctx = RunContext::new(&never);
         let first = self.settings.prompts.nth(0).to_string();
-        let answer = self.request(&first, 1, &ctx).map_err(|e| {
+        let answer = self.request(&first, 1, &ctx, &|| ()).map_err(|e| {
             anyhow::anyhow!(
                 "the server at {} did not answer a first request for model `{}`: {e}",
                 self.settings.endpoint,
@@ -313,9 +317,18 @@ impl Workload for OpenAiClient {
             self.requests += u64::from(n);
             let max_tokens = self.settings.sampling.max_tokens;
             let this = &*self;
-            return concurrent::ask_set(&this.settings.prompts, first, n, |prompt| {
-                this.request(prompt, max_tokens, ctx).map(|a| a.generation)
-            });
+            let steady = this.settings.steady_state;
+            return concurrent::ask_set(
+                &this.settings.prompts,
+                first,
+                n,
+                steady,
+                ctx,
+                |prompt, on_token| {
+                    this.request(prompt, max_tokens, ctx, on_token)
+                        .map(|a| a.generation)
+                },
+            );
         }
         let (answer, index) = self.ask(self.settings.sampling.max_tokens, ctx)?;
         if self.token_source != Some(answer.source) {

@@ -165,6 +165,7 @@ impl Generation {
                 ..Metrics::default()
             },
             exit_code: None,
+            steady: None,
         }
     }
 }

@@ -403,6 +403,7 @@ impl Workload for SearchWorkload {
                 ..Metrics::default()
             },
             exit_code: None,
+            steady: None,
         })
     }
 }
