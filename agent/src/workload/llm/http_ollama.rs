@@ -149,6 +149,7 @@ impl OllamaClient {
         let mut lines = Lines::new(response, &self.url);
         let mut text = String::new();
         let mut first_token_s = None;
+        let mut pieces: u64 = 0;
         let mut last: Option<Value> = None;
         if !self.settings.stream {
             // One JSON object (compact on the wire; the API docs show it pretty-printed).
@@ -169,6 +170,10 @@ impl OllamaClient {
             let object = http::parse_object(&self.url, &line)?;
             if let Some(piece) = self.content(&object) {
                 if !piece.is_empty() {
+                    pieces += 1;
+                    if pieces > http::streamed_token_cap(max_tokens) {
+                        return Err(http::too_many_tokens(&self.url, max_tokens));
+                    }
                     on_token();
                     if first_token_s.is_none() {
                         first_token_s = Some(start.elapsed().as_secs_f64());

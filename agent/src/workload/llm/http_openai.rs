@@ -207,6 +207,9 @@ impl OpenAiClient {
                 first_token_s.get_or_insert(now_s);
                 last_token_s = Some(now_s);
                 chunks += 1;
+                if chunks > http::streamed_token_cap(max_tokens) {
+                    return Err(http::too_many_tokens(&self.url, max_tokens));
+                }
                 text.push_str(piece);
             }
             if let Some(found) = Usage::of(&object) {

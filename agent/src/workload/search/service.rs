@@ -10,9 +10,17 @@ pub const PLACEHOLDER: &str = "{q}";
 /// A request that takes longer than this fails rather than stalling the run.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long a connection may take to open.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The most bytes one answer may hold: a results page is kilobytes; a service
+/// that sends more is cut off rather than measured for its whole body.
+pub const MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
+
 pub struct Service {
     template: String,
     agent: ureq::Agent,
+    timeout: Duration,
 }
 
 /// Why a request failed, in words for the record.
@@ -23,6 +31,11 @@ pub struct RequestError(pub String);
 impl Service {
     /// Checks the template: an `http://` URL holding `{q}`.
     pub fn new(template: &str) -> anyhow::Result<Service> {
+        Self::with_timeout(template, REQUEST_TIMEOUT)
+    }
+
+    /// The same, with `timeout` for a whole request.
+    pub fn with_timeout(template: &str, timeout: Duration) -> anyhow::Result<Service> {
         if !template.contains(PLACEHOLDER) {
             anyhow::bail!(
                 "--url {template} has no {PLACEHOLDER} where the query goes \
@@ -36,13 +49,15 @@ impl Service {
             );
         }
         let agent = ureq::Agent::config_builder()
-            .timeout_global(Some(REQUEST_TIMEOUT))
+            .timeout_global(Some(timeout))
+            .timeout_connect(Some(CONNECT_TIMEOUT))
             .http_status_as_error(false)
             .build()
             .into();
         Ok(Service {
             template: template.to_string(),
             agent,
+            timeout,
         })
     }
 
@@ -57,11 +72,13 @@ impl Service {
     /// GETs the URL for `query` and reads the whole answer; returns the body's size in bytes.
     pub fn request(&self, query: &str) -> Result<u64, RequestError> {
         let url = self.url_for(query);
-        let mut response = self
-            .agent
-            .get(&url)
-            .call()
-            .map_err(|e| RequestError(format!("GET {url} failed: {e}")))?;
+        let mut response = self.agent.get(&url).call().map_err(|e| match e {
+            ureq::Error::Timeout(_) => RequestError(format!(
+                "GET {url} failed: no answer within {} s",
+                self.timeout.as_secs_f64()
+            )),
+            e => RequestError(format!("GET {url} failed: {e}")),
+        })?;
         let status = response.status();
         let mut bytes = 0u64;
         let mut buf = [0u8; 16 * 1024];
@@ -69,7 +86,15 @@ impl Service {
         loop {
             match reader.read(&mut buf) {
                 Ok(0) => break,
-                Ok(n) => bytes += n as u64,
+                Ok(n) => {
+                    bytes += n as u64;
+                    if bytes > MAX_RESPONSE_BYTES {
+                        return Err(RequestError(format!(
+                            "GET {url}: the answer is larger than {} MiB, so it was cut off (a results page is kilobytes)",
+                            MAX_RESPONSE_BYTES / (1024 * 1024)
+                        )));
+                    }
+                }
                 Err(e) => {
                     return Err(RequestError(format!(
                         "GET {url}: reading the answer failed after {bytes} bytes: {e}"
