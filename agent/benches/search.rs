@@ -75,6 +75,7 @@ fn bench_search(c: &mut Criterion) {
             licence: "generated".into(),
             files: Vec::new(),
             fingerprint: "generated".into(),
+            skipped: Vec::new(),
         };
         ("generated", source, generated_corpus())
     };

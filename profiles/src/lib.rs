@@ -42,6 +42,9 @@ pub struct Origin {
     pub file: String,
 }
 
+/// The most bytes a user's profile file may have.
+pub const MAX_PROFILE_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
 /// All profiles, merged.
 #[derive(Debug, Clone, Default)]
 pub struct ProfileSet {
@@ -73,6 +76,8 @@ impl ProfileSet {
     }
 
     /// The shipped profiles, overridden by the `.toml` files of each folder in order.
+    /// A file larger than [`MAX_PROFILE_FILE_BYTES`] is a problem named by its path,
+    /// and is not read.
     pub fn load(dirs: &[PathBuf]) -> Result<ProfileSet, ProfileErrors> {
         let mut set = ProfileSet {
             default_grid_dataset: "ember-2025-08".to_string(),
@@ -101,6 +106,18 @@ impl ProfileSet {
                 .collect();
             paths.sort();
             for path in paths {
+                let bytes = std::fs::metadata(&path).map_or(0, |m| m.len());
+                if bytes > MAX_PROFILE_FILE_BYTES {
+                    problems.push(ProfileProblem {
+                        file: path.display().to_string(),
+                        entry: None,
+                        field: None,
+                        message: format!(
+                            "{bytes} bytes is more than the {MAX_PROFILE_FILE_BYTES} a profile file may have (the shipped ones are a few kilobytes); not read"
+                        ),
+                    });
+                    continue;
+                }
                 match std::fs::read_to_string(&path) {
                     Ok(text) => set.add_file(&path.display().to_string(), &text, &mut problems),
                     Err(e) => problems.push(ProfileProblem {
@@ -317,6 +334,20 @@ fn upsert<T>(list: &mut Vec<(T, Origin)>, item: T, origin: Origin, id: impl Fn(&
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_profile_file_over_the_limit_is_named_and_not_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let big = std::fs::File::create(dir.path().join("big.toml")).expect("create");
+        big.set_len(1_000_000_000).expect("sparse");
+        let errors = ProfileSet::load(&[dir.path().to_path_buf()]).expect_err("too large");
+        let text = errors.to_string();
+        assert!(text.contains("big.toml"), "{text}");
+        assert!(
+            text.contains("1000000000 bytes is more than the 4194304"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn shipped_profiles_load_and_check_clean() {

@@ -151,10 +151,29 @@ pub enum ReadError {
         found: String,
         supported: u32,
     },
+    #[error(
+        "{path}: {bytes} bytes is more than the {MAX_RECORD_BYTES} a record may have (a day of 10 Hz samples is about 100 MB); it was not read. Split the run, or measure long runs without the sample series (--no-samples)"
+    )]
+    TooLarge { path: PathBuf, bytes: u64 },
 }
+
+/// The most bytes a record file may have: it is read whole into memory.
+pub const MAX_RECORD_BYTES: u64 = 512 * 1024 * 1024;
 
 /// Reads the record at `path`.
 pub fn read_record(path: &Path) -> Result<Record, ReadError> {
+    let bytes = std::fs::metadata(path)
+        .map_err(|source| ReadError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .len();
+    if bytes > MAX_RECORD_BYTES {
+        return Err(ReadError::TooLarge {
+            path: path.to_path_buf(),
+            bytes,
+        });
+    }
     let text = std::fs::read_to_string(path).map_err(|source| ReadError::Io {
         path: path.to_path_buf(),
         source,
@@ -318,6 +337,22 @@ fn check_schema(first: &str, line_no: usize, path: &Path) -> Result<(), ReadErro
 #[cfg(test)]
 mod tests {
     use crate::testdata::{record_with, repetition};
+
+    #[test]
+    fn a_record_over_the_limit_is_refused_unread() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("huge.jsonl");
+        // A 1 GB sparse file: no disk used; reading it would take 1 GB of memory.
+        let file = std::fs::File::create(&path).expect("create");
+        file.set_len(1_000_000_000).expect("sparse");
+        let err = crate::read_record(&path).expect_err("too large");
+        let message = err.to_string();
+        assert!(
+            message.contains("huge.jsonl: 1000000000 bytes is more than the 536870912"),
+            "{message}"
+        );
+        assert!(matches!(err, crate::ReadError::TooLarge { .. }));
+    }
 
     fn window(index: u32, name: &str, gross_j: f64) -> crate::Repetition {
         let mut r = repetition(index, gross_j);

@@ -226,6 +226,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_prompt_file_over_the_limit_is_refused_unread() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("huge.txt");
+        let file = std::fs::File::create(&path).expect("create");
+        file.set_len(1_000_000_000).expect("sparse");
+        let err = PromptSet::load(path.to_str().expect("utf-8 path")).expect_err("too large");
+        assert!(
+            matches!(
+                err,
+                PromptsError::TooLarge {
+                    bytes: 1_000_000_000,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("huge.txt"), "{err}");
+    }
+
+    #[test]
     fn plain_lines_are_prompts_and_blank_lines_are_skipped() {
         let set = PromptSet::parse("p.txt", "What is compost?\n\n  Who empties the bins?  \n")
             .expect("valid");

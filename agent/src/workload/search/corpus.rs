@@ -3,6 +3,20 @@
 //! A corpus is identified cheaply, without reading it, so that a cached index can be
 //! found before anything is parsed: the default corpus by its pinned sha256, a folder
 //! by the path, size and modification time of every file in it.
+//!
+//! A folder's corpus is read into memory to be indexed, so its size is bounded:
+//! a file over [`MAX_CORPUS_FILE_BYTES`], or one that looks binary (a NUL byte in
+//! its first 8 KiB, as `grep` decides), is skipped with a note; a folder over
+//! [`MAX_CORPUS_BYTES`] in all is refused, naming the limit.
+
+/// The most bytes one corpus file may have; a larger one is skipped with a note.
+pub const MAX_CORPUS_FILE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The most bytes a folder's corpus may have in all.
+pub const MAX_CORPUS_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
+/// How much of a file is looked at to tell text from binary.
+const SNIFF_BYTES: u64 = 8 * 1024;
 
 use super::extract::{self, Document, Kind};
 use crate::workload::fetch::{self, Artifact};
@@ -22,6 +36,8 @@ pub struct CorpusSource {
     pub files: Vec<CorpusFile>,
     /// sha256 over what identifies the content (see the module docs).
     pub fingerprint: String,
+    /// Files left out, each with why (too large, binary).
+    pub skipped: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -54,6 +70,7 @@ impl CorpusSource {
                 kind: Kind::Json,
                 size_bytes,
             }],
+            skipped: Vec::new(),
         })
     }
 
@@ -66,14 +83,34 @@ impl CorpusSource {
         if !meta.is_dir() {
             anyhow::bail!("corpus {} is not a folder", dir.display());
         }
-        let mut files = Vec::new();
+        let mut found = Vec::new();
         let mut hasher = Sha256::new();
-        walk(dir, &mut files)?;
-        files.sort_by(|a, b| a.0.path.cmp(&b.0.path));
+        walk(dir, &mut found)?;
+        found.sort_by(|a, b| a.0.path.cmp(&b.0.path));
+        let mut files = Vec::with_capacity(found.len());
+        let mut skipped = Vec::new();
+        for (file, mtime_ns) in found {
+            match why_skipped(&file)? {
+                Some(why) => skipped.push(format!("skipped {}: {why}", file.path.display())),
+                None => files.push((file, mtime_ns)),
+            }
+        }
+        let total: u64 = files.iter().map(|(f, _)| f.size_bytes).sum();
+        if total > MAX_CORPUS_BYTES {
+            anyhow::bail!(
+                "corpus folder {} holds {total} bytes of documents, more than the {MAX_CORPUS_BYTES} a corpus may have (it is read into memory to be indexed)",
+                dir.display()
+            );
+        }
         if files.is_empty() {
             anyhow::bail!(
-                "corpus folder {} holds no .txt, .md, .html or .json files",
-                dir.display()
+                "corpus folder {} holds no .txt, .md, .html or .json files{}",
+                dir.display(),
+                if skipped.is_empty() {
+                    String::new()
+                } else {
+                    format!(" that can be read ({})", skipped.join("; "))
+                }
             );
         }
         let canonical = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
@@ -93,6 +130,7 @@ impl CorpusSource {
             licence: "user-supplied documents".to_string(),
             fingerprint: fetch::verify::hex(&hasher.finalize()),
             files: files.into_iter().map(|(f, _)| f).collect(),
+            skipped,
         })
     }
 
@@ -121,6 +159,24 @@ impl CorpusSource {
         }
         Ok(documents)
     }
+}
+
+/// Why a file of a folder's corpus is left out, if it is.
+fn why_skipped(file: &CorpusFile) -> anyhow::Result<Option<String>> {
+    use std::io::Read;
+    if file.size_bytes > MAX_CORPUS_FILE_BYTES {
+        return Ok(Some(format!(
+            "{} bytes, more than the {MAX_CORPUS_FILE_BYTES} a corpus file may have",
+            file.size_bytes
+        )));
+    }
+    let mut head = Vec::new();
+    std::fs::File::open(&file.path)
+        .and_then(|f| f.take(SNIFF_BYTES).read_to_end(&mut head))
+        .with_context(|| format!("reading corpus file {}", file.path.display()))?;
+    Ok(head
+        .contains(&0)
+        .then(|| "binary, not text (a NUL byte in its first 8 KiB)".to_string()))
 }
 
 fn walk(dir: &Path, out: &mut Vec<(CorpusFile, u128)>) -> anyhow::Result<()> {
@@ -176,6 +232,43 @@ mod tests {
             message.contains("no .txt, .md, .html or .json"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn a_huge_or_binary_file_is_skipped_with_a_note_and_memory_stays_bounded() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("a.txt"), b"Waste is sorted at the kerb.\n").expect("write");
+        // A 1 GB sparse file: no disk used, and never read.
+        let big = std::fs::File::create(dir.path().join("big.txt")).expect("create");
+        big.set_len(1_000_000_000).expect("sparse");
+        std::fs::write(dir.path().join("blob.md"), b"\x7fELF\x02\x01\x00\x00binary")
+            .expect("write");
+        let source = CorpusSource::folder(dir.path()).expect("the text file is kept");
+        assert_eq!(source.files.len(), 1, "{:?}", source.files);
+        assert_eq!(source.skipped.len(), 2, "{:?}", source.skipped);
+        assert!(
+            source.skipped[0].contains("big.txt: 1000000000 bytes, more than the 268435456"),
+            "{:?}",
+            source.skipped
+        );
+        assert!(
+            source.skipped[1].contains("blob.md: binary, not text"),
+            "{:?}",
+            source.skipped
+        );
+        assert_eq!(source.load().expect("loads").len(), 1);
+    }
+
+    #[test]
+    fn a_folder_of_nothing_but_skipped_files_says_why() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("blob.txt"), b"\x00\x01").expect("write");
+        let err = format!(
+            "{:#}",
+            CorpusSource::folder(dir.path()).expect_err("nothing left")
+        );
+        assert!(err.contains("that can be read (skipped"), "{err}");
+        assert!(err.contains("blob.txt: binary"), "{err}");
     }
 
     #[test]

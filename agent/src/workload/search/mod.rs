@@ -151,7 +151,13 @@ impl SearchWorkload {
             Target::Service { url } => Backend::Service(Service::new(url)?),
             Target::Engine { corpus } => {
                 let source = match corpus {
-                    Some(dir) => CorpusSource::folder(dir)?,
+                    Some(dir) => {
+                        let source = CorpusSource::folder(dir)?;
+                        for note in &source.skipped {
+                            eprintln!("hoeveel-agent: corpus: {note}");
+                        }
+                        source
+                    }
                     None => {
                         let fetched = fetch::fetch_into(
                             Artifact::WikiVital,
@@ -315,6 +321,7 @@ impl SearchWorkload {
                         "documents": documents,
                         "bytes": source.size_bytes(),
                         "fingerprint_sha256": source.fingerprint,
+                        "skipped": source.skipped,
                         "licence": source.licence,
                     },
                     "index": index,
