@@ -21,6 +21,7 @@
 
 pub mod cli;
 pub mod exporter;
+pub mod privilege;
 pub mod run_loop;
 pub mod workload;
 

@@ -178,7 +178,10 @@ pub fn measure_into(
     let inventory = discover::discover(&options).map_err(render_discover_error)?;
     check_interval(settings.interval_s, &inventory)?;
     // Still before anything is measured: a path that cannot be written fails here.
+    let mut created = crate::privilege::missing_folders(path);
     let writer = RecordWriter::create(path)?;
+    created.push(path.to_path_buf());
+    crate::privilege::hand_over(&created)?;
     for note in inventory.notes() {
         eprintln!("hoeveel-agent: {note}");
     }

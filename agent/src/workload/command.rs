@@ -7,43 +7,13 @@
 
 use super::batch::BatchPolicy;
 use super::{Calibration, Outcome, Resolution, RunContext, Workload, WorkloadError};
+use crate::privilege::{self, RunAs};
 use crate::run_loop::CURRENT_CHILD;
 use anyhow::Context;
 use hoeveel_record::{WorkloadInfo, WorkloadKind};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
-
-/// Who the command runs as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RunAs {
-    pub uid: u32,
-    pub gid: u32,
-}
-
-/// Under sudo as root, the invoking user from SUDO_UID/SUDO_GID; else `None`
-/// (the command runs as whoever runs the agent).
-pub fn invoking_user(
-    euid: u32,
-    sudo_uid: Option<&str>,
-    sudo_gid: Option<&str>,
-) -> anyhow::Result<Option<RunAs>> {
-    if euid != 0 {
-        return Ok(None);
-    }
-    match (sudo_uid, sudo_gid) {
-        (Some(u), Some(g)) => {
-            let uid = u
-                .parse()
-                .with_context(|| format!("SUDO_UID `{u}` is not a user id"))?;
-            let gid = g
-                .parse()
-                .with_context(|| format!("SUDO_GID `{g}` is not a group id"))?;
-            Ok((uid != 0).then_some(RunAs { uid, gid }))
-        }
-        _ => Ok(None),
-    }
-}
 
 pub struct CommandWorkload {
     argv: Vec<String>,
@@ -69,13 +39,7 @@ impl CommandWorkload {
         if program.contains('/') && !std::path::Path::new(program).exists() {
             anyhow::bail!("unknown command `{program}`: no such file");
         }
-        // SAFETY: geteuid has no preconditions.
-        let euid = unsafe { libc::geteuid() };
-        let run_as = invoking_user(
-            euid,
-            std::env::var("SUDO_UID").ok().as_deref(),
-            std::env::var("SUDO_GID").ok().as_deref(),
-        )?;
+        let run_as = privilege::invoking_user_from_env()?;
         Ok(CommandWorkload {
             argv,
             run_as,
@@ -241,24 +205,6 @@ impl Workload for CommandWorkload {
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicBool;
-
-    #[test]
-    fn sudo_user_is_used_only_when_root() {
-        assert_eq!(
-            invoking_user(1000, Some("1000"), Some("1000")).expect("ok"),
-            None
-        );
-        assert_eq!(
-            invoking_user(0, Some("1000"), Some("100")).expect("ok"),
-            Some(RunAs {
-                uid: 1000,
-                gid: 100
-            })
-        );
-        assert_eq!(invoking_user(0, None, None).expect("ok"), None);
-        assert_eq!(invoking_user(0, Some("0"), Some("0")).expect("ok"), None);
-        assert!(invoking_user(0, Some("bob"), Some("1")).is_err());
-    }
 
     #[test]
     fn unknown_command_fails_before_measuring() {

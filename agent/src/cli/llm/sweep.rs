@@ -76,12 +76,17 @@ fn record_paths(args: &Args) -> anyhow::Result<Vec<PathBuf>> {
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
     let folder = args.measure.output.clone();
     if let Some(folder) = &folder {
+        let mut created = crate::privilege::missing_folders(folder);
+        if !folder.exists() {
+            created.push(folder.clone());
+        }
         std::fs::create_dir_all(folder).map_err(|e| {
             anyhow::anyhow!(
                 "--output {}: with several models it is a folder for their records, and it cannot be created: {e}",
                 folder.display()
             )
         })?;
+        crate::privilege::hand_over(&created)?;
     }
     let mut seen = Vec::new();
     Ok(args
