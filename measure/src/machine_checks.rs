@@ -161,6 +161,16 @@ fn meminfo_kib(meminfo: &str, field: &str) -> Option<u64> {
     rest.split_whitespace().next()?.parse().ok()
 }
 
+/// MemTotal and MemAvailable (when the kernel gives it) in bytes.
+pub fn memory_bytes(proc_root: &Path) -> Option<(u64, Option<u64>)> {
+    let meminfo = std::fs::read_to_string(proc_root.join("meminfo")).ok()?;
+    let total = meminfo_kib(&meminfo, "MemTotal")? * 1024;
+    Some((
+        total,
+        meminfo_kib(&meminfo, "MemAvailable").map(|k| k * 1024),
+    ))
+}
+
 /// Swap in use (SwapTotal − SwapFree); a concern above [`SWAP_CONCERN_SHARE`] of
 /// MemTotal.
 pub fn swap(proc_root: &Path) -> Option<MachineCheck> {

@@ -412,4 +412,36 @@ mod tests {
             "not a kind a user can ask for"
         );
     }
+
+    #[test]
+    fn a_record_from_a_newer_minor_version_reads_and_its_new_fields_are_ignored() {
+        let record = record_with(true, vec![repetition(0, 5.0), repetition(1, 6.0)]);
+        let mut text = String::new();
+        text.push_str(
+            &serde_json::to_string(&crate::Event::RunStart(Box::new(record.run_start.clone())))
+                .expect("json"),
+        );
+        text.push('\n');
+        for r in &record.repetitions {
+            text.push_str(
+                &serde_json::to_string(&crate::Event::Repetition(r.clone())).expect("json"),
+            );
+            text.push('\n');
+        }
+        let newer = text
+            .replacen(
+                "\"schema_version\":\"1.1\"",
+                "\"schema_version\":\"1.99\"",
+                1,
+            )
+            .replace(
+                "\"requests\":1,",
+                "\"requests\":1,\"a_field_from_the_future\":{\"x\":[1,2]},",
+            );
+        assert!(newer.contains("1.99") && newer.contains("a_field_from_the_future"));
+        let back = crate::read_record_str(&newer, std::path::Path::new("newer.jsonl"))
+            .expect("a newer minor version reads");
+        assert_eq!(back.repetitions.len(), 2);
+        assert_eq!(back.repetitions[1].total_energy_j, 6.0);
+    }
 }

@@ -9,6 +9,7 @@
 //! Events are written to the record as they happen (the writer flushes each line),
 //! so an interrupted or killed run keeps every repetition measured before it.
 
+pub mod lock;
 pub mod signals;
 
 use crate::host;
@@ -147,6 +148,16 @@ pub fn measure(
     };
     let writer = Arc::new(Mutex::new(writer));
     write_locked(&writer, &Event::RunStart(Box::new(run_start.clone())))?;
+    // Held until the run ends: another agent that starts meanwhile is warned.
+    let lock_path = lock::lock_path();
+    let (_measuring_lock, shared_with) = match lock::try_lock(&lock_path) {
+        lock::Found::Alone(held) => (Some(held), None),
+        lock::Found::Another => (None, Some(lock::another_agent_warning(&lock_path))),
+        lock::Found::Unknown(why) => {
+            eprintln!("hoeveel-agent: cannot tell whether another agent is measuring ({why})");
+            (None, None)
+        }
+    };
 
     let sampler = Sampler::new(inventory.sensors, run_clock);
     let progress = progress_bar(settings);
@@ -159,6 +170,15 @@ pub fn measure(
         main_thread_workload_cpu_s: 0.0,
         write_error: None,
     };
+    if let Some(message) = shared_with {
+        eprintln!("hoeveel-agent: warning: {message}");
+        run.write(Event::Notice(Notice {
+            t_s: run_clock.elapsed().as_secs_f64(),
+            level: NoticeLevel::Warning,
+            sensor: None,
+            message,
+        }))?;
+    }
 
     // Throttling since boot, to compare with the count at the end of the run.
     let throttle_at_start = crate::machine_checks::throttle_count(&settings.sysfs_root);

@@ -6,6 +6,12 @@
 //! The handler only stores the signal number in an atomic and passes the signal on
 //! to the command being measured (a command started outside a terminal would not
 //! get it otherwise); both are async-signal-safe. The run loop polls the flag.
+//!
+//! A second signal, while the first is still being honoured (a command that
+//! ignores SIGINT, a long request), stops at once, as a second Ctrl-C does in
+//! cargo or hyperfine: the command is killed, a line says so, and the agent exits
+//! with 128 + the signal's number. The record keeps every event written before,
+//! each flushed as written; it has no `run_end`, which the reader reports.
 
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
@@ -21,10 +27,29 @@ pub(crate) static CURRENT_CHILD: AtomicI32 = AtomicI32::new(0);
 /// The signals that end a run.
 pub const HANDLED: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
 
+/// What the second signal says on stderr (written with write(2) from the handler).
+const SECOND_SIGNAL_LINE: &[u8] =
+    b"\nhoeveel-agent: second signal: stopped at once; the record keeps every repetition written before it, without a run_end\n";
+
 extern "C" fn on_signal(signal: libc::c_int) {
     SIGNAL.store(signal, Ordering::SeqCst);
-    INTERRUPTED.store(true, Ordering::SeqCst);
+    let second = INTERRUPTED.swap(true, Ordering::SeqCst);
     let pid = CURRENT_CHILD.load(Ordering::SeqCst);
+    if second {
+        // SAFETY: kill(2), write(2) and _exit(2) are async-signal-safe; a failed
+        // kill (the child is gone) or write (stderr closed) changes nothing.
+        unsafe {
+            if pid > 0 {
+                libc::kill(pid, libc::SIGKILL);
+            }
+            libc::write(
+                libc::STDERR_FILENO,
+                SECOND_SIGNAL_LINE.as_ptr().cast(),
+                SECOND_SIGNAL_LINE.len(),
+            );
+            libc::_exit(128 + signal);
+        }
+    }
     if pid > 0 {
         // SAFETY: kill(2) is async-signal-safe; failure (the child is gone) is harmless.
         unsafe {

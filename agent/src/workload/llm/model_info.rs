@@ -27,6 +27,15 @@ impl ModelInfo {
         if !metadata.is_file() {
             anyhow::bail!("model {} is not a file", path.display());
         }
+        // Before anything reads the file: hashing a model larger than memory
+        // would take as long as reading it, to no end.
+        if let Some(warning) = fits_in_memory(
+            path,
+            metadata.len(),
+            crate::machine_checks::memory_bytes(Path::new("/proc")),
+        )? {
+            eprintln!("hoeveel-agent: {warning}");
+        }
         let header = gguf::read_header(path)
             .with_context(|| format!("model file {} is not usable", path.display()))?;
         let sha256 = crate::workload::fetch::verify::sha256_file(path)?;
@@ -68,6 +77,41 @@ impl ModelInfo {
     }
 }
 
+fn gb(bytes: u64) -> String {
+    format!("{:.1} GB", bytes as f64 / 1e9)
+}
+
+/// Refuses a model file larger than the machine's memory (llama.cpp would read
+/// the weights from disk for every token, so the figures would measure the
+/// disk, if the kernel did not kill it first); warns when it is larger than the
+/// memory available now. `memory`: MemTotal and MemAvailable in bytes, `None`
+/// where unknown (then nothing is checked).
+pub fn fits_in_memory(
+    path: &Path,
+    size_bytes: u64,
+    memory: Option<(u64, Option<u64>)>,
+) -> anyhow::Result<Option<String>> {
+    let Some((total, available)) = memory else {
+        return Ok(None);
+    };
+    if size_bytes > total {
+        anyhow::bail!(
+            "model {} is {} and this machine has {} of memory: it cannot be held in memory, so llama.cpp would read its weights from disk for every token (or be stopped by the kernel) and the figures would measure the disk. Use a smaller or more quantised model",
+            path.display(),
+            gb(size_bytes),
+            gb(total)
+        );
+    }
+    Ok(available.filter(|a| size_bytes > *a).map(|a| {
+        format!(
+            "model {} is {} and only {} of memory is available now: other programs' memory will be paged out while it loads, and the first requests may be slow",
+            path.display(),
+            gb(size_bytes),
+            gb(a)
+        )
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,5 +134,47 @@ mod tests {
         let text = format!("{err:#}");
         assert!(text.contains(&file.path().display().to_string()), "{text}");
         assert!(text.contains("damaged GGUF header"), "{text}");
+    }
+
+    #[test]
+    fn a_model_larger_than_memory_is_refused_and_one_larger_than_what_is_free_warned() {
+        let path = Path::new("big.gguf");
+        let gib = 1 << 30;
+        let err = fits_in_memory(path, 20 * gib, Some((16 * gib, Some(8 * gib))))
+            .expect_err("larger than memory");
+        let text = err.to_string();
+        assert!(
+            text.contains("big.gguf is 21.5 GB and this machine has 17.2 GB"),
+            "{text}"
+        );
+        let warning = fits_in_memory(path, 10 * gib, Some((16 * gib, Some(8 * gib))))
+            .expect("fits")
+            .expect("a warning");
+        assert!(
+            warning.contains("only 8.6 GB of memory is available now"),
+            "{warning}"
+        );
+        assert_eq!(
+            fits_in_memory(path, gib, Some((16 * gib, Some(8 * gib)))).expect("fits"),
+            None
+        );
+        assert_eq!(fits_in_memory(path, 20 * gib, None).expect("unknown"), None);
+    }
+
+    #[test]
+    fn a_sparse_model_file_larger_than_memory_is_refused_before_it_is_read() {
+        let Some((total, _)) = crate::machine_checks::memory_bytes(Path::new("/proc")) else {
+            return; // no /proc/meminfo: nothing to compare with
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("huge.gguf");
+        let file = std::fs::File::create(&path).expect("create");
+        // Sparse: no disk used; hashing it would read it all.
+        file.set_len(total + (1 << 30)).expect("sparse");
+        let err = ModelInfo::inspect(&path).expect_err("refused");
+        assert!(
+            format!("{err:#}").contains("cannot be held in memory"),
+            "{err:#}"
+        );
     }
 }
