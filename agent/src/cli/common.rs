@@ -141,6 +141,7 @@ impl MeasureArgs {
             progress: !self.no_progress,
             sysfs_root: self.sensor.sysfs_root.clone(),
             proc_root: self.sensor.proc_root.clone(),
+            lock_file: Some(run_loop::lock::lock_path()),
         })
     }
 

@@ -45,6 +45,9 @@ pub struct LoopSettings {
     pub sysfs_root: PathBuf,
     /// Root of procfs (`/proc`), for the machine checks.
     pub proc_root: PathBuf,
+    /// The lock file other agents on this machine hold while they measure
+    /// ([`lock::lock_path`]); `None` looks for none.
+    pub lock_file: Option<PathBuf>,
 }
 
 /// Installs the handler for Ctrl-C, SIGTERM and SIGHUP and returns the flag it sets.
@@ -149,11 +152,15 @@ pub fn measure(
     let writer = Arc::new(Mutex::new(writer));
     write_locked(&writer, &Event::RunStart(Box::new(run_start.clone())))?;
     // Held until the run ends: another agent that starts meanwhile is warned.
-    let lock_path = lock::lock_path();
-    let (_measuring_lock, shared_with) = match lock::try_lock(&lock_path) {
-        lock::Found::Alone(held) => (Some(held), None),
-        lock::Found::Another => (None, Some(lock::another_agent_warning(&lock_path))),
-        lock::Found::Unknown(why) => {
+    let (_measuring_lock, shared_with) = match settings
+        .lock_file
+        .as_deref()
+        .map(|p| (p, lock::try_lock(p)))
+    {
+        None => (None, None),
+        Some((_, lock::Found::Alone(held))) => (Some(held), None),
+        Some((path, lock::Found::Another)) => (None, Some(lock::another_agent_warning(path))),
+        Some((_, lock::Found::Unknown(why))) => {
             eprintln!("hoeveel-agent: cannot tell whether another agent is measuring ({why})");
             (None, None)
         }

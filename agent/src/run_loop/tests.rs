@@ -109,6 +109,8 @@ fn settings(runs: u32, baseline_s: f64, ignore_failure: bool) -> LoopSettings {
         progress: false,
         sysfs_root: "/sys".into(),
         proc_root: "/proc".into(),
+        // Tests run side by side in one process: none looks for the others.
+        lock_file: None,
     }
 }
 
