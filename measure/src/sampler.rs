@@ -1,11 +1,20 @@
 //! The sampler: owns the sensors and their meters behind one lock, so that the
 //! background ticker and the run loop's exact window marks never interleave
 //! within a reading.
+//!
+//! Window marks read every sensor at once. Between marks, the ticker reads each
+//! sensor at its own pace: every `interval`, but never more often than the
+//! sensor's value changes (`update_period_s`: RAPL 1 ms, the CPU model the
+//! kernel's 10 ms tick), since a reading that cannot have changed costs a
+//! wake-up and buys nothing. It sleeps until the next sensor is due (or until
+//! unparked at the end of the run); a tick allocates nothing, and a time-series
+//! line holds only the domains read at that tick, each with its mean power since
+//! its own previous tick.
 
 use crate::clock::thread_cpu_time_s;
 use crate::meter::{Meter, MeterError};
 use crate::sensors::{Reading, Sensor, SensorError};
-use hoeveel_record::{DomainMap, Event, Notice, NoticeLevel, RecordWriter, RunPhase, Sample};
+use hoeveel_record::{Notice, NoticeLevel, RecordWriter, RunPhase};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -159,9 +168,10 @@ impl Sampler {
             .unwrap_or_default()
     }
 
-    /// Samples every `interval_s` until `stop` is set, writing the time series
-    /// when a writer is given. Returns the CPU time this thread used. Whoever sets
-    /// `stop` must then unpark this thread, which otherwise sleeps to its next tick.
+    /// Samples each sensor every `interval_s` (or at its update period, when that
+    /// is longer) until `stop` is set, writing the time series when a writer is
+    /// given. Returns the CPU time this thread used. Whoever sets `stop` must then
+    /// unpark this thread, which otherwise sleeps until the next sensor is due.
     pub fn tick_until(
         &self,
         stop: &AtomicBool,
@@ -170,57 +180,79 @@ impl Sampler {
     ) -> f64 {
         let cpu_start = thread_cpu_time_s();
         let interval = Duration::from_secs_f64(interval_s);
-        let mut next = Instant::now() + interval;
-        let mut previous: Option<Snapshot> = None;
-        // Domain ids never change during a run: copy them once, not on every tick.
-        let ids = match self.state.lock() {
-            Ok(state) => state.domain_ids.clone(),
-            Err(_) => return thread_cpu_time_s() - cpu_start,
+        // Everything a tick needs, allocated once.
+        let Ok(state) = self.state.lock() else {
+            return thread_cpu_time_s() - cpu_start;
         };
+        let ids = state.domain_ids.clone();
+        let paces: Vec<Duration> = state
+            .slots
+            .iter()
+            .map(|slot| interval.max(Duration::from_secs_f64(slot.sensor.update_period_s())))
+            .collect();
+        let n_domains = ids.len();
+        drop(state);
+        let start = Instant::now();
+        let mut next_due: Vec<Instant> = paces.iter().map(|p| start + *p).collect();
+        let mut due = vec![false; paces.len()];
+        // Per domain: time and running total at its previous tick (NaN: none yet).
+        let mut last_t = vec![f64::NAN; n_domains];
+        let mut last_total = vec![0.0; n_domains];
+        let mut power: Vec<(usize, f64)> = Vec::with_capacity(n_domains);
         while !stop.load(Ordering::SeqCst) {
-            // Sleep until the next tick, not in short polling steps: the run loop
-            // unparks this thread after setting `stop`, so the loop still ends at
-            // once. A spurious wake-up only goes round the loop again.
+            let Some(next) = next_due.iter().min().copied() else {
+                break; // no sensor at all
+            };
             let now = Instant::now();
             if now < next {
+                // The run loop unparks this thread after setting `stop`; a spurious
+                // wake-up only goes round the loop again.
                 std::thread::park_timeout(next - now);
                 continue;
             }
-            // A tick that overran is skipped, not queued: no burst of catch-up reads.
-            while next <= now {
-                next += interval;
+            for ((d, due_at), pace) in due.iter_mut().zip(next_due.iter_mut()).zip(&paces) {
+                *d = *due_at <= now;
+                // A tick that overran is skipped, not queued: no burst of reads.
+                while *due_at <= now {
+                    *due_at += *pace;
+                }
             }
             let Ok(mut state) = self.state.lock() else {
                 break;
             };
             let t_s = self.clock.elapsed().as_secs_f64();
-            state.sample_all(t_s);
-            let snapshot = state.snapshot(t_s);
-            let (phase, repetition) = (state.phase, state.repetition);
-            drop(state);
-            if let (Some(prev), Some(writer)) = (&previous, &writer) {
-                let dt = snapshot.t_s - prev.t_s;
-                if dt > 0.0 {
-                    let power_w: DomainMap = ids
-                        .iter()
-                        .enumerate()
-                        .filter(|(i, _)| snapshot.alive[*i])
-                        .map(|(i, id)| (id.clone(), (snapshot.totals_j[i] - prev.totals_j[i]) / dt))
-                        .collect();
-                    let event = Event::Sample(Sample {
-                        t_s: snapshot.t_s,
-                        phase,
-                        repetition,
-                        power_w,
-                    });
-                    if let Ok(mut w) = writer.lock() {
-                        // A failed sample write is not worth stopping the run for;
-                        // the window marks carry the energy.
-                        let _ = w.write(&event);
+            state.sample(t_s, |i| due[i]);
+            power.clear();
+            for (_, slot) in state.slots.iter().enumerate().filter(|(i, _)| due[*i]) {
+                for (k, meter) in slot.meters.iter().enumerate() {
+                    let d = slot.first_domain + k;
+                    if slot.lost {
+                        last_t[d] = f64::NAN; // a gap: start afresh when it is back
+                        continue;
                     }
+                    let total = meter.total_j();
+                    let dt = t_s - last_t[d];
+                    if dt > 0.0 {
+                        power.push((d, (total - last_total[d]) / dt));
+                    }
+                    last_t[d] = t_s;
+                    last_total[d] = total;
                 }
             }
-            previous = Some(snapshot);
+            let (phase, repetition) = (state.phase, state.repetition);
+            drop(state);
+            if let Some(writer) = writer.as_ref().filter(|_| !power.is_empty())
+                && let Ok(mut w) = writer.lock()
+            {
+                // A failed sample write is not worth stopping the run for; the
+                // window marks carry the energy.
+                let _ = w.write_sample(
+                    t_s,
+                    phase,
+                    repetition,
+                    power.iter().map(|(d, w)| (ids[*d].as_str(), *w)),
+                );
+            }
         }
         thread_cpu_time_s() - cpu_start
     }
@@ -228,6 +260,11 @@ impl Sampler {
 
 impl State {
     fn sample_all(&mut self, t_s: f64) {
+        self.sample(t_s, |_| true);
+    }
+
+    /// Reads the sensors whose slot index `read` accepts.
+    fn sample(&mut self, t_s: f64, read: impl Fn(usize) -> bool) {
         let State {
             slots,
             readings,
@@ -236,7 +273,11 @@ impl State {
             retry_lost,
             ..
         } = self;
-        for slot in slots.iter_mut().filter(|s| !s.lost || *retry_lost) {
+        for (_, slot) in slots
+            .iter_mut()
+            .enumerate()
+            .filter(|(i, s)| read(*i) && (!s.lost || *retry_lost))
+        {
             readings.clear();
             match slot.sensor.sample(readings) {
                 Ok(()) if readings.len() == slot.meters.len() => {
@@ -432,5 +473,120 @@ mod tests {
         assert_eq!(notices.len(), 2, "lost once, back once: {notices:?}");
         assert!(notices[0].message.contains("until it reads again"));
         assert!(notices[1].message.contains("reads again"));
+    }
+
+    /// A counter of 1 J per reading that changes every `period_s`, counting reads.
+    struct Paced {
+        domains: Vec<Domain>,
+        period_s: f64,
+        reads: Arc<AtomicU32>,
+    }
+
+    impl Sensor for Paced {
+        fn kind(&self) -> SensorKind {
+            SensorKind::Model
+        }
+        fn domains(&self) -> &[Domain] {
+            &self.domains
+        }
+        fn info(&self) -> SensorInfo {
+            unreachable!("not needed here")
+        }
+        fn update_period_s(&self) -> f64 {
+            self.period_s
+        }
+        fn sample(&mut self, out: &mut Vec<Reading>) -> Result<(), SensorError> {
+            let n = self.reads.fetch_add(1, Ordering::SeqCst);
+            out.push(Reading::Counter {
+                energy_uj: u64::from(n) * 1_000_000,
+            });
+            Ok(())
+        }
+    }
+
+    fn paced(id: &str, period_s: f64) -> (Box<dyn Sensor>, Arc<AtomicU32>) {
+        let reads = Arc::new(AtomicU32::new(0));
+        let sensor = Paced {
+            domains: vec![Domain {
+                id: id.into(),
+                kind: DomainKind::Package,
+                provenance: Provenance::Counter,
+                wrap_range_uj: None,
+                unit: None,
+            }],
+            period_s,
+            reads: reads.clone(),
+        };
+        (Box::new(sensor), reads)
+    }
+
+    /// A writer whose bytes the test reads back.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Shared {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .map_err(|_| std::io::Error::other("poisoned"))?
+                .extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn each_sensor_is_read_no_faster_than_it_changes_and_the_series_says_which() {
+        let (fast, fast_reads) = paced("fast", 0.001);
+        let (slow, slow_reads) = paced("slow", 0.05);
+        let sampler = Sampler::new(vec![fast, slow], Instant::now());
+        let out = Shared::default();
+        let writer = Arc::new(Mutex::new(RecordWriter::to_writer(
+            std::path::Path::new("mem"),
+            Box::new(out.clone()),
+        )));
+        let stop = AtomicBool::new(false);
+        let elapsed_s = std::thread::scope(|scope| {
+            let started = Instant::now();
+            let ticker = scope.spawn(|| sampler.tick_until(&stop, 0.001, Some(writer.clone())));
+            std::thread::sleep(Duration::from_millis(300));
+            stop.store(true, Ordering::SeqCst);
+            ticker.thread().unpark();
+            let _ = ticker.join();
+            started.elapsed().as_secs_f64()
+        });
+        let slow_n = slow_reads.load(Ordering::SeqCst);
+        let fast_n = fast_reads.load(Ordering::SeqCst);
+        // Never more often than every 50 ms, however often the ticker wakes.
+        assert!(
+            f64::from(slow_n) <= elapsed_s / 0.05 + 1.0,
+            "{slow_n} reads in {elapsed_s} s"
+        );
+        assert!(
+            slow_n >= 1 && fast_n > slow_n,
+            "fast {fast_n}, slow {slow_n}"
+        );
+        let text = String::from_utf8(out.0.lock().expect("lock").clone()).expect("utf-8");
+        let lines: Vec<hoeveel_record::Event> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a sample event"))
+            .collect();
+        let with = |id: &str| {
+            lines
+                .iter()
+                .filter(
+                    |e| matches!(e, hoeveel_record::Event::Sample(s) if s.power_w.contains_key(id)),
+                )
+                .count()
+        };
+        assert!(
+            with("slow") < with("fast"),
+            "slow {} fast {}",
+            with("slow"),
+            with("fast")
+        );
+        assert!(with("slow") as u32 <= slow_n);
     }
 }

@@ -1,6 +1,6 @@
 //! A JSON Lines writer that flushes every event, so a killed run keeps what it measured.
 
-use crate::events::Event;
+use crate::events::{Event, RunPhase};
 use std::fs::OpenOptions;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -79,5 +79,120 @@ impl RecordWriter {
         };
         self.out.write_all(&self.line).map_err(map)?;
         self.out.flush().map_err(map)
+    }
+
+    /// Appends one `sample` event, the same line [`RecordWriter::write`] would
+    /// write for it but built in a buffer kept between calls, with each power
+    /// rounded to [`SAMPLE_DIGITS`] significant digits: a sampler's tick
+    /// allocates nothing. `power_w` gives `(domain id, watts)` pairs.
+    pub fn write_sample<'a>(
+        &mut self,
+        t_s: f64,
+        phase: RunPhase,
+        repetition: Option<u32>,
+        power_w: impl Iterator<Item = (&'a str, f64)>,
+    ) -> Result<(), WriteError> {
+        let map = |path: &Path, source| WriteError::Write {
+            path: path.to_path_buf(),
+            source,
+        };
+        self.line.clear();
+        let line = &mut self.line;
+        let result = (|| -> serde_json::Result<()> {
+            line.extend_from_slice(b"{\"type\":\"sample\",\"data\":{\"t_s\":");
+            serde_json::to_writer(&mut *line, &round_significant(t_s, 9))?;
+            line.extend_from_slice(b",\"phase\":");
+            serde_json::to_writer(&mut *line, &phase)?;
+            line.extend_from_slice(b",\"repetition\":");
+            serde_json::to_writer(&mut *line, &repetition)?;
+            line.extend_from_slice(b",\"power_w\":{");
+            for (i, (id, w)) in power_w.enumerate() {
+                if i > 0 {
+                    line.push(b',');
+                }
+                serde_json::to_writer(&mut *line, id)?;
+                line.push(b':');
+                serde_json::to_writer(&mut *line, &round_significant(w, SAMPLE_DIGITS))?;
+            }
+            line.extend_from_slice(b"}}}\n");
+            Ok(())
+        })();
+        result.map_err(|e| map(&self.path, std::io::Error::other(e)))?;
+        self.out
+            .write_all(&self.line)
+            .map_err(|e| map(&self.path, e))?;
+        self.out.flush().map_err(|e| map(&self.path, e))
+    }
+}
+
+/// Significant digits of a sample's power: far finer than any sensor resolves
+/// (RAPL counts 61 µJ, NVML 1 mW), and a third of the bytes of a full double.
+pub const SAMPLE_DIGITS: i32 = 6;
+
+/// `v` rounded to `digits` significant digits (non-finite values unchanged).
+pub fn round_significant(v: f64, digits: i32) -> f64 {
+    if v == 0.0 || !v.is_finite() {
+        return v;
+    }
+    let decimals = digits - 1 - v.abs().log10().floor() as i32;
+    if decimals >= 0 {
+        let scale = 10f64.powi(decimals);
+        (v * scale).round() / scale
+    } else {
+        let scale = 10f64.powi(-decimals);
+        (v / scale).round() * scale
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A writer whose bytes the test can read back.
+    #[derive(Clone)]
+    struct SharedBuf(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl Write for SharedBuf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .map_err(|_| std::io::Error::other("poisoned"))?
+                .extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_sample_line_is_the_event_serde_reads_with_powers_rounded() {
+        let out = SharedBuf(std::sync::Arc::new(std::sync::Mutex::new(Vec::new())));
+        let mut w = RecordWriter::to_writer(Path::new("mem"), Box::new(out.clone()));
+        w.write_sample(
+            1.25,
+            RunPhase::Repetition,
+            Some(3),
+            [("package-0", 12.345678901), ("dram-0", 0.000123456789)].into_iter(),
+        )
+        .expect("write");
+        let text = String::from_utf8(out.0.lock().expect("lock").clone()).expect("utf-8");
+        let event: Event = serde_json::from_str(text.trim_end()).expect("a valid event");
+        let Event::Sample(sample) = event else {
+            panic!("a sample: {text}");
+        };
+        assert_eq!(sample.t_s, 1.25);
+        assert_eq!(sample.phase, RunPhase::Repetition);
+        assert_eq!(sample.repetition, Some(3));
+        assert_eq!(sample.power_w["package-0"], 12.3457);
+        assert_eq!(sample.power_w["dram-0"], 0.000123457);
+    }
+
+    #[test]
+    fn rounding_keeps_significant_digits_at_every_magnitude() {
+        assert_eq!(round_significant(123456789.0, 6), 123457000.0);
+        assert_eq!(round_significant(-0.0123456789, 6), -0.0123457);
+        assert_eq!(round_significant(0.0, 6), 0.0);
+        assert_eq!(round_significant(1.0, 6), 1.0);
     }
 }

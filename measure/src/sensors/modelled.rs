@@ -95,32 +95,34 @@ pub struct CpuTimes {
 /// Fields: user nice system idle iowait irq softirq steal guest guest_nice;
 /// guest time is already inside user/nice, so it is not added again.
 pub fn parse_proc_stat(text: &str) -> Option<(CpuTimes, u32)> {
-    let first = text.lines().next()?;
-    let values: Vec<u64> = first
-        .strip_prefix("cpu ")?
-        .split_whitespace()
-        .take(8)
-        .map(|f| f.parse().ok())
-        .collect::<Option<_>>()?;
-    if values.len() < 4 {
-        return None;
-    }
-    let idle = values[3] + values.get(4).copied().unwrap_or(0);
-    let total: u64 = values.iter().sum();
+    let times = parse_cpu_line(text.lines().next()?)?;
     let vcpus = text
         .lines()
         .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
         .count() as u32;
-    Some((
-        CpuTimes {
-            busy_ticks: total - idle,
-            total_ticks: total,
-        },
-        vcpus.max(1),
-    ))
+    Some((times, vcpus.max(1)))
 }
 
-/// Estimates CPU power from utilisation.
+/// The aggregate `cpu ` line of /proc/stat: busy and total ticks (idle and
+/// iowait are idle), without allocating.
+pub fn parse_cpu_line(line: &str) -> Option<CpuTimes> {
+    let mut values = [0u64; 8];
+    let mut n = 0;
+    for field in line.strip_prefix("cpu ")?.split_whitespace().take(8) {
+        values[n] = field.parse().ok()?;
+        n += 1;
+    }
+    if n < 4 {
+        return None;
+    }
+    let idle = values[3] + values[4];
+    let total: u64 = values.iter().sum();
+    Some(CpuTimes {
+        busy_ticks: total - idle,
+        total_ticks: total,
+    })
+}
+
 pub struct ModelledCpu {
     model: PowerModel,
     vcpus: u32,
@@ -224,6 +226,29 @@ impl ModelledCpu {
         })
     }
 
+    /// The aggregate line alone, for each sample: one read of the file's start
+    /// (the kernel builds the whole file at every read from offset 0, so reading
+    /// to the end would build it twice) and no allocation.
+    fn read_cpu_line(&mut self) -> Result<CpuTimes, SensorError> {
+        let n = self
+            .stat
+            .read_at(&mut self.buf, 0)
+            .map_err(|source| SensorError::Io {
+                path: self.stat_path.clone(),
+                source,
+            })?;
+        let head = &self.buf[..n];
+        let line = head
+            .split(|b| *b == b'\n')
+            .next()
+            .and_then(|l| std::str::from_utf8(l).ok())
+            .unwrap_or("");
+        parse_cpu_line(line).ok_or_else(|| SensorError::Malformed {
+            path: self.stat_path.clone(),
+            message: "no `cpu ` line with at least four counters".into(),
+        })
+    }
+
     pub fn model(&self) -> &PowerModel {
         &self.model
     }
@@ -273,7 +298,7 @@ impl Sensor for ModelledCpu {
     }
 
     fn sample(&mut self, out: &mut Vec<Reading>) -> Result<(), SensorError> {
-        let (times, _) = self.read_stat()?;
+        let times = self.read_cpu_line()?;
         let busy = times.busy_ticks.saturating_sub(self.last.busy_ticks);
         let total = times.total_ticks.saturating_sub(self.last.total_ticks);
         // Within one clock tick (10 ms at USER_HZ 100) the counters may not move:
