@@ -70,6 +70,9 @@ impl Meter {
     /// Takes the reading at `t_s` (seconds on any monotonic clock). The first
     /// reading only sets the starting point and returns `None`.
     pub fn update(&mut self, t_s: f64, reading: Reading) -> Result<Option<Interval>, MeterError> {
+        if let Reading::SeriesPower { .. } = reading {
+            return Ok(None); // for the time series only
+        }
         let Some((last_t, last)) = self.last else {
             self.last = Some((t_s, reading));
             return Ok(None);

@@ -73,6 +73,9 @@ struct State {
     /// Read lost sensors again at every reading (a long-running exporter), rather
     /// than leaving them out for the rest of the run.
     retry_lost: bool,
+    /// Per domain, the power its last reading gave for the time series alone
+    /// ([`Reading::SeriesPower`]); NaN when the series comes from its total.
+    series_w: Vec<f64>,
 }
 
 pub struct Sampler {
@@ -102,6 +105,7 @@ impl Sampler {
                 down: None,
             });
         }
+        let n_domains = domain_ids.len();
         Sampler {
             state: Mutex::new(State {
                 slots,
@@ -111,6 +115,7 @@ impl Sampler {
                 phase: RunPhase::Between,
                 repetition: None,
                 retry_lost: false,
+                series_w: vec![f64::NAN; n_domains],
             }),
             clock,
         }
@@ -221,13 +226,18 @@ impl Sampler {
                 break;
             };
             let t_s = self.clock.elapsed().as_secs_f64();
-            state.sample(t_s, |i| due[i]);
+            state.sample(t_s, |i| due[i], true);
             power.clear();
             for (_, slot) in state.slots.iter().enumerate().filter(|(i, _)| due[*i]) {
                 for (k, meter) in slot.meters.iter().enumerate() {
                     let d = slot.first_domain + k;
                     if slot.lost {
                         last_t[d] = f64::NAN; // a gap: start afresh when it is back
+                        continue;
+                    }
+                    if state.series_w[d].is_finite() {
+                        // The sensor's own power reading (its counter was not read).
+                        power.push((d, state.series_w[d]));
                         continue;
                     }
                     let total = meter.total_j();
@@ -259,18 +269,21 @@ impl Sampler {
 }
 
 impl State {
+    /// A mark: every sensor, read in full.
     fn sample_all(&mut self, t_s: f64) {
-        self.sample(t_s, |_| true);
+        self.sample(t_s, |_| true, false);
     }
 
-    /// Reads the sensors whose slot index `read` accepts.
-    fn sample(&mut self, t_s: f64, read: impl Fn(usize) -> bool) {
+    /// Reads the sensors whose slot index `read` accepts; `between_marks`: as a
+    /// background tick ([`Sensor::sample_between_marks`]).
+    fn sample(&mut self, t_s: f64, read: impl Fn(usize) -> bool, between_marks: bool) {
         let State {
             slots,
             readings,
             notices,
             domain_ids,
             retry_lost,
+            series_w,
             ..
         } = self;
         for (_, slot) in slots
@@ -279,7 +292,21 @@ impl State {
             .filter(|(i, s)| read(*i) && (!s.lost || *retry_lost))
         {
             readings.clear();
-            match slot.sensor.sample(readings) {
+            let result = if between_marks {
+                slot.sensor.sample_between_marks(readings)
+            } else {
+                slot.sensor.sample(readings)
+            };
+            for (k, w) in series_w[slot.first_domain..slot.first_domain + slot.meters.len()]
+                .iter_mut()
+                .enumerate()
+            {
+                *w = match (&result, readings.get(k)) {
+                    (Ok(()), Some(Reading::SeriesPower { power_mw })) => power_mw * 1e-3,
+                    _ => f64::NAN,
+                };
+            }
+            match result {
                 Ok(()) if readings.len() == slot.meters.len() => {
                     if slot.lost {
                         // Back after a loss: the meters start from this reading.

@@ -449,3 +449,103 @@ fn asking_for_nvml_without_the_library_fails_with_the_reason() {
     assert!(message.contains("sensor nvml was asked for"), "{message}");
     assert!(message.contains("GPUs are not measured"), "{message}");
 }
+
+/// The stand-in's call counters, reached through the same loaded library.
+struct Calls {
+    lib: libloading::Library,
+}
+
+impl Calls {
+    fn of(standin: &StandIn) -> Calls {
+        // SAFETY: the stand-in's initialisers have no side effects; the path is
+        // the copy nvml-wrapper already loaded, so this returns the same library.
+        let lib = unsafe { libloading::Library::new(standin.library()) }.expect("dlopen");
+        Calls { lib }
+    }
+
+    fn count(&self, name: &[u8]) -> u64 {
+        // SAFETY: both counters are `extern "C" fn() -> c_ulonglong`.
+        unsafe {
+            let f: libloading::Symbol<'_, unsafe extern "C" fn() -> u64> =
+                self.lib.get(name).expect("a stand-in counter");
+            f()
+        }
+    }
+
+    fn energy(&self) -> u64 {
+        self.count(b"nvml_standin_energy_calls")
+    }
+
+    fn power(&self) -> u64 {
+        self.count(b"nvml_standin_power_calls")
+    }
+}
+
+#[test]
+fn between_marks_the_energy_counter_is_read_at_most_once_a_second_and_power_fills_the_series() {
+    use hoeveel_measure::sampler::Sampler;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    // A counter that gains 1 J per read, and a steady 61 W.
+    let energies: Vec<String> = (1..=200).map(|i| (i * 1000).to_string()).collect();
+    let standin = StandIn::new(&format!(
+        "[device]\nname = NVIDIA H100\nenergy_mj = {}\npower_mw = 61000\n",
+        energies.join(" ")
+    ));
+    let found = discover(&standin);
+    assert_eq!(found.sensors[0].read_path(), ReadPath::EnergyCounter);
+    let calls = Calls::of(&standin);
+    let before = calls.energy();
+    let sensors: Vec<Box<dyn Sensor>> = found
+        .sensors
+        .into_iter()
+        .map(|s| Box::new(s) as Box<dyn Sensor>)
+        .collect();
+    let sampler = Sampler::new(sensors, Instant::now());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("series.jsonl");
+    let writer = Arc::new(Mutex::new(
+        hoeveel_record::RecordWriter::create(&path).expect("writer"),
+    ));
+    let stop = AtomicBool::new(false);
+    let marks = 3;
+    let (first, last, elapsed_s) = std::thread::scope(|scope| {
+        let started = Instant::now();
+        let first = sampler.mark().expect("mark");
+        let ticker = scope.spawn(|| sampler.tick_until(&stop, 0.1, Some(writer.clone())));
+        std::thread::sleep(Duration::from_millis(1250));
+        sampler.mark().expect("mark");
+        std::thread::sleep(Duration::from_millis(1250));
+        let last = sampler.mark().expect("mark");
+        stop.store(true, Ordering::SeqCst);
+        ticker.thread().unpark();
+        let _ = ticker.join();
+        (first, last, started.elapsed().as_secs_f64())
+    });
+    let counter_reads = calls.energy() - before;
+    let allowed = marks + elapsed_s.ceil() as u64;
+    assert!(
+        counter_reads <= allowed,
+        "{counter_reads} counter reads in {elapsed_s:.2} s with {marks} marks (at most {allowed})"
+    );
+    assert!(calls.power() > 0, "the series read the power");
+    // The window's energy still comes from the counter alone: 1 J per read.
+    assert_joules(
+        last.totals_j[0] - first.totals_j[0],
+        (counter_reads - 1) as f64,
+    );
+    let text = std::fs::read_to_string(&path).expect("series");
+    let powers: Vec<f64> = text
+        .lines()
+        .filter_map(|l| match serde_json::from_str(l).expect("an event") {
+            hoeveel_record::Event::Sample(s) => s.power_w.get("gpu-0").copied(),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        powers.iter().filter(|w| **w == 61.0).count() >= powers.len() / 2,
+        "most series points are the power reading: {powers:?}"
+    );
+}

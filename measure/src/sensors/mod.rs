@@ -32,6 +32,10 @@ pub enum Reading {
     /// Mean power since the previous reading, in milliwatts (utilisation models,
     /// which can only know an interval's average); the meter multiplies by the interval.
     MeanPower { power_mw: f64 },
+    /// Instantaneous power in milliwatts, for the time series only, from a sensor
+    /// whose energy comes from a counter it reads less often (NVML): the meter
+    /// keeps counting from the counter and ignores it.
+    SeriesPower { power_mw: f64 },
 }
 
 /// A domain as a sensor sees it.
@@ -129,4 +133,13 @@ pub trait Sensor: Send {
     /// Reads every domain once and appends one reading per domain to `out`,
     /// in the order of [`Sensor::domains`]. On error nothing is appended.
     fn sample(&mut self, out: &mut Vec<Reading>) -> Result<(), SensorError>;
+
+    /// A reading between window marks, for the time series and to keep counters
+    /// from wrapping unseen. A sensor whose counter is dear to read may answer
+    /// with [`Reading::SeriesPower`] here, as long as it still reads its counter
+    /// often enough for [`Sensor::shortest_wrap_s`]; the default reads as
+    /// [`Sensor::sample`] does.
+    fn sample_between_marks(&mut self, out: &mut Vec<Reading>) -> Result<(), SensorError> {
+        self.sample(out)
+    }
 }

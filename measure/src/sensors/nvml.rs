@@ -87,6 +87,10 @@ pub struct NvmlSensor {
     library: String,
     driver_version: Option<String>,
     domains: Vec<Domain>,
+    /// When the energy counter was last read.
+    last_counter_read: Option<std::time::Instant>,
+    /// Whether the power reading can fill the series between counter reads.
+    power_for_series: bool,
 }
 
 /// Every GPU NVML reports, with what the record says about each.
@@ -147,6 +151,8 @@ pub fn discover(library: Option<&Path>) -> Result<NvmlDiscovery, SensorError> {
                     gpu,
                     library: library_name.clone(),
                     driver_version: driver_version.clone(),
+                    last_counter_read: None,
+                    power_for_series: true,
                 });
             }
             Probe::Unmeasurable { gpu, reason } => {
@@ -380,10 +386,48 @@ impl Sensor for NvmlSensor {
         let reading = self
             .read()
             .map_err(|e| sample_error(&format!("{} ({})", self.domains[0].id, self.gpu.name), e))?;
+        if self.path == ReadPath::EnergyCounter {
+            self.last_counter_read = Some(std::time::Instant::now());
+        }
         out.push(reading);
         Ok(())
     }
+
+    /// Between marks the energy counter is read at most every
+    /// [`COUNTER_READ_PERIOD_S`] (it costs milliseconds of CPU on some drivers);
+    /// the ticks in between read the power, for the time series only.
+    fn sample_between_marks(&mut self, out: &mut Vec<Reading>) -> Result<(), SensorError> {
+        let counter_due = self
+            .last_counter_read
+            .is_none_or(|t| t.elapsed().as_secs_f64() >= COUNTER_READ_PERIOD_S);
+        if self.path != ReadPath::EnergyCounter || counter_due || !self.power_for_series {
+            return self.sample(out);
+        }
+        let label = || format!("{} ({})", self.domains[0].id, self.gpu.name);
+        let power = self
+            .nvml
+            .device_by_index(self.index)
+            .and_then(|d| d.power_usage());
+        match power {
+            Ok(mw) => {
+                out.push(Reading::SeriesPower {
+                    power_mw: f64::from(mw),
+                });
+                Ok(())
+            }
+            // No power reading on this GPU: the counter serves the series too.
+            Err(NvmlError::NotSupported) => {
+                self.power_for_series = false;
+                self.sample(out)
+            }
+            Err(e) => Err(sample_error(&label(), e)),
+        }
+    }
 }
+
+/// Between window marks, the NVML energy counter is read at most this often;
+/// the power reading fills the time series in between.
+pub const COUNTER_READ_PERIOD_S: f64 = 1.0;
 
 #[cfg(test)]
 mod tests {

@@ -39,6 +39,11 @@
 //! together) and then behaves as a GPU that fell off the bus: every query
 //! returns `NVML_ERROR_GPU_IS_LOST`.
 //!
+//! Two functions that NVML does not have, `nvml_standin_energy_calls` and
+//! `nvml_standin_power_calls`, count the calls of the energy and power queries
+//! over every device since `nvmlInit`, for tests of how often a caller reads
+//! them (load the same library path with `dlopen` to reach them).
+//!
 //! A script that cannot be read or parsed makes `nvmlInit_v2` print the file,
 //! line and problem on stderr and return `NVML_ERROR_UNKNOWN`.
 //!
@@ -582,6 +587,24 @@ pub unsafe extern "C" fn nvmlDeviceGetPowerUsage(
         }
         // SAFETY: forwarded from the caller.
         unsafe { answer(power, result) }
+    })
+}
+
+/// Calls of `nvmlDeviceGetTotalEnergyConsumption`, every device, since `nvmlInit`.
+#[unsafe(no_mangle)]
+pub extern "C" fn nvml_standin_energy_calls() -> c_ulonglong {
+    calls(|d| d.energy_calls)
+}
+
+/// Calls of `nvmlDeviceGetPowerUsage`, every device, since `nvmlInit`.
+#[unsafe(no_mangle)]
+pub extern "C" fn nvml_standin_power_calls() -> c_ulonglong {
+    calls(|d| d.power_calls)
+}
+
+fn calls(of: impl Fn(&Device) -> usize) -> c_ulonglong {
+    state().script.as_ref().map_or(0, |s| {
+        s.devices.iter().map(&of).sum::<usize>() as c_ulonglong
     })
 }
 
