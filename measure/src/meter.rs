@@ -107,6 +107,11 @@ impl Meter {
         }))
     }
 
+    /// When the last reading was taken (seconds on the run's clock), if any.
+    pub fn last_t_s(&self) -> Option<f64> {
+        self.last.map(|(t, _)| t)
+    }
+
     /// Forgets the last reading, e.g. after a reset the meter refused: the next
     /// reading starts afresh.
     pub fn restart(&mut self) {

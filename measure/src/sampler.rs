@@ -190,6 +190,16 @@ impl Sampler {
             return thread_cpu_time_s() - cpu_start;
         };
         let ids = state.domain_ids.clone();
+        // Per domain: time and running total at its previous tick (NaN: none
+        // yet), starting from the last mark, so the first tick gives a point.
+        let mut last_t = vec![f64::NAN; state.domain_ids.len()];
+        let mut last_total = vec![0.0; state.domain_ids.len()];
+        for slot in state.slots.iter().filter(|s| !s.lost) {
+            for (k, meter) in slot.meters.iter().enumerate() {
+                last_t[slot.first_domain + k] = meter.last_t_s().unwrap_or(f64::NAN);
+                last_total[slot.first_domain + k] = meter.total_j();
+            }
+        }
         let paces: Vec<Duration> = state
             .slots
             .iter()
@@ -200,9 +210,6 @@ impl Sampler {
         let start = Instant::now();
         let mut next_due: Vec<Instant> = paces.iter().map(|p| start + *p).collect();
         let mut due = vec![false; paces.len()];
-        // Per domain: time and running total at its previous tick (NaN: none yet).
-        let mut last_t = vec![f64::NAN; n_domains];
-        let mut last_total = vec![0.0; n_domains];
         let mut power: Vec<(usize, f64)> = Vec::with_capacity(n_domains);
         while !stop.load(Ordering::SeqCst) {
             let Some(next) = next_due.iter().min().copied() else {

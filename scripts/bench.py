@@ -1,0 +1,325 @@
+#!/usr/bin/env python3
+"""The performance table of the README, measured in one sitting; asserts nothing.
+
+Run through `scripts/bench`, which builds the release binaries and installs
+CodeCarbon, pandas and llama-cpp-python into virtual environments first.
+
+Steady-state CPU is differenced between two run lengths (the agent's own CPU
+from its record, CodeCarbon's process CPU time), so start-up is not counted as
+steady state; start-up is printed on its own. Each figure is the median of
+--repeat tries.
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+RAPL_SCALE = "2.3283064365386962890625e-10"
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
+
+
+def record_events(path: Path):
+    for line in path.read_text().splitlines():
+        if line.strip():
+            yield json.loads(line)
+
+
+def agent_cpu_s(agent, sensor_args, interval, seconds, work):
+    rec = work / "cpu.jsonl"
+    run([agent, "run", "--interval", interval, "--runs", "1", "--warmup", "0",
+         "--baseline", "0", "--no-progress", "-o", str(rec), *sensor_args,
+         "--", "sleep", str(seconds)])
+    for e in record_events(rec):
+        if e["type"] == "run_end":
+            return e["data"]["agent_cpu_s"]
+    raise RuntimeError("no run_end")
+
+
+def steady(measure, short_s, long_s, repeat):
+    """Median steady-state share of a core (%) and start-up CPU (ms)."""
+    shares, startups = [], []
+    for _ in range(repeat):
+        a, b = measure(short_s), measure(long_s)
+        slope = (b - a) / (long_s - short_s)
+        shares.append(slope * 100)
+        startups.append(max(a - slope * short_s, 0.0) * 1e3)
+    return statistics.median(shares), statistics.median(startups)
+
+
+def powercap_tree(root: Path):
+    zone = root / "class" / "powercap" / "intel-rapl:0"
+    zone.mkdir(parents=True)
+    (root / "class" / "powercap" / "intel-rapl").mkdir()
+    (zone / "name").write_text("package-0\n")
+    (zone / "max_energy_range_uj").write_text("262143328850\n")
+    (zone / "energy_uj").write_text("123456789\n")
+
+
+def perf_tree(root: Path):
+    """A `power` PMU whose event is the kernel's software cpu-clock, opened
+    system-wide as RAPL is (needs root or CAP_PERFMON)."""
+    pmu = root / "bus" / "event_source" / "devices" / "power"
+    (pmu / "events").mkdir(parents=True)
+    (pmu / "format").mkdir()
+    software = Path("/sys/bus/event_source/devices/software/type")
+    (pmu / "type").write_text(software.read_text() if software.exists() else "1\n")
+    (pmu / "cpumask").write_text("0\n")
+    (pmu / "format" / "event").write_text("config:0-63\n")
+    (pmu / "events" / "energy-pkg").write_text("event=0x00\n")
+    (pmu / "events" / "energy-pkg.scale").write_text(RAPL_SCALE + "\n")
+    (pmu / "events" / "energy-pkg.unit").write_text("Joules\n")
+    topo = root / "devices" / "system" / "cpu" / "cpu0" / "topology"
+    topo.mkdir(parents=True)
+    (topo / "physical_package_id").write_text("0\n")
+
+
+CODECARBON = r"""
+import sys, time, logging
+from codecarbon import OfflineEmissionsTracker
+iv, d = float(sys.argv[1]), float(sys.argv[2])
+t0 = time.perf_counter(); c0 = time.process_time()
+tracker = OfflineEmissionsTracker(country_iso_code="NLD", measure_power_secs=iv,
+                                  save_to_file=False, log_level="error")
+tracker.start()
+time.sleep(d)
+tracker.stop()
+print(time.process_time() - c0, time.perf_counter() - t0)
+"""
+
+
+def codecarbon_cpu_s(python, interval_s, seconds):
+    out = run([python, "-c", CODECARBON, str(interval_s), str(seconds)]).stdout.split()
+    return float(out[-2])
+
+
+def peak(cmd, **kw):
+    """Wall seconds and peak resident MiB of a command (GNU time)."""
+    t0 = time.perf_counter()
+    res = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True, **kw)
+    wall = time.perf_counter() - t0
+    if res.returncode != 0:
+        raise RuntimeError(f"{cmd[0]} failed: {res.stderr[-500:]}")
+    kib = int(res.stderr.strip().splitlines()[-1])
+    return wall, kib / 1024
+
+
+def million_sample_record(agent, work, samples):
+    """A record as the agent writes it, with `samples` sample lines at 1 kHz."""
+    small = work / "small.jsonl"
+    run([agent, "run", "--runs", "2", "--warmup", "0", "--baseline", "0", "--no-progress",
+         "-o", str(small), "--", "true"])
+    events = [l for l in small.read_text().splitlines() if l.strip()]
+    start = [l for l in events if '"type":"run_start"' in l]
+    rest = [l for l in events if '"type":"repetition"' in l or '"type":"run_end"' in l]
+    domain = json.loads(start[0])["data"]["domains"][0]["id"]
+    big = work / "million.jsonl"
+    csv = work / "million.csv"
+    with big.open("w") as f, csv.open("w") as c:
+        f.write(start[0] + "\n")
+        c.write(f"t_s,phase,repetition,{domain}\n")
+        for i in range(samples):
+            t = round(0.001 * (i + 1), 9)
+            w = round(4.0 + (i % 97) * 0.01, 6)
+            phase = "repetition" if i % 10 else "between"
+            rep = "null" if phase == "between" else str(i // 1000)
+            f.write(f'{{"type":"sample","data":{{"t_s":{t},"phase":"{phase}",'
+                    f'"repetition":{rep},"power_w":{{"{domain}":{w}}}}}}}\n')
+            c.write(f"{t},{phase},{'' if rep == 'null' else rep},{w}\n")
+        for l in rest:
+            f.write(l + "\n")
+    return big, csv, domain
+
+
+PANDAS = r"""
+import sys, pandas as pd
+kind, path = sys.argv[1], sys.argv[2]
+if kind == "csv":
+    df = pd.read_csv(path)
+    print(df.groupby("phase").mean(numeric_only=True).shape)
+else:
+    df = pd.read_json(path, lines=True)
+    df = df[df["type"] == "sample"]
+    print(len(df))
+"""
+
+
+def llm_tokens_per_s(agent, interval, threads, tokens, prompt, work):
+    rec = work / "llm.jsonl"
+    run([agent, "llm", "--interval", interval, "--runs", "3", "--warmup", "1",
+         "--baseline", "0", "--threads", str(threads), "--max-tokens", str(tokens),
+         "--prompt", prompt, "--no-progress", "-o", str(rec)])
+    rates = [e["data"]["metrics"].get("tokens_per_s") for e in record_events(rec)
+             if e["type"] == "repetition" and not e["data"]["warmup"]]
+    return statistics.median([r for r in rates if r])
+
+
+LLAMA_PY = r"""
+import sys, time
+from llama_cpp import Llama
+path, threads, tokens, prompt = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+llm = Llama(model_path=path, n_threads=threads, n_ctx=2048, seed=42, verbose=False)
+rates = []
+for i in range(4):
+    first = last = None; n = 0
+    for chunk in llm.create_chat_completion([{"role": "user", "content": prompt}],
+                                            max_tokens=tokens, temperature=0.0, stream=True):
+        if chunk["choices"][0]["delta"].get("content"):
+            now = time.perf_counter(); n += 1
+            first = first or now; last = now
+    if i > 0 and n > 1:
+        rates.append((n - 1) / (last - first))
+rates.sort(); print(rates[len(rates) // 2])
+"""
+
+
+WAKE_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+static double cpu(void) { struct timespec t; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
+int main(int argc, char **argv) {
+    long ns = atol(argv[1]); int n = atoi(argv[2]);
+    struct timespec d = { ns / 1000000000, ns % 1000000000 };
+    double a = cpu();
+    for (int i = 0; i < n; i++) nanosleep(&d, 0);
+    printf("%f\n", (cpu() - a) / n * 1e6);
+    return 0;
+}
+"""
+
+
+def wake_up_cost_us(work, period_ns, n):
+    """CPU one bare timer wake-up costs this thread: the floor under any sampler."""
+    src, exe = work / "wake.c", work / "wake"
+    src.write_text(WAKE_C)
+    run(["cc", "-O2", "-o", str(exe), str(src)])
+    return float(run([str(exe), str(period_ns), str(n)]).stdout)
+
+
+def machine():
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    virt = subprocess.run(["systemd-detect-virt"], capture_output=True, text=True).stdout.strip() \
+        if shutil_which("systemd-detect-virt") else "?"
+    return f"{cpu}, {os.cpu_count()} logical CPUs, Linux {platform.release()}, virtualisation: {virt or 'none'}"
+
+
+def shutil_which(name):
+    import shutil
+    return shutil.which(name)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--agent", required=True)
+    ap.add_argument("--hoeveel", required=True)
+    ap.add_argument("--codecarbon-python", required=True)
+    ap.add_argument("--llama-python")
+    ap.add_argument("--model", help="the GGUF both engines decode")
+    ap.add_argument("--short-s", type=float, default=2.0)
+    ap.add_argument("--long-s", type=float, default=6.0)
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--samples", type=int, default=1_000_000)
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args()
+    rows = []
+    work = Path(tempfile.mkdtemp(prefix="hoeveel-bench-", dir="/dev/shm" if Path("/dev/shm").is_dir() else None))
+
+    def row(figure, ours, codecarbon="—", note=""):
+        rows.append((figure, ours, codecarbon, note))
+        print(f"  {figure}: {ours} | CodeCarbon {codecarbon} {note}", file=sys.stderr, flush=True)
+
+    pc, perf = work / "powercap", work / "perf"
+    powercap_tree(pc)
+    perf_tree(perf)
+    kinds = [
+        ("model sensor", ["--sensors", "model"]),
+        ("powercap tree (tmpfs)", ["--sysfs-root", str(pc), "--sensors", "rapl-powercap"]),
+        ("perf, software PMU", ["--sysfs-root", str(perf), "--sensors", "rapl-perf"]),
+    ]
+    for hz, interval, cc_interval in [(10, "100ms", 0.1), (100, "10ms", 0.01), (1000, "1ms", 0.001)]:
+        for name, args in kinds:
+            try:
+                share, startup = steady(
+                    lambda d: agent_cpu_s(a.agent, args, interval, d, work),
+                    a.short_s, a.long_s, a.repeat)
+                ours = f"{share:.3f}% of a core (start-up {startup:.1f} ms)"
+            except subprocess.CalledProcessError as e:
+                ours = "n/a: " + (e.stderr.strip().splitlines() or ["failed"])[-1][:80]
+            cc = "—"
+            if name == "model sensor":
+                try:
+                    share_cc, _ = steady(lambda d: codecarbon_cpu_s(a.codecarbon_python, cc_interval, d),
+                                         a.short_s, a.long_s, a.repeat)
+                    cc = f"{share_cc:.3f}%"
+                except subprocess.CalledProcessError as e:
+                    cc = "failed: " + e.stderr.strip()[-80:]
+            row(f"agent CPU measuring `sleep`, {hz} Hz, {name}", ours, cc)
+
+    for hz, n in [(10, 50), (100, 300), (1000, 3000)]:
+        us = wake_up_cost_us(work, 1_000_000_000 // hz, n)
+        row(f"one bare timer wake-up (nanosleep) at {hz} Hz, this machine", f"{us:.1f} µs CPU each = {us * hz / 1e4:.3f}% of a core", "—",
+            "the floor under any sampler at that rate")
+
+    # exec to exit around an empty workload, and the first sample.
+    walls = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        run([a.agent, "run", "--runs", "1", "--warmup", "0", "--baseline", "0", "--no-progress",
+             "-o", str(work / "empty.jsonl"), "--", "true"])
+        walls.append(time.perf_counter() - t0)
+    run([a.agent, "run", "--interval", "1ms", "--runs", "1", "--warmup", "0", "--baseline", "0",
+         "--no-progress", "-o", str(work / "first.jsonl"), "--", "sleep", "0.1"])
+    first = next(e["data"]["t_s"] for e in record_events(work / "first.jsonl") if e["type"] == "sample")
+    cc_walls = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        run([a.codecarbon_python, "-c", CODECARBON, "1", "0"])
+        cc_walls.append(time.perf_counter() - t0)
+    row("exec to exit around an empty workload", f"{statistics.median(walls):.3f} s; first sample {first * 1e3:.1f} ms after the run clock starts (1 ms interval)",
+        f"{statistics.median(cc_walls):.2f} s")
+
+    if a.model:
+        prompt = "What is a life cycle assessment?"
+        slow = llm_tokens_per_s(a.agent, "1s", a.threads, 64, prompt, work)
+        fast = llm_tokens_per_s(a.agent, "1ms", a.threads, 64, prompt, work)
+        row("LLM decode under the agent, 1 ms vs 1 s sampling",
+            f"{fast:.1f} vs {slow:.1f} tokens/s ({(fast / slow - 1) * 100:+.1f}%)")
+        if a.llama_python:
+            ref = float(run([a.llama_python, "-c", LLAMA_PY, a.model, str(a.threads), "64", prompt]).stdout.split()[-1])
+            row("in-process decode: hoeveel (llama.cpp) vs llama-cpp-python, same GGUF, threads, prompt, greedy",
+                f"{slow:.1f} vs {ref:.1f} tokens/s ({(slow / ref - 1) * 100:+.1f}%)")
+
+    big, csv, domain = million_sample_record(a.agent, work, a.samples)
+    size_mb = big.stat().st_size / 1e6
+    wall, mib = peak([a.hoeveel, "report", str(big)])
+    pw_csv, pm_csv = peak([a.codecarbon_python, "-c", PANDAS, "csv", str(csv)])
+    pw_json, pm_json = peak([a.codecarbon_python, "-c", PANDAS, "json", str(big)])
+    row(f"{a.samples:,}-sample record: size", f"{size_mb:.0f} MB")
+    row("`hoeveel report` on it: time, peak memory", f"{wall:.2f} s, {mib:.0f} MiB", "—",
+        f"pandas read_csv + groupby: {pw_csv:.2f} s, {pm_csv:.0f} MiB; read_json(lines=True): {pw_json:.2f} s, {pm_json:.0f} MiB")
+
+    print(f"\nMachine: {machine()}; {time.strftime('%Y-%m-%d')}; command: scripts/bench\n")
+    print("| figure | hoeveel | CodeCarbon 3.3.2 | note |")
+    print("|---|---|---|---|")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+
+
+if __name__ == "__main__":
+    main()
