@@ -1,6 +1,10 @@
 //! Reads a record back, tolerating a truncated last line (a run killed mid-write).
+//! The file is read one line at a time; the time series can be skipped unparsed
+//! or averaged down while reading ([`Samples`]), so a command that needs no chart
+//! reads a long record in the time it takes to scan it.
 
 use crate::events::*;
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 /// Everything in one record file, grouped by event type.
@@ -10,7 +14,10 @@ pub struct Record {
     pub run_start: RunStart,
     pub baseline: Option<Baseline>,
     pub phases: Vec<Phase>,
+    /// The time series as read ([`Samples`]): every sample, none, or averages.
     pub samples: Vec<Sample>,
+    /// Sample lines skipped unread ([`Samples::Skip`]).
+    pub samples_skipped: u64,
     /// Warm-ups and measured repetitions, in file order.
     pub repetitions: Vec<Repetition>,
     pub notices: Vec<Notice>,
@@ -73,6 +80,7 @@ impl Record {
             baseline: parts.baseline,
             phases: parts.phases,
             samples: parts.samples,
+            samples_skipped: 0,
             repetitions: parts.repetitions,
             notices: parts.notices,
             run_end: parts.run_end,
@@ -157,52 +165,108 @@ pub enum ReadError {
     TooLarge { path: PathBuf, bytes: u64 },
 }
 
-/// The most bytes a record file may have: it is read whole into memory.
+/// The most bytes a record file may have.
 pub const MAX_RECORD_BYTES: u64 = 512 * 1024 * 1024;
 
-/// Reads the record at `path`.
+/// What a reader keeps of a record's time series (`sample` lines). Commands that
+/// draw no chart skip it: those lines are then recognised by their start and
+/// not parsed at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Samples {
+    /// Every sample, as written.
+    All,
+    /// None: `Record::samples` stays empty and `Record::samples_skipped` counts them.
+    Skip,
+    /// Consecutive samples averaged into between `n` and `2n` points (per domain,
+    /// over the samples that hold it), in one pass and bounded memory, for charts.
+    AtMost(usize),
+}
+
+/// Reads the record at `path`, every sample included.
 pub fn read_record(path: &Path) -> Result<Record, ReadError> {
-    let bytes = std::fs::metadata(path)
-        .map_err(|source| ReadError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?
-        .len();
+    read_record_with(path, Samples::All)
+}
+
+/// Reads the record at `path`, line by line, keeping `samples` of its time series.
+pub fn read_record_with(path: &Path, samples: Samples) -> Result<Record, ReadError> {
+    let io = |source| ReadError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let bytes = file.metadata().map_err(io)?.len();
     if bytes > MAX_RECORD_BYTES {
         return Err(ReadError::TooLarge {
             path: path.to_path_buf(),
             bytes,
         });
     }
-    let text = std::fs::read_to_string(path).map_err(|source| ReadError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut record = read_record_str(&text, path)?;
+    let mut record = read_lines(
+        std::io::BufReader::with_capacity(256 * 1024, file),
+        path,
+        samples,
+    )?;
     record.path = Some(path.to_path_buf());
     Ok(record)
 }
 
 /// Reads a record from text; `path` is used in messages only.
 pub fn read_record_str(text: &str, path: &Path) -> Result<Record, ReadError> {
-    let path_buf = path.to_path_buf();
-    let complete = text.ends_with('\n');
-    let lines: Vec<(usize, &str)> = text
-        .lines()
-        .enumerate()
-        .map(|(i, l)| (i + 1, l))
-        .filter(|(_, l)| !l.trim().is_empty())
-        .collect();
-    let Some(&(first_no, first)) = lines.first() else {
-        return Err(ReadError::Empty { path: path_buf });
-    };
-    check_schema(first, first_no, &path_buf)?;
+    read_lines(text.as_bytes(), path, Samples::All)
+}
 
+/// How a sample line starts, as every writer of this format writes it.
+const SAMPLE_PREFIX: &[u8] = br#"{"type":"sample""#;
+
+/// The reader: one line at a time, so memory holds the events kept, not the file.
+fn read_lines(mut input: impl BufRead, path: &Path, samples: Samples) -> Result<Record, ReadError> {
+    let path_buf = path.to_path_buf();
     let mut warnings = Vec::new();
     let mut run_start = None;
-    let mut record_parts = Parts::default();
-    let last_index = lines.len() - 1;
-    for (i, &(line_no, line)) in lines.iter().enumerate() {
+    let mut parts = Parts::default();
+    let mut decimator = match samples {
+        Samples::AtMost(n) => Some(Decimator::new(n.max(1))),
+        _ => None,
+    };
+    let mut buf = Vec::new();
+    let mut line_no = 0usize;
+    let mut first = true;
+    loop {
+        buf.clear();
+        let n = input
+            .read_until(b'\n', &mut buf)
+            .map_err(|source| ReadError::Io {
+                path: path_buf.clone(),
+                source,
+            })?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        // Without its newline, a line is the last one, and may have been cut.
+        let cut = buf.last() != Some(&b'\n');
+        let raw = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        if !first && samples == Samples::Skip && raw.starts_with(SAMPLE_PREFIX) {
+            parts.samples_skipped += 1;
+            continue;
+        }
+        let line = match std::str::from_utf8(raw) {
+            Ok(line) => line,
+            Err(e) => {
+                return Err(ReadError::Parse {
+                    path: path_buf,
+                    line: line_no,
+                    message: format!("not UTF-8 text ({e})"),
+                });
+            }
+        };
+        if first {
+            check_schema(line, line_no, &path_buf)?;
+        }
         match serde_json::from_str::<Event>(line) {
             Ok(Event::RunStart(start)) => {
                 if run_start.is_some() {
@@ -221,9 +285,12 @@ pub fn read_record_str(text: &str, path: &Path) -> Result<Record, ReadError> {
                         found: event_kind(&event).to_string(),
                     });
                 }
-                record_parts.push(event);
+                match (event, decimator.as_mut()) {
+                    (Event::Sample(sample), Some(d)) => d.push(sample),
+                    (event, _) => parts.push(event),
+                }
             }
-            Err(e) if i == last_index && !complete && i > 0 => {
+            Err(e) if cut && !first => {
                 warnings.push(format!(
                     "{}:{line_no}: the last line is cut short ({e}); it was skipped and everything before it was read",
                     path.display()
@@ -237,11 +304,15 @@ pub fn read_record_str(text: &str, path: &Path) -> Result<Record, ReadError> {
                 });
             }
         }
+        first = false;
     }
     let Some(run_start) = run_start else {
         return Err(ReadError::Empty { path: path_buf });
     };
-    if record_parts.run_end.is_none() {
+    if let Some(d) = decimator {
+        parts.samples = d.finish();
+    }
+    if parts.run_end.is_none() {
         warnings.push(format!(
             "{}: no run_end: the run was killed or is still going; the repetitions found are used",
             path.display()
@@ -250,14 +321,104 @@ pub fn read_record_str(text: &str, path: &Path) -> Result<Record, ReadError> {
     Ok(Record {
         path: None,
         run_start,
-        baseline: record_parts.baseline,
-        phases: record_parts.phases,
-        samples: record_parts.samples,
-        repetitions: record_parts.repetitions,
-        notices: record_parts.notices,
-        run_end: record_parts.run_end,
+        baseline: parts.baseline,
+        phases: parts.phases,
+        samples: parts.samples,
+        samples_skipped: parts.samples_skipped,
+        repetitions: parts.repetitions,
+        notices: parts.notices,
+        run_end: parts.run_end,
         warnings,
     })
+}
+
+/// Averages a stream of samples into at most `2n` points: each point covers
+/// `size` consecutive samples; when there are `2n` points, neighbours merge in
+/// pairs and `size` doubles.
+struct Decimator {
+    n: usize,
+    size: usize,
+    points: Vec<Point>,
+}
+
+struct Point {
+    samples: usize,
+    t_sum: f64,
+    phase: RunPhase,
+    repetition: Option<u32>,
+    /// Per domain: sum of powers and how many samples held it.
+    power: Vec<(String, f64, usize)>,
+}
+
+impl Point {
+    fn of(s: Sample) -> Point {
+        Point {
+            samples: 1,
+            t_sum: s.t_s,
+            phase: s.phase,
+            repetition: s.repetition,
+            power: s.power_w.into_iter().map(|(k, v)| (k, v, 1)).collect(),
+        }
+    }
+
+    fn absorb(&mut self, other: Point) {
+        self.samples += other.samples;
+        self.t_sum += other.t_sum;
+        for (id, sum, n) in other.power {
+            match self.power.iter_mut().find(|(k, _, _)| *k == id) {
+                Some(p) => {
+                    p.1 += sum;
+                    p.2 += n;
+                }
+                None => self.power.push((id, sum, n)),
+            }
+        }
+    }
+}
+
+impl Decimator {
+    fn new(n: usize) -> Decimator {
+        Decimator {
+            n,
+            size: 1,
+            points: Vec::with_capacity(2 * n + 1),
+        }
+    }
+
+    fn push(&mut self, s: Sample) {
+        let point = Point::of(s);
+        match self.points.last_mut() {
+            Some(last) if last.samples < self.size => last.absorb(point),
+            _ => self.points.push(point),
+        }
+        if self.points.len() > 2 * self.n {
+            let old = std::mem::take(&mut self.points);
+            let mut it = old.into_iter();
+            while let Some(mut a) = it.next() {
+                if let Some(b) = it.next() {
+                    a.absorb(b);
+                }
+                self.points.push(a);
+            }
+            self.size *= 2;
+        }
+    }
+
+    fn finish(self) -> Vec<Sample> {
+        self.points
+            .into_iter()
+            .map(|p| Sample {
+                t_s: p.t_sum / p.samples as f64,
+                phase: p.phase,
+                repetition: p.repetition,
+                power_w: p
+                    .power
+                    .into_iter()
+                    .map(|(id, sum, n)| (id, sum / n as f64))
+                    .collect(),
+            })
+            .collect()
+    }
 }
 
 #[derive(Default)]
@@ -265,6 +426,7 @@ struct Parts {
     baseline: Option<Baseline>,
     phases: Vec<Phase>,
     samples: Vec<Sample>,
+    samples_skipped: u64,
     repetitions: Vec<Repetition>,
     notices: Vec<Notice>,
     run_end: Option<RunEnd>,
@@ -443,5 +605,84 @@ mod tests {
             .expect("a newer minor version reads");
         assert_eq!(back.repetitions.len(), 2);
         assert_eq!(back.repetitions[1].total_energy_j, 6.0);
+    }
+
+    /// A record with `n` samples at 1 kHz, alternating two domains the way a
+    /// paced sampler writes them (the slow one on every 10th line only).
+    fn with_samples(n: usize) -> String {
+        let record = record_with(false, vec![repetition(0, 5.0)]);
+        let mut text =
+            serde_json::to_string(&crate::Event::RunStart(Box::new(record.run_start.clone())))
+                .expect("json");
+        text.push('\n');
+        for i in 0..n {
+            let t = (i + 1) as f64 * 0.001;
+            let mut power = format!("\"cpu-model\":{}", 2.0 + (i % 2) as f64);
+            if i % 10 == 0 {
+                power.push_str(",\"slow\":7");
+            }
+            text.push_str(&format!(
+                "{{\"type\":\"sample\",\"data\":{{\"t_s\":{t},\"phase\":\"repetition\",\"repetition\":0,\"power_w\":{{{power}}}}}}}\n"
+            ));
+        }
+        for r in &record.repetitions {
+            text.push_str(
+                &serde_json::to_string(&crate::Event::Repetition(r.clone())).expect("json"),
+            );
+            text.push('\n');
+        }
+        text
+    }
+
+    #[test]
+    fn samples_are_kept_skipped_unread_or_averaged_in_one_pass() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("series.jsonl");
+        std::fs::write(&path, with_samples(10_000)).expect("write");
+        let all = crate::read_record_with(&path, crate::Samples::All).expect("all");
+        assert_eq!((all.samples.len(), all.samples_skipped), (10_000, 0));
+        let skipped = crate::read_record_with(&path, crate::Samples::Skip).expect("skip");
+        assert_eq!(
+            (skipped.samples.len(), skipped.samples_skipped),
+            (0, 10_000)
+        );
+        assert_eq!(
+            skipped.repetitions, all.repetitions,
+            "everything else is read"
+        );
+        let few = crate::read_record_with(&path, crate::Samples::AtMost(100)).expect("few");
+        assert!(
+            (100..=200).contains(&few.samples.len()),
+            "{}",
+            few.samples.len()
+        );
+        // Averages of 2 W and 3 W alternating; the slow domain keeps its own 7 W.
+        for s in &few.samples {
+            assert!((s.power_w["cpu-model"] - 2.5).abs() < 0.02, "{s:?}");
+            assert_eq!(s.power_w.get("slow"), Some(&7.0), "{s:?}");
+        }
+        let mean_t = few.samples.iter().map(|s| s.t_s).sum::<f64>() / few.samples.len() as f64;
+        assert!(
+            (mean_t - 5.0).abs() < 0.1,
+            "points spread over the run: {mean_t}"
+        );
+    }
+
+    #[test]
+    fn a_cut_last_line_and_a_bad_middle_line_read_as_before_line_by_line() {
+        let text = with_samples(3);
+        let cut = &text[..text.len() - 10];
+        let r = crate::read_record_str(cut, std::path::Path::new("cut.jsonl")).expect("reads");
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.contains("cut.jsonl:5: the last line is cut short")),
+            "{:?}",
+            r.warnings
+        );
+        let bad = text.replacen("\"phase\":\"repetition\"", "\"phase\":", 1);
+        let err =
+            crate::read_record_str(&bad, std::path::Path::new("bad.jsonl")).expect_err("bad line");
+        assert!(err.to_string().starts_with("bad.jsonl:2:"), "{err}");
     }
 }

@@ -12,7 +12,7 @@ pub struct Args {
 
 pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
     let p = g.profiles()?;
-    let records = super::read_each_window(&a.records)?;
+    let records = super::read_each_window(&a.records, g.samples())?;
     let doc = crate::cases::all(&p, &records)?;
     super::emit(g, &doc)
 }

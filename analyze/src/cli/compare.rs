@@ -21,7 +21,7 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
     let records = a
         .records
         .iter()
-        .map(|p| super::read(p))
+        .map(|p| super::read(p, g.samples()))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let doc = match records.as_slice() {
         [ra, rb] => crate::report::compare(&profiles, ra, rb, a.basis.basis())?,

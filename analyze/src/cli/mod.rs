@@ -16,7 +16,7 @@ use crate::profiles::ProfileSet;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use hoeveel_record::EnergyBasis;
-use hoeveel_record::Record;
+use hoeveel_record::{Record, Samples};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -59,6 +59,16 @@ pub struct Global {
 }
 
 impl Global {
+    /// What a command must keep of the records' time series: averages for the
+    /// power chart where the output can hold one (HTML, JSON), else nothing.
+    pub fn samples(&self) -> Samples {
+        if self.html.is_some() || self.json {
+            Samples::AtMost(crate::plot::MAX_POINTS)
+        } else {
+            Samples::Skip
+        }
+    }
+
     pub fn format(&self) -> Format {
         if self.json {
             Format::Json
@@ -148,8 +158,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// Commands that take one record refuse one that holds several named windows
 /// (from the measuring library), which measure different things: `report` shows
 /// each of them.
-pub fn read(path: &Path) -> anyhow::Result<Record> {
-    let record = hoeveel_record::read_record(path)?;
+pub fn read(path: &Path, samples: Samples) -> anyhow::Result<Record> {
+    let record = hoeveel_record::read_record_with(path, samples)?;
     let names = record.window_names();
     if names.len() > 1 {
         anyhow::bail!(
@@ -165,10 +175,13 @@ pub fn read(path: &Path) -> anyhow::Result<Record> {
 
 /// Reads records for commands that take several, splitting a record of named
 /// windows into one record per window name ([`Record::by_window`]).
-pub fn read_each_window(paths: &[std::path::PathBuf]) -> anyhow::Result<Vec<Record>> {
+pub fn read_each_window(
+    paths: &[std::path::PathBuf],
+    samples: Samples,
+) -> anyhow::Result<Vec<Record>> {
     let mut records = Vec::new();
     for path in paths {
-        records.extend(hoeveel_record::read_record(path)?.by_window());
+        records.extend(hoeveel_record::read_record_with(path, samples)?.by_window());
     }
     Ok(records)
 }

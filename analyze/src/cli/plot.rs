@@ -5,6 +5,7 @@ use crate::plot::{Chart, PowerChart, svg};
 use crate::stats::CiInterval;
 use anyhow::{Context, anyhow, bail};
 use clap::ValueEnum;
+use hoeveel_record::Samples;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -43,12 +44,12 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
     if a.records.len() > 1 && !matches!(a.chart, Kind::Tokens) {
         bail!("--chart power and sites plot one record; --chart tokens plots several");
     }
-    let record = super::read(&a.records[0])?;
+    let record = super::read(&a.records[0], Samples::AtMost(crate::plot::MAX_POINTS))?;
     let chart = match a.chart {
         Kind::Tokens => {
             let mut records = vec![record];
             for path in &a.records[1..] {
-                records.push(super::read(path)?);
+                records.push(super::read(path, Samples::AtMost(crate::plot::MAX_POINTS))?);
             }
             let doc = crate::compare_many::compare_many(&records, None)?;
             doc.sections

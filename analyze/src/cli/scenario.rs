@@ -25,7 +25,7 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
     let mut warnings = Vec::new();
     let hosting = match &a.hosting_record {
         Some(path) => {
-            let r = super::read(path)?;
+            let r = super::read(path, g.samples())?;
             warnings.extend(super::record_warnings(&r));
             let m = hoeveel_record::PerRequest::auto(&r);
             let d = m

@@ -20,7 +20,7 @@ pub struct Args {
 
 pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
     let profiles = g.profiles()?;
-    let record = super::read(&a.record)?;
+    let record = super::read(&a.record, g.samples())?;
     let m = hoeveel_record::PerRequest::of(&record, a.basis.basis())?;
     let d = m
         .stats()

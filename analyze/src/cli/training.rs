@@ -75,7 +75,7 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
     let mut warnings = Vec::new();
     let llm = match &a.record {
         Some(path) => {
-            let r = super::read(path)?;
+            let r = super::read(path, g.samples())?;
             warnings.extend(super::record_warnings(&r));
             Some(hoeveel_record::PerRequest::auto(&r))
         }
