@@ -120,7 +120,11 @@ mod tests {
         assert_eq!(out, b"the pinned member");
         let mut found: Vec<_> = walk(root.path());
         found.sort();
-        assert_eq!(found, [wheel.clone()], "nothing but the wheel on disk");
+        assert_eq!(
+            found,
+            std::slice::from_ref(&wheel),
+            "nothing but the wheel on disk"
+        );
         assert!(!Path::new("/tmp/hoeveel-absolute-escape.txt").exists());
     }
 
