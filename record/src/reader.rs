@@ -4,7 +4,7 @@
 //! reads a long record in the time it takes to scan it.
 
 use crate::events::*;
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
 /// Everything in one record file, grouped by event type.
@@ -160,13 +160,15 @@ pub enum ReadError {
         supported: u32,
     },
     #[error(
-        "{path}: {bytes} bytes is more than the {MAX_RECORD_BYTES} a record may have (a day of 10 Hz samples is about 100 MB); it was not read. Split the run, or measure long runs without the sample series (--no-samples)"
+        "{path}:{line}: the line is longer than {MAX_LINE_BYTES} bytes; no event is that long, so this is not a record (or a damaged one). Nothing more was read"
     )]
-    TooLarge { path: PathBuf, bytes: u64 },
+    LineTooLong { path: PathBuf, line: usize },
 }
 
-/// The most bytes a record file may have.
-pub const MAX_RECORD_BYTES: u64 = 512 * 1024 * 1024;
+/// The longest line a record may have: far longer than any event (a run_start
+/// with every sensor and the whole workload description is kilobytes), so that
+/// a file that is not a record cannot fill memory.
+pub const MAX_LINE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// What a reader keeps of a record's time series (`sample` lines). Commands that
 /// draw no chart skip it: those lines are then recognised by their start and
@@ -194,13 +196,6 @@ pub fn read_record_with(path: &Path, samples: Samples) -> Result<Record, ReadErr
         source,
     };
     let file = std::fs::File::open(path).map_err(io)?;
-    let bytes = file.metadata().map_err(io)?.len();
-    if bytes > MAX_RECORD_BYTES {
-        return Err(ReadError::TooLarge {
-            path: path.to_path_buf(),
-            bytes,
-        });
-    }
     let mut record = read_lines(
         std::io::BufReader::with_capacity(256 * 1024, file),
         path,
@@ -233,7 +228,8 @@ fn read_lines(mut input: impl BufRead, path: &Path, samples: Samples) -> Result<
     let mut first = true;
     loop {
         buf.clear();
-        let n = input
+        let n = (&mut input)
+            .take(MAX_LINE_BYTES + 1)
             .read_until(b'\n', &mut buf)
             .map_err(|source| ReadError::Io {
                 path: path_buf.clone(),
@@ -243,6 +239,12 @@ fn read_lines(mut input: impl BufRead, path: &Path, samples: Samples) -> Result<
             break;
         }
         line_no += 1;
+        if n as u64 > MAX_LINE_BYTES {
+            return Err(ReadError::LineTooLong {
+                path: path_buf,
+                line: line_no,
+            });
+        }
         // Without its newline, a line is the last one, and may have been cut.
         let cut = buf.last() != Some(&b'\n');
         let raw = buf.strip_suffix(b"\n").unwrap_or(&buf);
@@ -501,19 +503,20 @@ mod tests {
     use crate::testdata::{record_with, repetition};
 
     #[test]
-    fn a_record_over_the_limit_is_refused_unread() {
+    fn a_file_of_one_endless_line_is_refused_with_bounded_memory() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("huge.jsonl");
-        // A 1 GB sparse file: no disk used; reading it would take 1 GB of memory.
+        // A 1 GB sparse file of zeros and no newline: read whole, it would take
+        // 1 GB of memory; the reader stops 16 MiB into its first line.
         let file = std::fs::File::create(&path).expect("create");
         file.set_len(1_000_000_000).expect("sparse");
-        let err = crate::read_record(&path).expect_err("too large");
+        let err = crate::read_record(&path).expect_err("not a record");
         let message = err.to_string();
         assert!(
-            message.contains("huge.jsonl: 1000000000 bytes is more than the 536870912"),
+            message.contains("huge.jsonl:1: the line is longer than 16777216 bytes"),
             "{message}"
         );
-        assert!(matches!(err, crate::ReadError::TooLarge { .. }));
+        assert!(matches!(err, crate::ReadError::LineTooLong { line: 1, .. }));
     }
 
     fn window(index: u32, name: &str, gross_j: f64) -> crate::Repetition {
