@@ -116,30 +116,30 @@ def peak(cmd, **kw):
 
 
 def million_sample_record(agent, work, samples):
-    """A record as the agent writes it, with `samples` sample lines at 1 kHz."""
+    """A record as the agent writes it (schema 2.0: compact samples), with
+    `samples` samples at 1 kHz, and the same samples as CSV and as JSON Lines
+    for pandas."""
     small = work / "small.jsonl"
     run([agent, "run", "--runs", "2", "--warmup", "0", "--baseline", "0", "--no-progress",
-         "-o", str(small), "--", "true"])
+         "--no-samples", "-o", str(small), "--", "true"])
     events = [l for l in small.read_text().splitlines() if l.strip()]
-    start = [l for l in events if '"type":"run_start"' in l]
-    rest = [l for l in events if '"type":"repetition"' in l or '"type":"run_end"' in l]
-    domain = json.loads(start[0])["data"]["domains"][0]["id"]
-    big = work / "million.jsonl"
-    csv = work / "million.csv"
-    with big.open("w") as f, csv.open("w") as c:
-        f.write(start[0] + "\n")
+    start, rest = events[0], events[1:]
+    domain = json.loads(start)["data"]["domains"][0]["id"]
+    big, csv, jsonl = work / "million.jsonl", work / "million.csv", work / "million-samples.jsonl"
+    with big.open("w") as f, csv.open("w") as c, jsonl.open("w") as j:
+        f.write(start + "\n")
         c.write(f"t_s,phase,repetition,{domain}\n")
         for i in range(samples):
             t = round(0.001 * (i + 1), 9)
-            w = round(4.0 + (i % 97) * 0.01, 6)
+            w = round(4.0 + (i % 97) * 0.0123457, 6)
             phase = "repetition" if i % 10 else "between"
-            rep = "null" if phase == "between" else str(i // 1000)
-            f.write(f'{{"type":"sample","data":{{"t_s":{t},"phase":"{phase}",'
-                    f'"repetition":{rep},"power_w":{{"{domain}":{w}}}}}}}\n')
-            c.write(f"{t},{phase},{'' if rep == 'null' else rep},{w}\n")
+            rep = "" if phase == "between" else str(i // 1000)
+            f.write(f"[{t},{w}]\n")
+            c.write(f"{t},{phase},{rep},{w}\n")
+            j.write(f'{{"t_s":{t},"phase":"{phase}","repetition":{rep or "null"},"{domain}":{w}}}\n')
         for l in rest:
             f.write(l + "\n")
-    return big, csv, domain
+    return big, csv, jsonl
 
 
 PANDAS = r"""
@@ -150,8 +150,7 @@ if kind == "csv":
     print(df.groupby("phase").mean(numeric_only=True).shape)
 else:
     df = pd.read_json(path, lines=True)
-    df = df[df["type"] == "sample"]
-    print(len(df))
+    print(df.groupby("phase").mean(numeric_only=True).shape)
 """
 
 
@@ -305,13 +304,14 @@ def main():
             row("in-process decode: hoeveel (llama.cpp) vs llama-cpp-python, same GGUF, threads, prompt, greedy",
                 f"{slow:.1f} vs {ref:.1f} tokens/s ({(slow / ref - 1) * 100:+.1f}%)")
 
-    big, csv, domain = million_sample_record(a.agent, work, a.samples)
+    big, csv, jsonl = million_sample_record(a.agent, work, a.samples)
     size_mb = big.stat().st_size / 1e6
     wall, mib = peak([a.hoeveel, "report", str(big)])
     pw_csv, pm_csv = peak([a.codecarbon_python, "-c", PANDAS, "csv", str(csv)])
-    pw_json, pm_json = peak([a.codecarbon_python, "-c", PANDAS, "json", str(big)])
-    row(f"{a.samples:,}-sample record: size", f"{size_mb:.0f} MB")
-    row("`hoeveel report` on it: time, peak memory", f"{wall:.2f} s, {mib:.0f} MiB", "—",
+    pw_json, pm_json = peak([a.codecarbon_python, "-c", PANDAS, "json", str(jsonl)])
+    hw, hmib = peak([a.hoeveel, "report", "--html", str(work / "r.html"), str(big)])
+    row(f"{a.samples:,}-sample record (one domain): size", f"{size_mb:.0f} MB")
+    row("`hoeveel report` on it: time, peak memory", f"{wall:.2f} s, {mib:.0f} MiB (with the HTML power chart: {hw:.2f} s, {hmib:.0f} MiB)", "—",
         f"pandas read_csv + groupby: {pw_csv:.2f} s, {pm_csv:.0f} MiB; read_json(lines=True): {pw_json:.2f} s, {pm_json:.0f} MiB")
 
     print(f"\nMachine: {machine()}; {time.strftime('%Y-%m-%d')}; command: scripts/bench\n")

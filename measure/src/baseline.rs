@@ -6,7 +6,7 @@
 use crate::machine_checks::CpuUse;
 use crate::sampler::Sampler;
 use crate::window::Layout;
-use hoeveel_record::{Baseline, DomainMap, RunPhase};
+use hoeveel_record::{Baseline, DomainMap};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -24,7 +24,6 @@ pub fn measure(
     proc_root: &Path,
     interrupted: &AtomicBool,
 ) -> anyhow::Result<Option<Baseline>> {
-    sampler.set_phase(RunPhase::Baseline, None);
     let slice_s = SLICE_S.max(2.0 * layout.resolution.min_window_s);
     let slices = ((duration_s / slice_s).floor() as usize).clamp(1, 20);
     let cpu_start = CpuUse::read(proc_root);
@@ -44,7 +43,6 @@ pub fn measure(
         }
         previous = now;
     }
-    sampler.set_phase(RunPhase::Between, None);
     let end = previous;
     let other_cpu_share = CpuUse::read(proc_root)
         .zip(cpu_start)

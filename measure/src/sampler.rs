@@ -14,7 +14,7 @@
 use crate::clock::thread_cpu_time_s;
 use crate::meter::{Meter, MeterError};
 use crate::sensors::{Reading, Sensor, SensorError};
-use hoeveel_record::{Notice, NoticeLevel, RecordWriter, RunPhase};
+use hoeveel_record::{Notice, NoticeLevel, RecordWriter};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -68,8 +68,6 @@ struct State {
     readings: Vec<Reading>,
     domain_ids: Vec<String>,
     notices: Vec<Notice>,
-    phase: RunPhase,
-    repetition: Option<u32>,
     /// Read lost sensors again at every reading (a long-running exporter), rather
     /// than leaving them out for the rest of the run.
     retry_lost: bool,
@@ -112,8 +110,6 @@ impl Sampler {
                 readings: Vec::with_capacity(16),
                 domain_ids,
                 notices: Vec::new(),
-                phase: RunPhase::Between,
-                repetition: None,
                 retry_lost: false,
                 series_w: vec![f64::NAN; n_domains],
             }),
@@ -150,13 +146,6 @@ impl Sampler {
             .map_err(|_| anyhow::anyhow!("sampler state poisoned"))
     }
 
-    pub fn set_phase(&self, phase: RunPhase, repetition: Option<u32>) {
-        if let Ok(mut s) = self.state.lock() {
-            s.phase = phase;
-            s.repetition = repetition;
-        }
-    }
-
     /// Reads every sensor now and returns the running totals.
     pub fn mark(&self) -> anyhow::Result<Snapshot> {
         let mut state = self.lock()?;
@@ -189,7 +178,6 @@ impl Sampler {
         let Ok(state) = self.state.lock() else {
             return thread_cpu_time_s() - cpu_start;
         };
-        let ids = state.domain_ids.clone();
         // Per domain: time and running total at its previous tick (NaN: none
         // yet), starting from the last mark, so the first tick gives a point.
         let mut last_t = vec![f64::NAN; state.domain_ids.len()];
@@ -205,12 +193,13 @@ impl Sampler {
             .iter()
             .map(|slot| interval.max(Duration::from_secs_f64(slot.sensor.update_period_s())))
             .collect();
-        let n_domains = ids.len();
+        let n_domains = state.domain_ids.len();
         drop(state);
         let start = Instant::now();
         let mut next_due: Vec<Instant> = paces.iter().map(|p| start + *p).collect();
         let mut due = vec![false; paces.len()];
-        let mut power: Vec<(usize, f64)> = Vec::with_capacity(n_domains);
+        // This tick's power per domain; NaN for a domain not read at it.
+        let mut power = vec![f64::NAN; n_domains];
         while !stop.load(Ordering::SeqCst) {
             let Some(next) = next_due.iter().min().copied() else {
                 break; // no sensor at all
@@ -234,7 +223,8 @@ impl Sampler {
             };
             let t_s = self.clock.elapsed().as_secs_f64();
             state.sample(t_s, |i| due[i], true);
-            power.clear();
+            power.fill(f64::NAN);
+            let mut any = false;
             for (_, slot) in state.slots.iter().enumerate().filter(|(i, _)| due[*i]) {
                 for (k, meter) in slot.meters.iter().enumerate() {
                     let d = slot.first_domain + k;
@@ -244,31 +234,27 @@ impl Sampler {
                     }
                     if state.series_w[d].is_finite() {
                         // The sensor's own power reading (its counter was not read).
-                        power.push((d, state.series_w[d]));
+                        power[d] = state.series_w[d];
+                        any = true;
                         continue;
                     }
                     let total = meter.total_j();
                     let dt = t_s - last_t[d];
                     if dt > 0.0 {
-                        power.push((d, (total - last_total[d]) / dt));
+                        power[d] = (total - last_total[d]) / dt;
+                        any = true;
                     }
                     last_t[d] = t_s;
                     last_total[d] = total;
                 }
             }
-            let (phase, repetition) = (state.phase, state.repetition);
             drop(state);
-            if let Some(writer) = writer.as_ref().filter(|_| !power.is_empty())
+            if let Some(writer) = writer.as_ref().filter(|_| any)
                 && let Ok(mut w) = writer.lock()
             {
                 // A failed sample write is not worth stopping the run for; the
                 // window marks carry the energy.
-                let _ = w.write_sample(
-                    t_s,
-                    phase,
-                    repetition,
-                    power.iter().map(|(d, w)| (ids[*d].as_str(), *w)),
-                );
+                let _ = w.write_sample(t_s, &power);
             }
         }
         thread_cpu_time_s() - cpu_start
@@ -603,17 +589,15 @@ mod tests {
             "fast {fast_n}, slow {slow_n}"
         );
         let text = String::from_utf8(out.0.lock().expect("lock").clone()).expect("utf-8");
-        let lines: Vec<hoeveel_record::Event> = text
+        // `[t_s, fast, slow]`, null for a domain not read at that tick.
+        let lines: Vec<Vec<Option<f64>>> = text
             .lines()
-            .map(|l| serde_json::from_str(l).expect("a sample event"))
+            .map(|l| serde_json::from_str(l).expect("a compact sample"))
             .collect();
+        assert!(lines.iter().all(|l| l.len() == 3), "{text}");
         let with = |id: &str| {
-            lines
-                .iter()
-                .filter(
-                    |e| matches!(e, hoeveel_record::Event::Sample(s) if s.power_w.contains_key(id)),
-                )
-                .count()
+            let k = if id == "fast" { 1 } else { 2 };
+            lines.iter().filter(|l| l[k].is_some()).count()
         };
         assert!(
             with("slow") < with("fast"),

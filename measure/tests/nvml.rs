@@ -537,11 +537,12 @@ fn between_marks_the_energy_counter_is_read_at_most_once_a_second_and_power_fill
         (counter_reads - 1) as f64,
     );
     let text = std::fs::read_to_string(&path).expect("series");
+    // `[t_s, gpu-0]` per tick.
     let powers: Vec<f64> = text
         .lines()
-        .filter_map(|l| match serde_json::from_str(l).expect("an event") {
-            hoeveel_record::Event::Sample(s) => s.power_w.get("gpu-0").copied(),
-            _ => None,
+        .filter_map(|l| {
+            let v: Vec<Option<f64>> = serde_json::from_str(l).expect("a compact sample");
+            v[1]
         })
         .collect();
     assert!(

@@ -13,7 +13,7 @@
 //! | `run_start`  | once, before anything is measured      | [`RunStart`]    |
 //! | `baseline`   | after the idle baseline (if enabled)   | [`Baseline`]    |
 //! | `phase`      | a measured one-off phase (model load, index build) | [`Phase`] |
-//! | `sample`     | every sampling tick (optional series)  | [`Sample`]      |
+//! | `[t, w…]`    | every sampling tick (optional series): a bare array since 2.0, a `sample` event in 1.x | [`Sample`] |
 //! | `repetition` | after each warm-up and measured run    | [`Repetition`]  |
 //! | `notice`     | a sensor lost, a wrap corrected, …     | [`Notice`]      |
 //! | `run_end`    | once, at the end (ok, failed, interrupted) | [`RunEnd`]  |
@@ -41,7 +41,16 @@ pub use writer::{RecordWriter, WriteError};
 
 /// Version of the record format, `MAJOR.MINOR`. A reader accepts any minor
 /// version of a major it knows; new optional fields bump the minor version.
-pub const SCHEMA_VERSION: &str = "1.3";
+///
+/// 2.0 writes the time series compactly: a sample is a bare JSON array
+/// `[t_s, power_w of each domain in run_start.domains order]`, `null` for a
+/// domain not read at that tick, powers to 6 significant digits; its phase and
+/// repetition follow from the windows and are no longer written. 1.x wrote each
+/// sample as a `sample` event. Both read.
+pub const SCHEMA_VERSION: &str = "2.0";
 
-/// The major version this crate reads.
-pub const SCHEMA_MAJOR: u32 = 1;
+/// The major version this crate writes.
+pub const SCHEMA_MAJOR: u32 = 2;
+
+/// The major versions this crate reads.
+pub const READS_MAJORS: [u32; 2] = [1, 2];

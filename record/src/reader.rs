@@ -152,12 +152,12 @@ pub enum ReadError {
     #[error("{path}:1: the first event is `{found}`, expected `run_start`")]
     NoRunStart { path: PathBuf, found: String },
     #[error(
-        "{path}:1: schema_version {found} is not supported: this build reads major version {supported}. Use a hoeveel that matches the agent that wrote it"
+        "{path}:1: schema_version {found} is not supported: this build reads major versions {supported}. Use a hoeveel that matches the agent that wrote it"
     )]
     UnknownSchema {
         path: PathBuf,
         found: String,
-        supported: u32,
+        supported: String,
     },
     #[error(
         "{path}:{line}: the line is longer than {MAX_LINE_BYTES} bytes; no event is that long, so this is not a record (or a damaged one). Nothing more was read"
@@ -226,6 +226,8 @@ fn read_lines(mut input: impl BufRead, path: &Path, samples: Samples) -> Result<
     let mut buf = Vec::new();
     let mut line_no = 0usize;
     let mut first = true;
+    // Compact samples carry no phase: it is found from the windows at the end.
+    let mut untimed_phases = false;
     loop {
         buf.clear();
         let n = (&mut input)
@@ -252,7 +254,8 @@ fn read_lines(mut input: impl BufRead, path: &Path, samples: Samples) -> Result<
         if raw.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        if !first && samples == Samples::Skip && raw.starts_with(SAMPLE_PREFIX) {
+        let compact = raw.first() == Some(&b'[');
+        if !first && samples == Samples::Skip && (compact || raw.starts_with(SAMPLE_PREFIX)) {
             parts.samples_skipped += 1;
             continue;
         }
@@ -269,7 +272,14 @@ fn read_lines(mut input: impl BufRead, path: &Path, samples: Samples) -> Result<
         if first {
             check_schema(line, line_no, &path_buf)?;
         }
-        match serde_json::from_str::<Event>(line) {
+        let event = match (compact, &run_start) {
+            (true, Some(start)) => compact_sample(line, start).map(|s| {
+                untimed_phases = true;
+                Event::Sample(s)
+            }),
+            _ => serde_json::from_str::<Event>(line),
+        };
+        match event {
             Ok(Event::RunStart(start)) => {
                 if run_start.is_some() {
                     return Err(ReadError::Parse {
@@ -314,6 +324,9 @@ fn read_lines(mut input: impl BufRead, path: &Path, samples: Samples) -> Result<
     if let Some(d) = decimator {
         parts.samples = d.finish();
     }
+    if untimed_phases {
+        phases_from_windows(&mut parts);
+    }
     if parts.run_end.is_none() {
         warnings.push(format!(
             "{}: no run_end: the run was killed or is still going; the repetitions found are used",
@@ -332,6 +345,77 @@ fn read_lines(mut input: impl BufRead, path: &Path, samples: Samples) -> Result<
         run_end: parts.run_end,
         warnings,
     })
+}
+
+/// A sample of schema 2.0: `[t_s, w₀, w₁, …]` in the order of the run's domains.
+fn compact_sample(line: &str, start: &RunStart) -> serde_json::Result<Sample> {
+    use serde::de::Error;
+    let values: Vec<Option<f64>> = serde_json::from_str(line)?;
+    let Some((Some(t_s), powers)) = values.split_first() else {
+        return Err(serde_json::Error::custom(
+            "a sample must start with its time in seconds",
+        ));
+    };
+    if powers.len() != start.domains.len() {
+        return Err(serde_json::Error::custom(format!(
+            "a sample holds {} powers, and run_start names {} domains",
+            powers.len(),
+            start.domains.len()
+        )));
+    }
+    Ok(Sample {
+        t_s: *t_s,
+        phase: RunPhase::Between,
+        repetition: None,
+        power_w: start
+            .domains
+            .iter()
+            .zip(powers)
+            .filter_map(|(d, w)| w.map(|w| (d.id.clone(), w)))
+            .collect(),
+    })
+}
+
+/// Tags samples with the window they fall in (baseline, a measured phase, a
+/// warm-up or a repetition), in one pass over both sorted by time.
+fn phases_from_windows(parts: &mut Parts) {
+    let mut windows: Vec<(f64, f64, RunPhase, Option<u32>)> = Vec::new();
+    if let Some(b) = &parts.baseline {
+        windows.push((
+            b.start_s,
+            b.start_s + b.duration_s,
+            RunPhase::Baseline,
+            None,
+        ));
+    }
+    for p in &parts.phases {
+        windows.push((p.start_s, p.start_s + p.duration_s, RunPhase::Prepare, None));
+    }
+    for r in &parts.repetitions {
+        let phase = if r.warmup {
+            RunPhase::Warmup
+        } else {
+            RunPhase::Repetition
+        };
+        windows.push((r.start_s, r.start_s + r.duration_s, phase, Some(r.index)));
+    }
+    windows.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut w = 0;
+    for s in &mut parts.samples {
+        while w < windows.len() && windows[w].1 < s.t_s {
+            w += 1;
+        }
+        match windows.get(w) {
+            Some(&(start, _, phase, repetition)) if start <= s.t_s => {
+                s.phase = phase;
+                s.repetition = repetition;
+            }
+            _ => {
+                s.phase = RunPhase::Between;
+                s.repetition = None;
+            }
+        }
+    }
 }
 
 /// Averages a stream of samples into at most `2n` points: each point covers
@@ -484,7 +568,7 @@ fn check_schema(first: &str, line_no: usize, path: &Path) -> Result<(), ReadErro
         .split('.')
         .next()
         .and_then(|m| m.parse::<u32>().ok());
-    if major != Some(crate::SCHEMA_MAJOR) {
+    if !major.is_some_and(|m| crate::READS_MAJORS.contains(&m)) {
         return Err(ReadError::UnknownSchema {
             path: path.to_path_buf(),
             found: if version.is_empty() {
@@ -492,7 +576,11 @@ fn check_schema(first: &str, line_no: usize, path: &Path) -> Result<(), ReadErro
             } else {
                 version.to_string()
             },
-            supported: crate::SCHEMA_MAJOR,
+            supported: crate::READS_MAJORS
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(" and "),
         });
     }
     Ok(())
@@ -500,6 +588,7 @@ fn check_schema(first: &str, line_no: usize, path: &Path) -> Result<(), ReadErro
 
 #[cfg(test)]
 mod tests {
+    use crate::events::RunPhase;
     use crate::testdata::{record_with, repetition};
 
     #[test]
@@ -687,5 +776,49 @@ mod tests {
         let err =
             crate::read_record_str(&bad, std::path::Path::new("bad.jsonl")).expect_err("bad line");
         assert!(err.to_string().starts_with("bad.jsonl:2:"), "{err}");
+    }
+
+    #[test]
+    fn compact_samples_read_by_domain_order_and_get_their_phase_from_the_windows() {
+        let record = record_with(false, vec![repetition(0, 5.0)]);
+        let (start_s, duration_s) = (
+            record.repetitions[0].start_s,
+            record.repetitions[0].duration_s,
+        );
+        let mut start = record.run_start.clone();
+        start.schema_version = "2.0".into();
+        let mut text =
+            serde_json::to_string(&crate::Event::RunStart(Box::new(start))).expect("json");
+        text.push('\n');
+        let before = start_s - 0.5;
+        let inside = start_s + duration_s / 2.0;
+        text.push_str(&format!(
+            "[{before},1.5]\n[{inside},2.5]\n[{inside},null]\n"
+        ));
+        text.push_str(
+            &serde_json::to_string(&crate::Event::Repetition(record.repetitions[0].clone()))
+                .expect("json"),
+        );
+        text.push('\n');
+        let r = crate::read_record_str(&text, std::path::Path::new("v2.jsonl")).expect("reads");
+        assert_eq!(r.samples.len(), 3);
+        assert_eq!(r.samples[0].power_w["cpu-model"], 1.5);
+        assert_eq!(r.samples[0].phase, RunPhase::Between);
+        assert_eq!(
+            (r.samples[1].phase, r.samples[1].repetition),
+            (RunPhase::Repetition, Some(0))
+        );
+        assert!(
+            r.samples[2].power_w.is_empty(),
+            "null: not read at that tick"
+        );
+        let wrong = text.replace(&format!("[{inside},2.5]"), &format!("[{inside},2.5,3.5]"));
+        let err = crate::read_record_str(&wrong, std::path::Path::new("v2.jsonl"))
+            .expect_err("two powers for one domain");
+        assert!(
+            err.to_string()
+                .contains("holds 2 powers, and run_start names 1 domains"),
+            "{err}"
+        );
     }
 }

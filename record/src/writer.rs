@@ -1,6 +1,6 @@
 //! A JSON Lines writer that flushes every event, so a killed run keeps what it measured.
 
-use crate::events::{Event, RunPhase};
+use crate::events::Event;
 use std::fs::OpenOptions;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -81,42 +81,32 @@ impl RecordWriter {
         self.out.flush().map_err(map)
     }
 
-    /// Appends one `sample` event, the same line [`RecordWriter::write`] would
-    /// write for it but built in a buffer kept between calls, with each power
-    /// rounded to [`SAMPLE_DIGITS`] significant digits: a sampler's tick
-    /// allocates nothing. `power_w` gives `(domain id, watts)` pairs.
-    pub fn write_sample<'a>(
-        &mut self,
-        t_s: f64,
-        phase: RunPhase,
-        repetition: Option<u32>,
-        power_w: impl Iterator<Item = (&'a str, f64)>,
-    ) -> Result<(), WriteError> {
+    /// Appends one sample of the time series in the compact form of schema
+    /// 2.0: `[t_s, w₀, w₁, …]`, one power per domain in `run_start.domains`
+    /// order, `null` for a NaN (a domain not read at this tick), each rounded to
+    /// [`SAMPLE_DIGITS`] significant digits. Built in a buffer kept between
+    /// calls: a sampler's tick allocates nothing.
+    pub fn write_sample(&mut self, t_s: f64, power_w: &[f64]) -> Result<(), WriteError> {
+        self.line.clear();
+        let line = &mut self.line;
+        let result = (|| -> serde_json::Result<()> {
+            line.push(b'[');
+            serde_json::to_writer(&mut *line, &round_significant(t_s, 9))?;
+            for w in power_w {
+                line.push(b',');
+                if w.is_finite() {
+                    serde_json::to_writer(&mut *line, &round_significant(*w, SAMPLE_DIGITS))?;
+                } else {
+                    line.extend_from_slice(b"null");
+                }
+            }
+            line.extend_from_slice(b"]\n");
+            Ok(())
+        })();
         let map = |path: &Path, source| WriteError::Write {
             path: path.to_path_buf(),
             source,
         };
-        self.line.clear();
-        let line = &mut self.line;
-        let result = (|| -> serde_json::Result<()> {
-            line.extend_from_slice(b"{\"type\":\"sample\",\"data\":{\"t_s\":");
-            serde_json::to_writer(&mut *line, &round_significant(t_s, 9))?;
-            line.extend_from_slice(b",\"phase\":");
-            serde_json::to_writer(&mut *line, &phase)?;
-            line.extend_from_slice(b",\"repetition\":");
-            serde_json::to_writer(&mut *line, &repetition)?;
-            line.extend_from_slice(b",\"power_w\":{");
-            for (i, (id, w)) in power_w.enumerate() {
-                if i > 0 {
-                    line.push(b',');
-                }
-                serde_json::to_writer(&mut *line, id)?;
-                line.push(b':');
-                serde_json::to_writer(&mut *line, &round_significant(w, SAMPLE_DIGITS))?;
-            }
-            line.extend_from_slice(b"}}}\n");
-            Ok(())
-        })();
         result.map_err(|e| map(&self.path, std::io::Error::other(e)))?;
         self.out
             .write_all(&self.line)
@@ -166,26 +156,13 @@ mod tests {
     }
 
     #[test]
-    fn a_sample_line_is_the_event_serde_reads_with_powers_rounded() {
+    fn a_sample_line_is_a_compact_array_with_powers_rounded() {
         let out = SharedBuf(std::sync::Arc::new(std::sync::Mutex::new(Vec::new())));
         let mut w = RecordWriter::to_writer(Path::new("mem"), Box::new(out.clone()));
-        w.write_sample(
-            1.25,
-            RunPhase::Repetition,
-            Some(3),
-            [("package-0", 12.345678901), ("dram-0", 0.000123456789)].into_iter(),
-        )
-        .expect("write");
+        w.write_sample(1.25, &[12.345678901, f64::NAN, 0.000123456789])
+            .expect("write");
         let text = String::from_utf8(out.0.lock().expect("lock").clone()).expect("utf-8");
-        let event: Event = serde_json::from_str(text.trim_end()).expect("a valid event");
-        let Event::Sample(sample) = event else {
-            panic!("a sample: {text}");
-        };
-        assert_eq!(sample.t_s, 1.25);
-        assert_eq!(sample.phase, RunPhase::Repetition);
-        assert_eq!(sample.repetition, Some(3));
-        assert_eq!(sample.power_w["package-0"], 12.3457);
-        assert_eq!(sample.power_w["dram-0"], 0.000123457);
+        assert_eq!(text, "[1.25,12.3457,null,0.000123457]\n");
     }
 
     #[test]

@@ -187,7 +187,7 @@ fn unknown_schema_and_empty_records_are_refused_by_name() {
     );
     let text = std::fs::read_to_string(&path).expect("read").replacen(
         &format!("\"schema_version\":\"{}\"", hoeveel_record::SCHEMA_VERSION),
-        "\"schema_version\":\"2.0\"",
+        "\"schema_version\":\"3.0\"",
         1,
     );
     std::fs::write(&path, text).expect("write");
@@ -195,7 +195,7 @@ fn unknown_schema_and_empty_records_are_refused_by_name() {
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert!(
-        err.contains("future.jsonl") && err.contains("schema_version 2.0"),
+        err.contains("future.jsonl") && err.contains("schema_version 3.0"),
         "{err}"
     );
 

@@ -22,7 +22,7 @@ use hoeveel_measure::sampler::{Sampler, Snapshot};
 use hoeveel_measure::window::{Layout, Window};
 use hoeveel_record::{
     Event, Notice, NoticeLevel, Phase, Probe, Record, RecordWriter, Repetition, RepetitionStatus,
-    RunEnd, RunPhase, RunStart, RunStatus, SCHEMA_VERSION, Settings, Steady, SteadyWindow,
+    RunEnd, RunStart, RunStatus, SCHEMA_VERSION, Settings, Steady, SteadyWindow,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
@@ -381,7 +381,6 @@ fn prepare(
     progress: &ProgressBar,
 ) -> anyhow::Result<()> {
     let sampler = run.sampler;
-    sampler.set_phase(RunPhase::Prepare, None);
     // CPU the workload's own preparation and calibration use is not agent overhead.
     let cpu_before = thread_cpu_time_s();
     match workload.prepare_phase() {
@@ -437,14 +436,6 @@ fn repetition(
     probe: Option<Probe>,
 ) -> anyhow::Result<Option<RunStatus>> {
     let sampler = run.sampler;
-    sampler.set_phase(
-        if warmup {
-            RunPhase::Warmup
-        } else {
-            RunPhase::Repetition
-        },
-        Some(index),
-    );
     let start = sampler.mark()?;
     let cpu_before = thread_cpu_time_s();
     let result = match probe {
@@ -453,7 +444,6 @@ fn repetition(
     };
     run.main_thread_workload_cpu_s += thread_cpu_time_s() - cpu_before;
     let end = sampler.mark()?;
-    sampler.set_phase(RunPhase::Between, None);
     let duration_s = end.t_s - start.t_s;
     let w = run.window(&start, &end);
     let net_energy_j = run.baseline_total_w.map(|p| w.total_j - p * duration_s);
