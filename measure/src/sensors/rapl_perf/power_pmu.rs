@@ -100,13 +100,9 @@ impl PowerPmu {
             let config = event_config(&config_text, &format).map_err(|m| malformed(&path, m))?;
             let scale_path = events_dir.join(format!("{name}.scale"));
             let scale_text = read_trimmed(&scale_path)?;
-            let scale_j_per_count: f64 = scale_text
-                .parse()
-                .ok()
-                .filter(|s: &f64| s.is_finite() && *s > 0.0)
-                .ok_or_else(|| {
-                    malformed(&scale_path, format!("not a positive scale: {scale_text:?}"))
-                })?;
+            let scale_j_per_count = parse_scale(&scale_text).ok_or_else(|| {
+                malformed(&scale_path, format!("not a positive scale: {scale_text:?}"))
+            })?;
             let unit_path = events_dir.join(format!("{name}.unit"));
             let unit = read_trimmed(&unit_path)?;
             if unit != "Joules" {
@@ -237,6 +233,14 @@ pub fn event_config(text: &str, format: &BTreeMap<String, FormatField>) -> Resul
         config |= value << field.lo;
     }
     Ok(config)
+}
+
+/// Parses an event's `.scale` (joules per count, e.g. `2.3283064365386962890625e-10`):
+/// a finite number above 0.
+pub fn parse_scale(text: &str) -> Option<f64> {
+    text.parse()
+        .ok()
+        .filter(|s: &f64| s.is_finite() && *s > 0.0)
 }
 
 fn parse_number(text: &str) -> Option<u64> {
