@@ -157,7 +157,11 @@ impl ProfileSet {
         dirs
     }
 
-    fn add_file(&mut self, file: &str, text: &str, problems: &mut Vec<ProfileProblem>) {
+    /// Parses and checks one profile file's `text` (named `file` in messages), as
+    /// [`ProfileSet::load`] does for each file it reads: its entries are added to
+    /// the set (an id already there is replaced) and its problems appended to
+    /// `problems`. References between files are checked by `load` only.
+    pub fn add_file(&mut self, file: &str, text: &str, problems: &mut Vec<ProfileProblem>) {
         let mut checker = Checker::new(file);
         let table: toml::Table = match text.parse() {
             Ok(t) => t,

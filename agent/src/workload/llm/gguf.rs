@@ -11,7 +11,7 @@
 //! Format: <https://github.com/ggml-org/ggml/blob/master/docs/gguf.md>.
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek};
 use std::path::Path;
 
 /// `GGUF` as it appears in the first four bytes of the file.
@@ -59,8 +59,14 @@ pub struct GgufHeader {
 pub fn read_header(path: &Path) -> Result<GgufHeader, GgufError> {
     let file = File::open(path)?;
     let file_len = file.metadata()?.len();
+    read_header_from(BufReader::new(file), file_len)
+}
+
+/// Reads and checks a GGUF header from `input`, positioned at the start of a file
+/// of `file_len` bytes (the length bounds every count and offset in the header).
+pub fn read_header_from(input: impl Read + Seek, file_len: u64) -> Result<GgufHeader, GgufError> {
     let mut reader = Reader {
-        inner: BufReader::new(file),
+        inner: input,
         pos: 0,
         file_len,
     };
@@ -166,13 +172,13 @@ enum Value {
     Other,
 }
 
-struct Reader {
-    inner: BufReader<File>,
+struct Reader<R> {
+    inner: R,
     pos: u64,
     file_len: u64,
 }
 
-impl Reader {
+impl<R: Read + Seek> Reader<R> {
     fn header(&mut self) -> Result<GgufHeader, GgufError> {
         let mut magic = [0u8; 4];
         if self.file_len < 4 {

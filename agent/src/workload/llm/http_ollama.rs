@@ -113,16 +113,6 @@ impl OllamaClient {
         }
     }
 
-    /// The piece of generated text in one response object.
-    fn content(&self, object: &Value) -> Option<String> {
-        let piece = if self.settings.generate {
-            object.get("response")
-        } else {
-            object.get("message").and_then(|m| m.get("content"))
-        };
-        piece.and_then(Value::as_str).map(str::to_string)
-    }
-
     /// The next prompt of the set, as one request of at most `max_tokens`.
     fn ask(&mut self, max_tokens: u32, ctx: &RunContext<'_>) -> Result<Outcome, WorkloadError> {
         let n = self.requests;
@@ -147,16 +137,13 @@ impl OllamaClient {
             &self.request_body(prompt, max_tokens),
         )?;
         let mut lines = Lines::new(response, &self.url);
-        let mut text = String::new();
+        let generate = self.settings.generate;
+        let mut answer = Answer::default();
         let mut first_token_s = None;
         let mut pieces: u64 = 0;
-        let mut last: Option<Value> = None;
         if !self.settings.stream {
             // One JSON object (compact on the wire; the API docs show it pretty-printed).
-            let body = lines.rest()?;
-            let object = http::parse_object(&self.url, &body)?;
-            text = self.content(&object).unwrap_or_default();
-            last = Some(object);
+            answer = Answer::whole(&self.url, &lines.rest()?, generate)?;
         }
         while self.settings.stream
             && let Some(line) = lines.next_line()?
@@ -164,34 +151,92 @@ impl OllamaClient {
             if ctx.interrupted.load(Ordering::Relaxed) {
                 return Err(WorkloadError::Interrupted);
             }
-            if line.trim().is_empty() {
-                continue;
-            }
-            let object = http::parse_object(&self.url, &line)?;
-            if let Some(piece) = self.content(&object) {
-                if !piece.is_empty() {
-                    pieces += 1;
-                    if pieces > http::streamed_token_cap(max_tokens) {
-                        return Err(http::too_many_tokens(&self.url, max_tokens));
-                    }
-                    on_token();
-                    if first_token_s.is_none() {
-                        first_token_s = Some(start.elapsed().as_secs_f64());
-                    }
+            if answer.push_line(&self.url, &line, generate)? {
+                pieces += 1;
+                if pieces > http::streamed_token_cap(max_tokens) {
+                    return Err(http::too_many_tokens(&self.url, max_tokens));
                 }
-                text.push_str(&piece);
+                on_token();
+                if first_token_s.is_none() {
+                    first_token_s = Some(start.elapsed().as_secs_f64());
+                }
             }
-            if object.get("done").and_then(Value::as_bool) == Some(true) {
-                last = Some(object);
+            if answer.is_done() {
                 break;
             }
         }
-        let done = match last {
-            Some(object) if object.get("done").and_then(Value::as_bool) == Some(true) => object,
+        let mut generation = answer.finish(&self.url, lines.bytes)?;
+        generation.time_to_first_token_s = first_token_s;
+        Ok(generation)
+    }
+}
+
+/// The piece of generated text in one response object: `response` from
+/// `/api/generate`, `message.content` from `/api/chat`.
+pub fn content(object: &Value, generate: bool) -> Option<String> {
+    let piece = if generate {
+        object.get("response")
+    } else {
+        object.get("message").and_then(|m| m.get("content"))
+    };
+    piece.and_then(Value::as_str).map(str::to_string)
+}
+
+/// An answer, taken in as the one object of a whole answer or one NDJSON line of
+/// a streamed one at a time.
+#[derive(Debug, Default)]
+pub struct Answer {
+    pub text: String,
+    /// The last object: the final one (`"done": true`) of a complete answer.
+    last: Option<Value>,
+}
+
+impl Answer {
+    /// A whole (not streamed) answer from `url`; `generate` for `/api/generate`.
+    pub fn whole(url: &str, body: &str, generate: bool) -> Result<Answer, WorkloadError> {
+        let object = http::parse_object(url, body)?;
+        Ok(Answer {
+            text: content(&object, generate).unwrap_or_default(),
+            last: Some(object),
+        })
+    }
+
+    /// Takes one line of a stream from `url`; `true` when it carried non-empty content.
+    pub fn push_line(
+        &mut self,
+        url: &str,
+        line: &str,
+        generate: bool,
+    ) -> Result<bool, WorkloadError> {
+        if line.trim().is_empty() {
+            return Ok(false);
+        }
+        let object = http::parse_object(url, line)?;
+        let mut content_found = false;
+        if let Some(piece) = content(&object, generate) {
+            content_found = !piece.is_empty();
+            self.text.push_str(&piece);
+        }
+        if is_done(&object) {
+            self.last = Some(object);
+        }
+        Ok(content_found)
+    }
+
+    /// Whether the final message has arrived: nothing after it is read.
+    pub fn is_done(&self) -> bool {
+        self.last.as_ref().is_some_and(is_done)
+    }
+
+    /// The generation the final message reports (token counts and decode rate
+    /// are the server's); fails without a final message. `bytes` received, for
+    /// the message and the record; the time to first token is the client's to set.
+    pub fn finish(self, url: &str, bytes: u64) -> Result<Generation, WorkloadError> {
+        let done = match self.last {
+            Some(object) if is_done(&object) => object,
             _ => {
                 return Err(http::failed(format!(
-                    "the answer from {} ended before its final (\"done\": true) message, after {} bytes",
-                    self.url, lines.bytes
+                    "the answer from {url} ended before its final (\"done\": true) message, after {bytes} bytes"
                 )));
             }
         };
@@ -204,12 +249,16 @@ impl OllamaClient {
         Ok(Generation {
             prompt_tokens: count("prompt_eval_count"),
             output_tokens: eval_count,
-            time_to_first_token_s: first_token_s,
+            time_to_first_token_s: None,
             tokens_per_s,
-            response_bytes: Some(lines.bytes),
-            text,
+            response_bytes: Some(bytes),
+            text: self.text,
         })
     }
+}
+
+fn is_done(object: &Value) -> bool {
+    object.get("done").and_then(Value::as_bool) == Some(true)
 }
 
 impl Workload for OllamaClient {

@@ -149,19 +149,8 @@ impl OpenAiClient {
         )?;
         let mut lines = Lines::new(response, &self.url);
         if !self.settings.stream {
-            let object = http::parse_object(&self.url, &lines.rest()?)?;
+            let (text, usage) = parse_answer(&self.url, &lines.rest()?)?;
             let end_s = start.elapsed().as_secs_f64();
-            let text = object
-                .pointer("/choices/0/message/content")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            let usage = Usage::of(&object).ok_or_else(|| {
-                http::failed(format!(
-                    "{} answered without `usage`, so the tokens cannot be counted",
-                    self.url
-                ))
-            })?;
             return Ok(Answer {
                 generation: Generation {
                     prompt_tokens: usage.prompt_tokens,
@@ -176,77 +165,141 @@ impl OpenAiClient {
             });
         }
 
-        let mut text = String::new();
-        let mut chunks: u64 = 0;
+        let mut stream = Stream::default();
         let mut first_token_s = None;
         let mut last_token_s = None;
-        let mut usage = None;
-        let mut finished = false;
         while let Some(line) = lines.next_line()? {
             if ctx.interrupted.load(Ordering::Relaxed) {
                 return Err(WorkloadError::Interrupted);
             }
-            // Server-sent events: only `data:` lines matter (comments, `event:` and
-            // blank separators do not).
-            let Some(data) = line.strip_prefix("data:") else {
-                continue;
-            };
-            let data = data.trim();
-            if data == "[DONE]" {
-                finished = true;
-                break;
-            }
-            let object = http::parse_object(&self.url, data)?;
-            if let Some(piece) = object
-                .pointer("/choices/0/delta/content")
-                .and_then(Value::as_str)
-                .filter(|p| !p.is_empty())
-            {
+            if stream.push_line(&self.url, &line)? {
                 on_token();
+                if stream.chunks > http::streamed_token_cap(max_tokens) {
+                    return Err(http::too_many_tokens(&self.url, max_tokens));
+                }
                 let now_s = start.elapsed().as_secs_f64();
                 first_token_s.get_or_insert(now_s);
                 last_token_s = Some(now_s);
-                chunks += 1;
-                if chunks > http::streamed_token_cap(max_tokens) {
-                    return Err(http::too_many_tokens(&self.url, max_tokens));
-                }
-                text.push_str(piece);
             }
-            if let Some(found) = Usage::of(&object) {
-                usage = Some(found);
+            if stream.finished {
+                break;
             }
         }
-        if !finished {
-            return Err(http::failed(format!(
-                "the stream from {} ended without `data: [DONE]`, after {} bytes",
-                self.url, lines.bytes
-            )));
-        }
-        let (prompt_tokens, output_tokens, source) = match usage {
-            Some(u) => (u.prompt_tokens, u.completion_tokens, TokenSource::Usage),
-            None => (None, chunks, TokenSource::ContentChunks),
-        };
+        let tokens = stream.tokens(&self.url, lines.bytes)?;
         let tokens_per_s = match (first_token_s, last_token_s) {
-            (Some(first), Some(last)) => decode_rate(output_tokens, first, last),
+            (Some(first), Some(last)) => decode_rate(tokens.output_tokens, first, last),
             _ => None,
         };
         Ok(Answer {
             generation: Generation {
-                prompt_tokens,
-                output_tokens: Some(output_tokens),
+                prompt_tokens: tokens.prompt_tokens,
+                output_tokens: Some(tokens.output_tokens),
                 time_to_first_token_s: first_token_s,
                 tokens_per_s,
                 response_bytes: Some(lines.bytes),
-                text,
+                text: stream.text,
             },
-            source,
+            source: tokens.source,
         })
     }
 }
 
-struct Usage {
-    prompt_tokens: Option<u64>,
-    completion_tokens: u64,
+/// The content and the usage of a whole (not streamed) answer from `url`.
+pub fn parse_answer(url: &str, body: &str) -> Result<(String, Usage), WorkloadError> {
+    let object = http::parse_object(url, body)?;
+    let text = object
+        .pointer("/choices/0/message/content")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let usage = Usage::of(&object).ok_or_else(|| {
+        http::failed(format!(
+            "{url} answered without `usage`, so the tokens cannot be counted"
+        ))
+    })?;
+    Ok((text, usage))
+}
+
+/// A streamed answer, taken in one server-sent-event line at a time.
+#[derive(Debug, Default)]
+pub struct Stream {
+    pub text: String,
+    /// Chunks with content.
+    pub chunks: u64,
+    /// The last usage the stream reported.
+    pub usage: Option<Usage>,
+    /// `data: [DONE]` has arrived: nothing after it is read.
+    pub finished: bool,
+}
+
+/// The token counts of a streamed answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamTokens {
+    pub prompt_tokens: Option<u64>,
+    pub output_tokens: u64,
+    pub source: TokenSource,
+}
+
+impl Stream {
+    /// Takes one line of the stream from `url`, without its line ending; `true`
+    /// when it carried content.
+    pub fn push_line(&mut self, url: &str, line: &str) -> Result<bool, WorkloadError> {
+        // Server-sent events: only `data:` lines matter (comments, `event:` and
+        // blank separators do not).
+        let Some(data) = line.strip_prefix("data:") else {
+            return Ok(false);
+        };
+        let data = data.trim();
+        if data == "[DONE]" {
+            self.finished = true;
+            return Ok(false);
+        }
+        let object = http::parse_object(url, data)?;
+        let mut content = false;
+        if let Some(piece) = object
+            .pointer("/choices/0/delta/content")
+            .and_then(Value::as_str)
+            .filter(|p| !p.is_empty())
+        {
+            content = true;
+            self.chunks += 1;
+            self.text.push_str(piece);
+        }
+        if let Some(found) = Usage::of(&object) {
+            self.usage = Some(found);
+        }
+        Ok(content)
+    }
+
+    /// The token counts, from the usage when the server sent one, else from the
+    /// content chunks; fails when the stream did not end with `data: [DONE]`
+    /// (`bytes` received, for the message).
+    pub fn tokens(&self, url: &str, bytes: u64) -> Result<StreamTokens, WorkloadError> {
+        if !self.finished {
+            return Err(http::failed(format!(
+                "the stream from {url} ended without `data: [DONE]`, after {bytes} bytes"
+            )));
+        }
+        Ok(match self.usage {
+            Some(u) => StreamTokens {
+                prompt_tokens: u.prompt_tokens,
+                output_tokens: u.completion_tokens,
+                source: TokenSource::Usage,
+            },
+            None => StreamTokens {
+                prompt_tokens: None,
+                output_tokens: self.chunks,
+                source: TokenSource::ContentChunks,
+            },
+        })
+    }
+}
+
+/// An answer's `usage`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    pub prompt_tokens: Option<u64>,
+    pub completion_tokens: u64,
 }
 
 impl Usage {

@@ -13,7 +13,7 @@
 
 pub mod concurrent;
 pub mod gguf;
-mod http;
+pub mod http;
 pub mod http_ollama;
 pub mod http_openai;
 #[cfg(feature = "llm")]

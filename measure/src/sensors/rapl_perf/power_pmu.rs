@@ -100,13 +100,9 @@ impl PowerPmu {
             let config = event_config(&config_text, &format).map_err(|m| malformed(&path, m))?;
             let scale_path = events_dir.join(format!("{name}.scale"));
             let scale_text = read_trimmed(&scale_path)?;
-            let scale_j_per_count: f64 = scale_text
-                .parse()
-                .ok()
-                .filter(|s: &f64| s.is_finite() && *s > 0.0)
-                .ok_or_else(|| {
-                    malformed(&scale_path, format!("not a positive scale: {scale_text:?}"))
-                })?;
+            let scale_j_per_count = parse_scale(&scale_text).ok_or_else(|| {
+                malformed(&scale_path, format!("not a positive scale: {scale_text:?}"))
+            })?;
             let unit_path = events_dir.join(format!("{name}.unit"));
             let unit = read_trimmed(&unit_path)?;
             if unit != "Joules" {
@@ -239,6 +235,14 @@ pub fn event_config(text: &str, format: &BTreeMap<String, FormatField>) -> Resul
     Ok(config)
 }
 
+/// Parses an event's `.scale` (joules per count, e.g. `2.3283064365386962890625e-10`):
+/// a finite number above 0.
+pub fn parse_scale(text: &str) -> Option<f64> {
+    text.parse()
+        .ok()
+        .filter(|s: &f64| s.is_finite() && *s > 0.0)
+}
+
 fn parse_number(text: &str) -> Option<u64> {
     match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
         Some(hex) => u64::from_str_radix(hex, 16).ok(),
@@ -246,20 +250,26 @@ fn parse_number(text: &str) -> Option<u64> {
     }
 }
 
+/// The highest CPU number a CPU list may name: far above the 8192 CPUs an x86
+/// kernel can be built for (`NR_CPUS` with `MAXSMP`, arch/x86/Kconfig), and low
+/// enough that a damaged list cannot ask for a range of billions of CPUs.
+pub const MAX_CPU: usize = 65_535;
+
 /// Parses a kernel CPU list like `0`, `0,28` or `0-3,8`, ascending and without
-/// duplicates; `None` if it is empty or malformed.
+/// duplicates; `None` if it is empty or malformed, or names a CPU above [`MAX_CPU`].
 pub fn parse_cpu_list(text: &str) -> Option<Vec<usize>> {
+    let cpu = |text: &str| text.parse().ok().filter(|n: &usize| *n <= MAX_CPU);
     let mut cpus = Vec::new();
     for part in text.trim().split(',') {
         match part.split_once('-') {
             Some((lo, hi)) => {
-                let (lo, hi): (usize, usize) = (lo.parse().ok()?, hi.parse().ok()?);
+                let (lo, hi) = (cpu(lo)?, cpu(hi)?);
                 if lo > hi {
                     return None;
                 }
                 cpus.extend(lo..=hi);
             }
-            None => cpus.push(part.parse().ok()?),
+            None => cpus.push(cpu(part)?),
         }
     }
     cpus.sort_unstable();
@@ -363,6 +373,18 @@ mod tests {
         assert_eq!(parse_cpu_list(""), None);
         assert_eq!(parse_cpu_list("3-1"), None);
         assert_eq!(parse_cpu_list("a"), None);
+    }
+
+    #[test]
+    fn cpu_lists_naming_impossible_cpus_are_refused() {
+        // Found by fuzzing (fuzz/regressions/sysfs/): each range asked for
+        // gigabytes, or more than a vector can hold, before anything checked it.
+        assert_eq!(parse_cpu_list("888888-8888888888"), None);
+        assert_eq!(parse_cpu_list("81-2888888888888888888"), None);
+        assert_eq!(parse_cpu_list("0-222222222\t\t\t"), None);
+        assert_eq!(parse_cpu_list("65536"), None);
+        let all = parse_cpu_list("0-65535").expect("the largest list");
+        assert_eq!((all.len(), all.last()), (65_536, Some(&65_535)));
     }
 
     #[test]
