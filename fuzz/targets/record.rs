@@ -1,10 +1,13 @@
 //! The record reader: the bytes are a record file's content, read as
-//! `hoeveel report` reads a file, then summarised as the report summarises it.
+//! `hoeveel report` reads a file, then summarised as the report summarises it;
+//! and read again with the time series skipped and averaged, as text reports
+//! and charts read it.
 
 use hoeveel_record::per_request::PerRequest;
 use hoeveel_record::prefill::PrefillDecode;
 use hoeveel_record::summary::Summary;
-use hoeveel_record::{read_record_str, warnings};
+use hoeveel_record::steady::SteadyState;
+use hoeveel_record::{Samples, read_record_from, read_record_str, warnings};
 use std::path::Path;
 
 fn main() {
@@ -23,6 +26,11 @@ fn main() {
             let _ = per_request.stats();
             let _ = per_request.per_token_stats();
             let _ = PrefillDecode::of(&record);
+            let _ = SteadyState::of(&record);
+        }
+        // The reader takes bytes line by line; invalid UTF-8 is its own error there.
+        for samples in [Samples::Skip, Samples::AtMost(4)] {
+            let _ = read_record_from(data, Path::new("fuzz.jsonl"), samples);
         }
     });
 }

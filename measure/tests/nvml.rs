@@ -525,6 +525,7 @@ fn between_marks_the_energy_counter_is_read_at_most_once_a_second_and_power_fill
         (first, last, started.elapsed().as_secs_f64())
     });
     let counter_reads = calls.energy() - before;
+    // At most once a second between marks (the sensor waits 2 s).
     let allowed = marks + elapsed_s.ceil() as u64;
     assert!(
         counter_reads <= allowed,

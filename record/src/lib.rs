@@ -36,7 +36,9 @@ pub mod writer;
 
 pub use events::*;
 pub use per_request::{BasisError, EnergyBasis, PerRequest};
-pub use reader::{ReadError, Record, Samples, read_record, read_record_str, read_record_with};
+pub use reader::{
+    ReadError, Record, Samples, read_record, read_record_from, read_record_str, read_record_with,
+};
 pub use writer::{RecordWriter, WriteError};
 
 /// Version of the record format, `MAJOR.MINOR`. A reader accepts any minor

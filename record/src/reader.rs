@@ -210,6 +210,16 @@ pub fn read_record_str(text: &str, path: &Path) -> Result<Record, ReadError> {
     read_lines(text.as_bytes(), path, Samples::All)
 }
 
+/// Reads a record from any buffered reader, keeping `samples` of its time
+/// series; `path` is used in messages only.
+pub fn read_record_from(
+    input: impl BufRead,
+    path: &Path,
+    samples: Samples,
+) -> Result<Record, ReadError> {
+    read_lines(input, path, samples)
+}
+
 /// How a sample line starts, as every writer of this format writes it.
 const SAMPLE_PREFIX: &[u8] = br#"{"type":"sample""#;
 

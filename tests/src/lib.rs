@@ -59,3 +59,27 @@ pub fn bin(name: &str) -> PathBuf {
     assert!(path.is_file(), "{} was not built", path.display());
     path
 }
+
+/// Measured repetitions written to the record at `path` so far (0 while it does
+/// not exist), counted from its lines as a running agent flushes them.
+pub fn repetitions_in(path: &Path) -> usize {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(r#""type":"repetition""#) && l.contains(r#""warmup":false"#))
+        .count()
+}
+
+/// Waits until the record at `path` holds `n` measured repetitions; fails the
+/// test after a minute.
+pub fn wait_for_repetitions(path: &Path, n: usize) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while repetitions_in(path) < n {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}: fewer than {n} repetitions after 60 s",
+            path.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

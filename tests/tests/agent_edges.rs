@@ -6,8 +6,6 @@ use hoeveel_record::{Event, RunStatus};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
-
 fn agent() -> std::path::PathBuf {
     hoeveel_e2e::bin("hoeveel-agent")
 }
@@ -27,23 +25,6 @@ fn run(bin: std::path::PathBuf, args: &[&str], dir: &Path) -> Output {
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Waits until the record at `path` holds `n` measured repetitions.
-fn wait_for_repetitions(path: &Path, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let count = std::fs::read_to_string(path)
-            .unwrap_or_default()
-            .lines()
-            .filter(|l| l.contains(r#""type":"repetition""#) && l.contains(r#""warmup":false"#))
-            .count();
-        if count >= n {
-            return;
-        }
-        assert!(Instant::now() < deadline, "no repetition after 60 s");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 #[test]
@@ -77,7 +58,7 @@ fn ctrl_c_sigterm_and_sighup_end_a_run_as_interrupted_and_keep_what_was_measured
             .stderr(Stdio::piped())
             .spawn()
             .expect("agent starts");
-        wait_for_repetitions(&path, 2);
+        hoeveel_e2e::wait_for_repetitions(&path, 2);
         // SAFETY: kill(2) on the child we started.
         unsafe {
             libc::kill(child.id() as i32, signal);

@@ -17,15 +17,6 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Measured repetitions written to the record at `path` so far.
-fn repetitions_in(path: &Path) -> usize {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| l.contains(r#""type":"repetition""#) && l.contains(r#""warmup":false"#))
-        .count()
-}
-
 fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while !done() {
@@ -34,28 +25,24 @@ fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
-/// `hoeveel-agent run` measuring `argv` `runs` times into `dir/r.jsonl`.
-fn start_run(dir: &Path, runs: &str, argv: &[&str]) -> Child {
-    Command::new(agent())
-        .args([
-            "run",
-            "--runs",
-            runs,
-            "--warmup",
-            "0",
-            "--baseline",
-            "0",
-            "--no-progress",
-            "--output",
-            "r.jsonl",
-            "--",
-        ])
+/// `hoeveel-agent run` measuring `argv` `runs` times into `dir/r.jsonl`, looking
+/// for other agents' lock in `lock_dir`.
+fn run_command(dir: &Path, lock_dir: &Path, runs: &str, argv: &[&str]) -> Command {
+    let mut command = Command::new(agent());
+    command
+        .args(["run", "--runs", runs, "--warmup", "0", "--baseline", "0"])
+        .args(["--no-progress", "--output", "r.jsonl", "--"])
         .args(argv)
         .current_dir(dir)
-        .env("TMPDIR", dir)
+        .env("TMPDIR", lock_dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+fn start_run(dir: &Path, runs: &str, argv: &[&str]) -> Child {
+    run_command(dir, dir, runs, argv)
         .spawn()
         .expect("agent starts")
 }
@@ -80,7 +67,9 @@ fn kill_9_mid_run_keeps_every_finished_repetition_and_the_report_says_the_run_wa
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("r.jsonl");
     let mut child = start_run(dir.path(), "1000", &["sleep", "0.1"]);
-    wait_until("two repetitions", || repetitions_in(&path) >= 2);
+    wait_until("two repetitions", || {
+        hoeveel_e2e::repetitions_in(&path) >= 2
+    });
     signal(&child, libc::SIGKILL);
     let status = child.wait().expect("agent ends");
     assert_eq!(status.code(), None, "killed by a signal");
@@ -119,7 +108,7 @@ fn a_second_ctrl_c_stops_at_once_when_the_workload_ignores_the_first() {
             r#"if [ -e done ]; then trap "" INT TERM; exec sleep 60; fi; touch done"#,
         ],
     );
-    wait_until("one repetition", || repetitions_in(&path) >= 1);
+    wait_until("one repetition", || hoeveel_e2e::repetitions_in(&path) >= 1);
     std::thread::sleep(Duration::from_millis(300));
     let started = Instant::now();
     signal(&child, libc::SIGINT);
@@ -238,7 +227,9 @@ fn a_wall_clock_jump_during_a_run_changes_no_duration() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("agent starts");
-    wait_until("two repetitions", || repetitions_in(&path) >= 2);
+    wait_until("two repetitions", || {
+        hoeveel_e2e::repetitions_in(&path) >= 2
+    });
     std::fs::write(&clock, "@2035-06-01 00:00:00\n").expect("jump 15 years ahead");
     let status = child.wait().expect("agent ends");
     assert!(status.success());
@@ -271,48 +262,13 @@ fn two_agents_at_once_both_finish_and_the_second_is_warned() {
     std::fs::create_dir(&second_dir).expect("mkdir");
     // Both look for the lock in the same temporary folder, as on one machine.
     let lock_dir = dir.path();
-    let mut first = Command::new(agent())
-        .args([
-            "run",
-            "--runs",
-            "1000",
-            "--warmup",
-            "0",
-            "--baseline",
-            "0",
-            "--no-progress",
-            "--output",
-            "r.jsonl",
-            "--",
-            "sleep",
-            "0.1",
-        ])
-        .current_dir(&first_dir)
-        .env("TMPDIR", lock_dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+    let mut first = run_command(&first_dir, lock_dir, "1000", &["sleep", "0.1"])
         .spawn()
         .expect("first agent starts");
     wait_until("the first agent measuring", || {
-        repetitions_in(&first_dir.join("r.jsonl")) >= 1
+        hoeveel_e2e::repetitions_in(&first_dir.join("r.jsonl")) >= 1
     });
-    let second = Command::new(agent())
-        .args([
-            "run",
-            "--runs",
-            "2",
-            "--warmup",
-            "0",
-            "--baseline",
-            "0",
-            "--no-progress",
-            "--output",
-            "r.jsonl",
-            "--",
-            "true",
-        ])
-        .current_dir(&second_dir)
-        .env("TMPDIR", lock_dir)
+    let second = run_command(&second_dir, lock_dir, "2", &["true"])
         .output()
         .expect("second agent starts");
     signal(&first, libc::SIGTERM);
