@@ -211,7 +211,11 @@ fn decode_entities(text: &str) -> String {
     while let Some(amp) = rest.find('&') {
         out.push_str(&rest[..amp]);
         rest = &rest[amp..];
-        let decoded = rest.find(';').filter(|&semi| semi <= 10).and_then(|semi| {
+        // Only the next 11 bytes can close an entity this reader knows: looking
+        // further would make text of many `&` and no `;` cost its length squared.
+        let window = &rest.as_bytes()[..rest.len().min(11)];
+        let semi = window.iter().position(|b| *b == b';');
+        let decoded = semi.and_then(|semi| {
             let name = &rest[1..semi];
             let ch = match name {
                 "amp" => Some('&'),
@@ -248,6 +252,18 @@ fn decode_entities(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entities_decode_within_a_short_window_and_lone_ampersands_stay() {
+        assert_eq!(
+            decode_entities("a &amp; b &#x41;&#66; &lt;c&gt;"),
+            "a & b AB <c>"
+        );
+        // An entity name cut off, a `;` too far away, and the end of the text.
+        assert_eq!(decode_entities("fish & chips; &amp"), "fish & chips; &amp");
+        let many = "&".repeat(100_000) + ";";
+        assert_eq!(decode_entities(&many), many);
+    }
 
     #[test]
     fn html_is_stripped_to_words_with_its_title() {
