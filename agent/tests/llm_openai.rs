@@ -412,28 +412,36 @@ fn steady_settings(url: &str, concurrency: u32) -> Settings {
     s
 }
 
-#[test]
-fn ml_energy_marks_the_steady_state_of_a_server_that_generates_requests_together() {
-    // 30 tokens per answer, one every 20 ms, all answers at once.
-    let server = FakeServer::start_parallel(Box::new(|_: &Seen| {
-        let mut pieces: Vec<String> = (0..30)
-            .map(|i| format!("data: {}\r\n\r\n", chunk(&format!(" t{i}"))))
-            .collect();
-        pieces.push("data: [DONE]\r\n\r\n".into());
-        Reply::Paced {
-            content_type: "text/event-stream",
-            pieces,
-            pause: std::time::Duration::from_millis(20),
-        }
-    }));
-    let mut client = OpenAiClient::new(steady_settings(&server.url(), 4)).expect("client");
+/// A stream of `tokens` content chunks, one every `pause_ms`, then `[DONE]`.
+fn paced_stream(tokens: usize, pause_ms: u64) -> Reply {
+    let mut pieces: Vec<String> = (0..tokens)
+        .map(|i| format!("data: {}\r\n\r\n", chunk(&format!(" t{i}"))))
+        .collect();
+    pieces.push("data: [DONE]\r\n\r\n".into());
+    Reply::Paced {
+        content_type: "text/event-stream",
+        pieces,
+        pause: std::time::Duration::from_millis(pause_ms),
+    }
+}
+
+/// One repetition of `client` with marks taken by [`counting_mark`].
+fn run_marked(client: &mut OpenAiClient) -> Outcome {
     let flag = AtomicBool::new(false);
     let mark = counting_mark();
     let ctx = RunContext {
         interrupted: &flag,
         mark: Some(&mark),
     };
-    let outcome = client.run_once(&ctx).expect("answers");
+    client.run_once(&ctx).expect("answers")
+}
+
+#[test]
+fn ml_energy_marks_the_steady_state_of_a_server_that_generates_requests_together() {
+    // 30 tokens per answer, one every 20 ms, all answers at once.
+    let server = FakeServer::start_parallel(Box::new(|_: &Seen| paced_stream(30, 20)));
+    let mut client = OpenAiClient::new(steady_settings(&server.url(), 4)).expect("client");
+    let outcome = run_marked(&mut client);
     assert_eq!(outcome.requests, 4);
     assert_eq!(outcome.metrics.output_tokens, Some(120));
     let steady = outcome.steady.expect("the protocol marks a steady state");
@@ -454,25 +462,9 @@ fn ml_energy_marks_the_steady_state_of_a_server_that_generates_requests_together
 fn ml_energy_says_there_was_no_steady_state_when_the_server_serves_one_at_a_time() {
     // One slot: the second request is not even accepted until the first has
     // been answered in full, slowly.
-    let server = FakeServer::start(Box::new(|_: &Seen| {
-        let mut pieces: Vec<String> = (0..5)
-            .map(|i| format!("data: {}\r\n\r\n", chunk(&format!(" t{i}"))))
-            .collect();
-        pieces.push("data: [DONE]\r\n\r\n".into());
-        Reply::Paced {
-            content_type: "text/event-stream",
-            pieces,
-            pause: std::time::Duration::from_millis(40),
-        }
-    }));
+    let server = FakeServer::start(Box::new(|_: &Seen| paced_stream(5, 40)));
     let mut client = OpenAiClient::new(steady_settings(&server.url(), 2)).expect("client");
-    let flag = AtomicBool::new(false);
-    let mark = counting_mark();
-    let ctx = RunContext {
-        interrupted: &flag,
-        mark: Some(&mark),
-    };
-    let outcome = client.run_once(&ctx).expect("answers");
+    let outcome = run_marked(&mut client);
     let steady = outcome
         .steady
         .expect("the protocol reports on the steady state");
