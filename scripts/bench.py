@@ -14,7 +14,7 @@ import argparse
 import json
 import os
 import platform
-import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -215,13 +215,8 @@ def machine():
             cpu = line.split(":", 1)[1].strip()
             break
     virt = subprocess.run(["systemd-detect-virt"], capture_output=True, text=True).stdout.strip() \
-        if shutil_which("systemd-detect-virt") else "?"
+        if shutil.which("systemd-detect-virt") else "?"
     return f"{cpu}, {os.cpu_count()} logical CPUs, Linux {platform.release()}, virtualisation: {virt or 'none'}"
-
-
-def shutil_which(name):
-    import shutil
-    return shutil.which(name)
 
 
 def main():
