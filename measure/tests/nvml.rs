@@ -551,3 +551,26 @@ fn between_marks_the_energy_counter_is_read_at_most_once_a_second_and_power_fill
         "most series points are the power reading: {powers:?}"
     );
 }
+
+#[test]
+fn between_marks_a_gpu_without_a_power_reading_falls_back_to_its_counter() {
+    let with_power = StandIn::new(
+        "[device]\nname = NVIDIA H100\nenergy_mj = 1000 2000 3000 4000\npower_mw = 61000\n",
+    );
+    let without_power = StandIn::new(
+        "[device]\nname = NVIDIA H100\nenergy_mj = 1000 2000 3000 4000\npower_mw = unsupported\n",
+    );
+    for (standin, series_power) in [(&with_power, true), (&without_power, false)] {
+        let mut found = discover(standin);
+        let sensor = &mut found.sensors[0];
+        assert_eq!(sensor.read_path(), ReadPath::EnergyCounter);
+        sample(sensor); // a mark: reads the counter
+        let mut out = Vec::new();
+        sensor.sample_between_marks(&mut out).expect("a reading");
+        match (series_power, out[0]) {
+            (true, Reading::SeriesPower { power_mw }) => assert_eq!(power_mw, 61000.0),
+            (false, Reading::Counter { .. }) => {}
+            (_, other) => panic!("power reading {series_power}: got {other:?}"),
+        }
+    }
+}
