@@ -272,17 +272,7 @@ fn the_ai_energy_score_protocol_generates_ten_tokens_splits_prefill_and_is_resta
     assert!(stdout.contains("per input token"), "{stdout}");
     assert!(stdout.contains("    Decode:         "), "{stdout}");
 
-    let report = Command::new(hoeveel_e2e::bin("hoeveel"))
-        .args(["report", "--wide", "r.jsonl"])
-        .current_dir(dir.path())
-        .output()
-        .expect("hoeveel starts");
-    let text = String::from_utf8_lossy(&report.stdout);
-    assert!(report.status.success(), "{text}");
-    let section = text
-        .split("Under the AI Energy Score protocol")
-        .nth(1)
-        .expect("the protocol section");
+    let section = protocol_section(dir.path(), "AI Energy Score");
     assert!(
         section.contains("published: SmolLM-135M [aienergyscore-smollm-135m]"),
         "{section}"
@@ -426,6 +416,22 @@ fn two_shipped_models_with_the_prompt_set_give_prefill_decode_an_n_way_table_and
     assert_eq!(svg.matches("(log scale)").count(), 2);
 }
 
+/// The section of `hoeveel report --wide r.jsonl` (in `dir`) that restates the
+/// run under the protocol named `name`, to the end of the report.
+fn protocol_section(dir: &std::path::Path, name: &str) -> String {
+    let report = Command::new(hoeveel_e2e::bin("hoeveel"))
+        .args(["report", "--wide", "r.jsonl"])
+        .current_dir(dir)
+        .output()
+        .expect("hoeveel starts");
+    let text = String::from_utf8_lossy(&report.stdout);
+    assert!(report.status.success(), "{text}");
+    text.split(&format!("Under the {name} protocol"))
+        .nth(1)
+        .expect("the protocol section")
+        .to_string()
+}
+
 /// The loopback OpenAI-compatible server `./scripts/test` starts; in CI its
 /// absence is a failure, elsewhere the test is skipped loudly.
 fn test_server() -> Option<(String, String)> {
@@ -510,17 +516,7 @@ fn the_ml_energy_protocol_against_the_test_server_marks_a_steady_state_or_says_w
     }
     assert!(stdout.contains("    Steady state:   "), "{stdout}");
 
-    let report = Command::new(hoeveel_e2e::bin("hoeveel"))
-        .args(["report", "--wide", "r.jsonl"])
-        .current_dir(dir.path())
-        .output()
-        .expect("hoeveel starts");
-    let text = String::from_utf8_lossy(&report.stdout);
-    assert!(report.status.success(), "{text}");
-    let section = text
-        .split("Under the ML.ENERGY protocol")
-        .nth(1)
-        .expect("the protocol section");
+    let section = protocol_section(dir.path(), "ML.ENERGY");
     assert!(
         section.contains("published: Llama-3.1-8B-Instruct at 8 in flight"),
         "{section}"
