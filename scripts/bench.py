@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import shutil
 import statistics
 import subprocess
@@ -155,14 +156,46 @@ else:
 """
 
 
-def llm_tokens_per_s(agent, interval, threads, tokens, prompt, work):
+def llm_run(agent, interval, threads, tokens, prompt, sensor_args, work):
+    """Median decode tokens/s of one agent run, and the agent's own share of a
+    core over it (its sampler and main thread; the model's threads are not
+    counted) with the samples it wrote per second."""
     rec = work / "llm.jsonl"
     run([agent, "llm", "--interval", interval, "--runs", "3", "--warmup", "1",
          "--baseline", "0", "--threads", str(threads), "--max-tokens", str(tokens),
-         "--prompt", prompt, "--no-progress", "-o", str(rec)])
-    rates = [e["data"]["metrics"].get("tokens_per_s") for e in record_events(rec)
+         "--prompt", prompt, "--no-progress", "-o", str(rec), *sensor_args])
+    events = list(record_events(rec))
+    rates = [e["data"]["metrics"].get("tokens_per_s") for e in events
              if e["type"] == "repetition" and not e["data"]["warmup"]]
-    return statistics.median([r for r in rates if r])
+    end = next(e["data"] for e in events if e["type"] == "run_end")
+    samples = sum(1 for line in rec.read_text().splitlines() if line.startswith("["))
+    return (statistics.median([r for r in rates if r]),
+            end["agent_cpu_s"] / end["duration_s"] * 100, samples / end["duration_s"])
+
+
+def decode_slowdown(a, threads, prompt, sensor_args, work):
+    """Decode speed under 1 ms sampling against 1 s, over interleaved pairs, so
+    that a machine drifting in speed (a shared VM, heat) moves both sides of a
+    pair alike; the figure is the median of the paired differences."""
+    diffs, slows, shares, rates = [], [], [], []
+    for _ in range(a.llm_pairs):
+        slow, _, _ = llm_run(a.agent, "1s", threads, a.llm_tokens, prompt, sensor_args, work)
+        fast, share, per_s = llm_run(a.agent, "1ms", threads, a.llm_tokens, prompt, sensor_args, work)
+        diffs.append((fast / slow - 1) * 100)
+        slows.append(slow)
+        shares.append(share)
+        rates.append(per_s)
+    lo, hi = median_ci(diffs)
+    return (statistics.median(diffs), lo, hi, statistics.median(slows),
+            statistics.median(shares), statistics.median(rates))
+
+
+def median_ci(values, level=0.95, resamples=4000):
+    """Percentile-bootstrap interval of the median (fixed seed: the same data
+    give the same interval)."""
+    rng = random.Random(0)
+    meds = sorted(statistics.median(rng.choices(values, k=len(values))) for _ in range(resamples))
+    return meds[int((1 - level) / 2 * resamples)], meds[int((1 + level) / 2 * resamples) - 1]
 
 
 LLAMA_PY = r"""
@@ -226,13 +259,18 @@ def main():
     ap.add_argument("--codecarbon-python", required=True)
     ap.add_argument("--llama-python")
     ap.add_argument("--model", help="the GGUF both engines decode")
-    ap.add_argument("--short-s", type=float, default=2.0)
-    ap.add_argument("--long-s", type=float, default=6.0)
+    ap.add_argument("--short-s", type=float, default=3.0)
+    ap.add_argument("--long-s", type=float, default=15.0)
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--samples", type=int, default=1_000_000)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--llm-pairs", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=0,
+                    help="model threads for the decode figures (default: one per CPU)")
+    ap.add_argument("--llm-pairs", type=int, default=15)
+    ap.add_argument("--llm-tokens", type=int, default=128)
+    ap.add_argument("--only", default="cpu,wake,exec,decode,record",
+                    help="comma-separated parts to measure: cpu, wake, exec, decode, record")
     a = ap.parse_args()
+    only = set(a.only.split(","))
     rows = []
     work = Path(tempfile.mkdtemp(prefix="hoeveel-bench-", dir="/dev/shm" if Path("/dev/shm").is_dir() else None))
 
@@ -248,7 +286,7 @@ def main():
         ("powercap tree (tmpfs)", ["--sysfs-root", str(pc), "--sensors", "rapl-powercap"]),
         ("perf, software PMU", ["--sysfs-root", str(perf), "--sensors", "rapl-perf"]),
     ]
-    for hz, interval, cc_interval in [(10, "100ms", 0.1), (100, "10ms", 0.01), (1000, "1ms", 0.001)]:
+    for hz, interval, cc_interval in [(10, "100ms", 0.1), (100, "10ms", 0.01), (1000, "1ms", 0.001)] if "cpu" in only else []:
         for name, args in kinds:
             try:
                 share, startup = steady(
@@ -267,59 +305,71 @@ def main():
                     cc = "failed: " + e.stderr.strip()[-80:]
             row(f"agent CPU measuring `sleep`, {hz} Hz, {name}", ours, cc)
 
-    for hz, n in [(10, 50), (100, 300), (1000, 3000)]:
+    for hz, n in [(10, 50), (100, 300), (1000, 3000)] if "wake" in only else []:
         us = wake_up_cost_us(work, 1_000_000_000 // hz, n)
         row(f"one bare timer wake-up (nanosleep) at {hz} Hz, this machine", f"{us:.1f} µs CPU each = {us * hz / 1e4:.3f}% of a core", "—",
             "the floor under any sampler at that rate")
 
-    # exec to exit around an empty workload, and the first sample.
-    walls = []
-    for _ in range(5):
-        t0 = time.perf_counter()
-        run([a.agent, "run", "--runs", "1", "--warmup", "0", "--baseline", "0", "--no-progress",
-             "-o", str(work / "empty.jsonl"), "--", "true"])
-        walls.append(time.perf_counter() - t0)
-    run([a.agent, "run", "--interval", "1ms", "--runs", "1", "--warmup", "0", "--baseline", "0",
-         "--no-progress", "-o", str(work / "first.jsonl"), "--", "sleep", "0.1"])
-    first = next(json.loads(l)[0] for l in (work / "first.jsonl").read_text().splitlines()
-                 if l.startswith("["))
-    cc_walls = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        run([a.codecarbon_python, "-c", CODECARBON, "1", "0"])
-        cc_walls.append(time.perf_counter() - t0)
-    row("exec to exit around an empty workload", f"{statistics.median(walls):.3f} s; first sample {first * 1e3:.1f} ms after the run clock starts (1 ms interval)",
-        f"{statistics.median(cc_walls):.2f} s")
+    if "exec" in only:
+        # exec to exit around an empty workload, and the first sample.
+        walls = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            run([a.agent, "run", "--runs", "1", "--warmup", "0", "--baseline", "0", "--no-progress",
+                 "-o", str(work / "empty.jsonl"), "--", "true"])
+            walls.append(time.perf_counter() - t0)
+        run([a.agent, "run", "--interval", "1ms", "--runs", "1", "--warmup", "0", "--baseline", "0",
+             "--no-progress", "-o", str(work / "first.jsonl"), "--", "sleep", "0.1"])
+        first = next(json.loads(l)[0] for l in (work / "first.jsonl").read_text().splitlines()
+                     if l.startswith("["))
+        cc_walls = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            run([a.codecarbon_python, "-c", CODECARBON, "1", "0"])
+            cc_walls.append(time.perf_counter() - t0)
+        row("exec to exit around an empty workload", f"{statistics.median(walls):.3f} s; first sample {first * 1e3:.1f} ms after the run clock starts (1 ms interval)",
+            f"{statistics.median(cc_walls):.2f} s")
 
-    if a.model:
+    if a.model and "decode" in only:
         prompt = "What is a life cycle assessment?"
-        # Interleaved pairs, so that a machine drifting in speed (a shared VM,
-        # heat) moves both sides of a pair alike; the figure is the median of
-        # the paired differences.
-        diffs, slows = [], []
-        for _ in range(a.llm_pairs):
-            slow = llm_tokens_per_s(a.agent, "1s", a.threads, 96, prompt, work)
-            fast = llm_tokens_per_s(a.agent, "1ms", a.threads, 96, prompt, work)
-            diffs.append((fast / slow - 1) * 100)
-            slows.append(slow)
-        slow = statistics.median(slows)
-        row("LLM decode under the agent, 1 ms vs 1 s sampling",
-            f"median {statistics.median(diffs):+.1f}% over {a.llm_pairs} interleaved pairs "
-            f"(pairs {min(diffs):+.1f}% to {max(diffs):+.1f}%; {slow:.1f} tokens/s at 1 s)")
+        cpus = os.cpu_count() or 1
+        # With as many model threads as CPUs, every CPU the agent takes is taken
+        # from a model thread, and the others wait for it at the next barrier;
+        # with one CPU left free, the agent can run there.
+        all_cpus = a.threads or cpus
+        # The CPU model changes every 10 ms, so under `--interval 1ms` it is
+        # read at 100 Hz; RAPL (here the powercap tree on tmpfs) every 1 ms.
+        variants = [(all_cpus, "model sensor", kinds[0][1]),
+                    (all_cpus, "powercap tree (tmpfs)", kinds[1][1])]
+        if all_cpus > 1:
+            variants.append((all_cpus - 1, "model sensor", kinds[0][1]))
+        for threads, sensor, args in variants:
+            med, lo, hi, slow_t, share, per_s = decode_slowdown(a, threads, prompt, args, work)
+            row(f"LLM decode under the agent, 1 ms vs 1 s sampling, {sensor}, {threads} model thread(s) on {cpus} CPUs",
+                f"median {med:+.1f}% over {a.llm_pairs} interleaved pairs "
+                f"(95% CI {lo:+.1f}% to {hi:+.1f}%; {slow_t:.1f} tokens/s at 1 s)", "—",
+                f"agent at 1 ms: {share:.2f}% of a core, {per_s:.0f} samples/s")
         if a.llama_python:
-            ref = float(run([a.llama_python, "-c", LLAMA_PY, a.model, str(a.threads), "64", prompt]).stdout.split()[-1])
-            row("in-process decode: hoeveel (llama.cpp) vs llama-cpp-python, same GGUF, threads, prompt, greedy",
-                f"{slow:.1f} vs {ref:.1f} tokens/s ({(slow / ref - 1) * 100:+.1f}%)")
+            # Interleaved too: hoeveel at 1 s sampling, then llama-cpp-python.
+            ours, refs = [], []
+            for _ in range(3):
+                ours.append(llm_run(a.agent, "1s", all_cpus, a.llm_tokens, prompt, kinds[0][1], work)[0])
+                refs.append(float(run([a.llama_python, "-c", LLAMA_PY, a.model, str(all_cpus),
+                                       str(a.llm_tokens), prompt]).stdout.split()[-1]))
+            mine, ref = statistics.median(ours), statistics.median(refs)
+            row("in-process decode: hoeveel (llama.cpp) vs llama-cpp-python, same GGUF, threads, prompt, token count, greedy",
+                f"{mine:.1f} vs {ref:.1f} tokens/s ({statistics.median(o / r - 1 for o, r in zip(ours, refs)) * 100:+.1f}%, median of 3 interleaved pairs)")
 
-    big, csv, jsonl = million_sample_record(a.agent, work, a.samples)
-    size_mb = big.stat().st_size / 1e6
-    wall, mib = peak([a.hoeveel, "report", str(big)])
-    pw_csv, pm_csv = peak([a.codecarbon_python, "-c", PANDAS, "csv", str(csv)])
-    pw_json, pm_json = peak([a.codecarbon_python, "-c", PANDAS, "json", str(jsonl)])
-    hw, hmib = peak([a.hoeveel, "report", "--html", str(work / "r.html"), str(big)])
-    row(f"{a.samples:,}-sample record (one domain): size", f"{size_mb:.0f} MB")
-    row("`hoeveel report` on it: time, peak memory", f"{wall:.2f} s, {mib:.0f} MiB (with the HTML power chart: {hw:.2f} s, {hmib:.0f} MiB)", "—",
-        f"pandas read_csv + groupby: {pw_csv:.2f} s, {pm_csv:.0f} MiB; read_json(lines=True): {pw_json:.2f} s, {pm_json:.0f} MiB")
+    if "record" in only:
+        big, csv, jsonl = million_sample_record(a.agent, work, a.samples)
+        size_mb = big.stat().st_size / 1e6
+        wall, mib = peak([a.hoeveel, "report", str(big)])
+        pw_csv, pm_csv = peak([a.codecarbon_python, "-c", PANDAS, "csv", str(csv)])
+        pw_json, pm_json = peak([a.codecarbon_python, "-c", PANDAS, "json", str(jsonl)])
+        hw, hmib = peak([a.hoeveel, "report", "--html", str(work / "r.html"), str(big)])
+        row(f"{a.samples:,}-sample record (one domain): size", f"{size_mb:.0f} MB")
+        row("`hoeveel report` on it: time, peak memory", f"{wall:.2f} s, {mib:.0f} MiB (with the HTML power chart: {hw:.2f} s, {hmib:.0f} MiB)", "—",
+            f"pandas read_csv + groupby: {pw_csv:.2f} s, {pm_csv:.0f} MiB; read_json(lines=True): {pw_json:.2f} s, {pm_json:.0f} MiB")
 
     print(f"\nMachine: {machine()}; {time.strftime('%Y-%m-%d')}; command: scripts/bench\n")
     print("| figure | hoeveel | CodeCarbon 3.3.2 | note |")
