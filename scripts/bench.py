@@ -11,6 +11,7 @@ steady state; start-up is printed on its own. Each figure is the median of
 """
 
 import argparse
+import atexit
 import json
 import os
 import platform
@@ -105,16 +106,22 @@ def codecarbon_cpu_s(python, interval_s, seconds):
     return float(out[-2])
 
 
-def peak(cmd, **kw):
-    """Wall seconds and peak resident MiB of a command (GNU time)."""
-    t0 = time.perf_counter()
-    res = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], stdout=subprocess.DEVNULL,
-                         stderr=subprocess.PIPE, text=True, **kw)
-    wall = time.perf_counter() - t0
-    if res.returncode != 0:
-        raise RuntimeError(f"{cmd[0]} failed: {res.stderr[-500:]}")
-    kib = int(res.stderr.strip().splitlines()[-1])
-    return wall, kib / 1024
+def peak(cmd, tries=3, **kw):
+    """Median wall seconds and largest peak resident MiB (GNU time) of a
+    command over `tries` runs, after one untimed run that warms the page cache
+    and the binary, as a user reading a record twice would find it."""
+    walls, kibs = [], []
+    for i in range(tries + 1):
+        t0 = time.perf_counter()
+        res = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True, **kw)
+        wall = time.perf_counter() - t0
+        if res.returncode != 0:
+            raise RuntimeError(f"{cmd[0]} failed: {res.stderr[-500:]}")
+        if i:
+            walls.append(wall)
+            kibs.append(int(res.stderr.strip().splitlines()[-1]))
+    return statistics.median(walls), max(kibs) / 1024
 
 
 def million_sample_record(agent, work, samples):
@@ -173,21 +180,32 @@ def llm_run(agent, interval, threads, tokens, prompt, sensor_args, work):
             end["agent_cpu_s"] / end["duration_s"] * 100, samples / end["duration_s"])
 
 
-def decode_slowdown(a, threads, prompt, sensor_args, work):
-    """Decode speed under 1 ms sampling against 1 s, over interleaved pairs, so
-    that a machine drifting in speed (a shared VM, heat) moves both sides of a
-    pair alike; the figure is the median of the paired differences."""
-    diffs, slows, shares, rates = [], [], [], []
-    for _ in range(a.llm_pairs):
-        slow, _, _ = llm_run(a.agent, "1s", threads, a.llm_tokens, prompt, sensor_args, work)
-        fast, share, per_s = llm_run(a.agent, "1ms", threads, a.llm_tokens, prompt, sensor_args, work)
-        diffs.append((fast / slow - 1) * 100)
-        slows.append(slow)
-        shares.append(share)
-        rates.append(per_s)
-    lo, hi = median_ci(diffs)
-    return (statistics.median(diffs), lo, hi, statistics.median(slows),
-            statistics.median(shares), statistics.median(rates))
+def decode_slowdowns(a, variants, prompt, work):
+    """Decode speed under 1 ms sampling against 1 s, per variant (model
+    threads, sensor arguments), over interleaved pairs: each round runs one
+    pair of every variant, and the order within a pair alternates, so that a
+    machine drifting in speed (a shared VM, heat) moves all sides alike. Per
+    variant: the median of the paired differences (%), its bootstrap interval,
+    the median tokens/s at 1 s, and the agent's share of a core and samples per
+    second under 1 ms."""
+    runs = {i: {"diffs": [], "slows": [], "shares": [], "rates": []} for i in range(len(variants))}
+    for n in range(a.llm_pairs):
+        for i, (threads, args) in enumerate(variants):
+            order = ["1s", "1ms"] if n % 2 == 0 else ["1ms", "1s"]
+            got = {iv: llm_run(a.agent, iv, threads, a.llm_tokens, prompt, args, work) for iv in order}
+            (slow, _, _), (fast, share, per_s) = got["1s"], got["1ms"]
+            r = runs[i]
+            r["diffs"].append((fast / slow - 1) * 100)
+            r["slows"].append(slow)
+            r["shares"].append(share)
+            r["rates"].append(per_s)
+    out = []
+    for i in range(len(variants)):
+        r = runs[i]
+        lo, hi = median_ci(r["diffs"])
+        out.append((statistics.median(r["diffs"]), lo, hi, statistics.median(r["slows"]),
+                    statistics.median(r["shares"]), statistics.median(r["rates"])))
+    return out
 
 
 def median_ci(values, level=0.95, resamples=4000):
@@ -273,6 +291,8 @@ def main():
     only = set(a.only.split(","))
     rows = []
     work = Path(tempfile.mkdtemp(prefix="hoeveel-bench-", dir="/dev/shm" if Path("/dev/shm").is_dir() else None))
+    # In memory when /dev/shm is there: the records and CSV take some 150 MB.
+    atexit.register(shutil.rmtree, work, True)
 
     def row(figure, ours, codecarbon="—", note=""):
         rows.append((figure, ours, codecarbon, note))
@@ -343,8 +363,8 @@ def main():
                     (all_cpus, "powercap tree (tmpfs)", kinds[1][1])]
         if all_cpus > 1:
             variants.append((all_cpus - 1, "model sensor", kinds[0][1]))
-        for threads, sensor, args in variants:
-            med, lo, hi, slow_t, share, per_s = decode_slowdown(a, threads, prompt, args, work)
+        results = decode_slowdowns(a, [(t, args) for t, _, args in variants], prompt, work)
+        for (threads, sensor, _), (med, lo, hi, slow_t, share, per_s) in zip(variants, results):
             row(f"LLM decode under the agent, 1 ms vs 1 s sampling, {sensor}, {threads} model thread(s) on {cpus} CPUs",
                 f"median {med:+.1f}% over {a.llm_pairs} interleaved pairs "
                 f"(95% CI {lo:+.1f}% to {hi:+.1f}%; {slow_t:.1f} tokens/s at 1 s)", "—",
