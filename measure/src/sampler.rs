@@ -540,29 +540,12 @@ mod tests {
         (Box::new(sensor), reads)
     }
 
-    /// A writer whose bytes the test reads back.
-    #[derive(Clone, Default)]
-    struct Shared(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Shared {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0
-                .lock()
-                .map_err(|_| std::io::Error::other("poisoned"))?
-                .extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[test]
     fn each_sensor_is_read_no_faster_than_it_changes_and_the_series_says_which() {
         let (fast, fast_reads) = paced("fast", 0.001);
         let (slow, slow_reads) = paced("slow", 0.05);
         let sampler = Sampler::new(vec![fast, slow], Instant::now());
-        let out = Shared::default();
+        let out = hoeveel_record::writer::MemorySink::default();
         let writer = Arc::new(Mutex::new(RecordWriter::to_writer(
             std::path::Path::new("mem"),
             Box::new(out.clone()),
@@ -588,7 +571,7 @@ mod tests {
             slow_n >= 1 && fast_n > slow_n,
             "fast {fast_n}, slow {slow_n}"
         );
-        let text = String::from_utf8(out.0.lock().expect("lock").clone()).expect("utf-8");
+        let text = out.text();
         // `[t_s, fast, slow]`, null for a domain not read at that tick.
         let lines: Vec<Vec<Option<f64>>> = text
             .lines()

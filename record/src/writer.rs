@@ -134,35 +134,46 @@ pub fn round_significant(v: f64, digits: i32) -> f64 {
     }
 }
 
+/// An in-memory destination for [`RecordWriter::to_writer`] whose bytes stay
+/// readable while the writer holds a clone: a record kept in memory, as tests
+/// and embedding code want it.
+#[derive(Clone, Default)]
+pub struct MemorySink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl MemorySink {
+    /// What was written so far, as text (invalid UTF-8 replaced).
+    pub fn text(&self) -> String {
+        self.0
+            .lock()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
+}
+
+impl Write for MemorySink {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .map_err(|_| std::io::Error::other("poisoned"))?
+            .extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// A writer whose bytes the test can read back.
-    #[derive(Clone)]
-    struct SharedBuf(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-    impl Write for SharedBuf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0
-                .lock()
-                .map_err(|_| std::io::Error::other("poisoned"))?
-                .extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[test]
     fn a_sample_line_is_a_compact_array_with_powers_rounded() {
-        let out = SharedBuf(std::sync::Arc::new(std::sync::Mutex::new(Vec::new())));
+        let out = MemorySink::default();
         let mut w = RecordWriter::to_writer(Path::new("mem"), Box::new(out.clone()));
         w.write_sample(1.25, &[12.345678901, f64::NAN, 0.000123456789])
             .expect("write");
-        let text = String::from_utf8(out.0.lock().expect("lock").clone()).expect("utf-8");
-        assert_eq!(text, "[1.25,12.3457,null,0.000123457]\n");
+        assert_eq!(out.text(), "[1.25,12.3457,null,0.000123457]\n");
     }
 
     #[test]

@@ -85,6 +85,16 @@ fn fake_perf_tree(dir: &Path) -> PathBuf {
     root
 }
 
+/// `sensors --json` against the sysfs tree at `root`.
+fn sensors_args(root: &Path) -> [&str; 4] {
+    [
+        "sensors",
+        "--json",
+        "--sysfs-root",
+        root.to_str().expect("utf-8"),
+    ]
+}
+
 fn sensors_json(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
@@ -113,15 +123,7 @@ fn unprivileged_the_perf_path_names_its_fixes_as_commands() {
     }
     let (dir, agent) = world_readable_dir();
     let root = fake_perf_tree(dir.path());
-    let out = as_nobody(
-        &agent,
-        &[
-            "sensors",
-            "--json",
-            "--sysfs-root",
-            root.to_str().expect("utf-8"),
-        ],
-    );
+    let out = as_nobody(&agent, &sensors_args(&root));
     let (usable, text) = rapl_perf(&sensors_json(&out));
     if paranoid() <= 0 {
         eprintln!("kernel.perf_event_paranoid <= 0 here: anyone may open system-wide events");
@@ -149,12 +151,7 @@ fn with_cap_perfmon_on_the_binary_an_unprivileged_user_reads_the_perf_path() {
     // Where even root cannot open a system-wide event (a seccomp profile that
     // forbids perf_event_open), no capability can help: nothing to try here.
     let as_root = Command::new(&agent)
-        .args([
-            "sensors",
-            "--json",
-            "--sysfs-root",
-            root.to_str().expect("utf-8"),
-        ])
+        .args(sensors_args(&root))
         .output()
         .expect("agent starts");
     if !rapl_perf(&sensors_json(&as_root)).0 {
@@ -175,15 +172,7 @@ fn with_cap_perfmon_on_the_binary_an_unprivileged_user_reads_the_perf_path() {
         );
         return;
     }
-    let out = as_nobody(
-        &agent,
-        &[
-            "sensors",
-            "--json",
-            "--sysfs-root",
-            root.to_str().expect("utf-8"),
-        ],
-    );
+    let out = as_nobody(&agent, &sensors_args(&root));
     let (usable, text) = rapl_perf(&sensors_json(&out));
     assert!(
         usable,
@@ -245,15 +234,7 @@ fn unprivileged_the_powercap_path_names_the_chmod_and_the_udev_rule() {
     // As since Linux 5.10 (CVE-2020-8694): energy_uj readable by root only.
     let energy = root.join("class/powercap/intel-rapl:0/energy_uj");
     std::fs::set_permissions(&energy, std::fs::Permissions::from_mode(0o400)).expect("chmod");
-    let out = as_nobody(
-        &agent,
-        &[
-            "sensors",
-            "--json",
-            "--sysfs-root",
-            root.to_str().expect("utf-8"),
-        ],
-    );
+    let out = as_nobody(&agent, &sensors_args(&root));
     let text = sensors_json(&out).to_string();
     assert!(text.contains("sudo chmod a+r"), "{text}");
     assert!(
