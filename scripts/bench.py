@@ -33,9 +33,18 @@ def run(cmd, **kw):
 
 def record_events(path: Path):
     """The events of a record; the time series (bare arrays) is left out."""
+    return events_and_samples(path)[0]
+
+
+def events_and_samples(path: Path):
+    """A record's events, and how many samples its time series holds."""
+    events, samples = [], 0
     for line in path.read_text().splitlines():
-        if line.strip() and not line.startswith("["):
-            yield json.loads(line)
+        if line.startswith("["):
+            samples += 1
+        elif line.strip():
+            events.append(json.loads(line))
+    return events, samples
 
 
 def agent_cpu_s(agent, sensor_args, interval, seconds, work):
@@ -91,19 +100,18 @@ CODECARBON = r"""
 import sys, time, logging
 from codecarbon import OfflineEmissionsTracker
 iv, d = float(sys.argv[1]), float(sys.argv[2])
-t0 = time.perf_counter(); c0 = time.process_time()
+c0 = time.process_time()
 tracker = OfflineEmissionsTracker(country_iso_code="NLD", measure_power_secs=iv,
                                   save_to_file=False, log_level="error")
 tracker.start()
 time.sleep(d)
 tracker.stop()
-print(time.process_time() - c0, time.perf_counter() - t0)
+print(time.process_time() - c0)
 """
 
 
 def codecarbon_cpu_s(python, interval_s, seconds):
-    out = run([python, "-c", CODECARBON, str(interval_s), str(seconds)]).stdout.split()
-    return float(out[-2])
+    return float(run([python, "-c", CODECARBON, str(interval_s), str(seconds)]).stdout.split()[-1])
 
 
 def peak(cmd, tries=3, **kw):
@@ -164,18 +172,17 @@ else:
 
 
 def llm_run(agent, interval, threads, tokens, prompt, sensor_args, work):
-    """Median decode tokens/s of one agent run, and the agent's own share of a
-    core over it (its sampler and main thread; the model's threads are not
-    counted) with the samples it wrote per second."""
+    """One agent run: its median decode tokens/s, the agent's own share of a
+    core over it in % (its sampler and main thread; the model's threads are
+    not counted), and the samples it wrote per second."""
     rec = work / "llm.jsonl"
     run([agent, "llm", "--interval", interval, "--runs", "3", "--warmup", "1",
          "--baseline", "0", "--threads", str(threads), "--max-tokens", str(tokens),
          "--prompt", prompt, "--no-progress", "-o", str(rec), *sensor_args])
-    events = list(record_events(rec))
+    events, samples = events_and_samples(rec)
     rates = [e["data"]["metrics"].get("tokens_per_s") for e in events
              if e["type"] == "repetition" and not e["data"]["warmup"]]
     end = next(e["data"] for e in events if e["type"] == "run_end")
-    samples = sum(1 for line in rec.read_text().splitlines() if line.startswith("["))
     return (statistics.median([r for r in rates if r]),
             end["agent_cpu_s"] / end["duration_s"] * 100, samples / end["duration_s"])
 
@@ -185,26 +192,24 @@ def decode_slowdowns(a, variants, prompt, work):
     threads, sensor arguments), over interleaved pairs: each round runs one
     pair of every variant, and the order within a pair alternates, so that a
     machine drifting in speed (a shared VM, heat) moves all sides alike. Per
-    variant: the median of the paired differences (%), its bootstrap interval,
-    the median tokens/s at 1 s, and the agent's share of a core and samples per
-    second under 1 ms."""
-    runs = {i: {"diffs": [], "slows": [], "shares": [], "rates": []} for i in range(len(variants))}
+    variant: the median of the paired differences (%) and its bootstrap
+    interval, then the medians of tokens/s at 1 s, of the agent's share of a
+    core (%) and of its samples per second under 1 ms."""
+    pairs = [[] for _ in variants]  # per variant: (diff %, tokens/s at 1 s, agent %, samples/s)
     for n in range(a.llm_pairs):
-        for i, (threads, args) in enumerate(variants):
+        for (threads, args), got in zip(variants, pairs):
             order = ["1s", "1ms"] if n % 2 == 0 else ["1ms", "1s"]
-            got = {iv: llm_run(a.agent, iv, threads, a.llm_tokens, prompt, args, work) for iv in order}
-            (slow, _, _), (fast, share, per_s) = got["1s"], got["1ms"]
-            r = runs[i]
-            r["diffs"].append((fast / slow - 1) * 100)
-            r["slows"].append(slow)
-            r["shares"].append(share)
-            r["rates"].append(per_s)
+            by_interval = {iv: llm_run(a.agent, iv, threads, a.llm_tokens, prompt, args, work)
+                           for iv in order}
+            (tokens_per_s_1s, _, _), (tokens_per_s_1ms, agent_pct, samples_per_s) = \
+                by_interval["1s"], by_interval["1ms"]
+            got.append(((tokens_per_s_1ms / tokens_per_s_1s - 1) * 100, tokens_per_s_1s,
+                        agent_pct, samples_per_s))
     out = []
-    for i in range(len(variants)):
-        r = runs[i]
-        lo, hi = median_ci(r["diffs"])
-        out.append((statistics.median(r["diffs"]), lo, hi, statistics.median(r["slows"]),
-                    statistics.median(r["shares"]), statistics.median(r["rates"])))
+    for got in pairs:
+        diffs, tokens_per_s_1s, agent_pct, samples_per_s = (list(c) for c in zip(*got))
+        out.append((statistics.median(diffs), *median_ci(diffs), statistics.median(tokens_per_s_1s),
+                    statistics.median(agent_pct), statistics.median(samples_per_s)))
     return out
 
 
@@ -309,18 +314,18 @@ def main():
     for hz, interval, cc_interval in [(10, "100ms", 0.1), (100, "10ms", 0.01), (1000, "1ms", 0.001)] if "cpu" in only else []:
         for name, args in kinds:
             try:
-                share, startup = steady(
+                core_pct, startup_ms = steady(
                     lambda d: agent_cpu_s(a.agent, args, interval, d, work),
                     a.short_s, a.long_s, a.repeat)
-                ours = f"{share:.3f}% of a core (start-up {startup:.1f} ms)"
+                ours = f"{core_pct:.3f}% of a core (start-up {startup_ms:.1f} ms)"
             except subprocess.CalledProcessError as e:
                 ours = "n/a: " + (e.stderr.strip().splitlines() or ["failed"])[-1][:80]
             cc = "—"
             if name == "model sensor":
                 try:
-                    share_cc, _ = steady(lambda d: codecarbon_cpu_s(a.codecarbon_python, cc_interval, d),
+                    cc_core_pct, _ = steady(lambda d: codecarbon_cpu_s(a.codecarbon_python, cc_interval, d),
                                          a.short_s, a.long_s, a.repeat)
-                    cc = f"{share_cc:.3f}%"
+                    cc = f"{cc_core_pct:.3f}%"
                 except subprocess.CalledProcessError as e:
                     cc = "failed: " + e.stderr.strip()[-80:]
             row(f"agent CPU measuring `sleep`, {hz} Hz, {name}", ours, cc)
@@ -364,11 +369,11 @@ def main():
         if all_cpus > 1:
             variants.append((all_cpus - 1, "model sensor", kinds[0][1]))
         results = decode_slowdowns(a, [(t, args) for t, _, args in variants], prompt, work)
-        for (threads, sensor, _), (med, lo, hi, slow_t, share, per_s) in zip(variants, results):
+        for (threads, sensor, _), (med, lo, hi, tokens_per_s_1s, agent_pct, samples_per_s) in zip(variants, results):
             row(f"LLM decode under the agent, 1 ms vs 1 s sampling, {sensor}, {threads} model thread(s) on {cpus} CPUs",
                 f"median {med:+.1f}% over {a.llm_pairs} interleaved pairs "
-                f"(95% CI {lo:+.1f}% to {hi:+.1f}%; {slow_t:.1f} tokens/s at 1 s)", "—",
-                f"agent at 1 ms: {share:.2f}% of a core, {per_s:.0f} samples/s")
+                f"(95% CI {lo:+.1f}% to {hi:+.1f}%; {tokens_per_s_1s:.1f} tokens/s at 1 s)", "—",
+                f"agent at 1 ms: {agent_pct:.2f}% of a core, {samples_per_s:.0f} samples/s")
         if a.llama_python:
             # Interleaved too: hoeveel at 1 s sampling, then llama-cpp-python.
             ours, refs = [], []
