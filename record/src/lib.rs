@@ -51,8 +51,5 @@ pub use writer::{RecordWriter, WriteError};
 /// sample as a `sample` event. Both read.
 pub const SCHEMA_VERSION: &str = "2.0";
 
-/// The major version this crate writes.
-pub const SCHEMA_MAJOR: u32 = 2;
-
 /// The major versions this crate reads.
 pub const READS_MAJORS: [u32; 2] = [1, 2];

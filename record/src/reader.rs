@@ -241,7 +241,7 @@ fn read_lines(mut input: impl BufRead, path: &Path, samples: Samples) -> Result<
     loop {
         buf.clear();
         let n = (&mut input)
-            .take(MAX_LINE_BYTES + 1)
+            .take(MAX_LINE_BYTES + 2)
             .read_until(b'\n', &mut buf)
             .map_err(|source| ReadError::Io {
                 path: path_buf.clone(),
@@ -251,7 +251,7 @@ fn read_lines(mut input: impl BufRead, path: &Path, samples: Samples) -> Result<
             break;
         }
         line_no += 1;
-        if n as u64 > MAX_LINE_BYTES {
+        if (n - usize::from(buf.last() == Some(&b'\n'))) as u64 > MAX_LINE_BYTES {
             return Err(ReadError::LineTooLong {
                 path: path_buf,
                 line: line_no,
@@ -598,6 +598,7 @@ fn check_schema(first: &str, line_no: usize, path: &Path) -> Result<(), ReadErro
 
 #[cfg(test)]
 mod tests {
+    use super::MAX_LINE_BYTES;
     use crate::events::RunPhase;
     use crate::testdata::{record_with, repetition};
 
@@ -616,6 +617,34 @@ mod tests {
             "{message}"
         );
         assert!(matches!(err, crate::ReadError::LineTooLong { line: 1, .. }));
+    }
+
+    #[test]
+    fn the_version_this_crate_writes_is_one_it_reads() {
+        let major: u32 = crate::SCHEMA_VERSION
+            .split('.')
+            .next()
+            .and_then(|m| m.parse().ok())
+            .expect("SCHEMA_VERSION is MAJOR.MINOR");
+        assert!(crate::READS_MAJORS.contains(&major), "{major}");
+    }
+
+    #[test]
+    fn a_line_of_exactly_the_limit_is_read_and_one_byte_more_is_refused() {
+        let path = std::path::Path::new("edge.jsonl");
+        for (extra, refused) in [(0u64, false), (1, true)] {
+            // Blank lines are passed over, so only the length can refuse this one.
+            let mut text = vec![b' '; (MAX_LINE_BYTES + extra) as usize];
+            text.push(b'\n');
+            let err =
+                crate::read_record_from(std::io::Cursor::new(text), path, crate::Samples::All)
+                    .expect_err("no run_start either way");
+            assert_eq!(
+                matches!(err, crate::ReadError::LineTooLong { line: 1, .. }),
+                refused,
+                "{extra} byte(s) over: {err}"
+            );
+        }
     }
 
     fn window(index: u32, name: &str, gross_j: f64) -> crate::Repetition {
@@ -786,6 +815,49 @@ mod tests {
         let err =
             crate::read_record_str(&bad, std::path::Path::new("bad.jsonl")).expect_err("bad line");
         assert!(err.to_string().starts_with("bad.jsonl:2:"), "{err}");
+    }
+
+    #[test]
+    fn compact_samples_are_skipped_unread_or_averaged_with_phases_from_the_windows() {
+        let record = record_with(false, vec![repetition(0, 5.0)]);
+        let rep = &record.repetitions[0];
+        let mut start = record.run_start.clone();
+        start.schema_version = "2.0".into();
+        let mut text =
+            serde_json::to_string(&crate::Event::RunStart(Box::new(start))).expect("json");
+        text.push('\n');
+        let n = 10_000;
+        for i in 0..n {
+            // Inside the repetition's window, alternating 2 W and 3 W.
+            let t_s = rep.start_s + rep.duration_s * (i as f64 + 0.5) / n as f64;
+            text.push_str(&format!("[{t_s},{}]\n", 2 + i % 2));
+        }
+        text.push_str(
+            &serde_json::to_string(&crate::Event::Repetition(rep.clone())).expect("json"),
+        );
+        text.push('\n');
+        let path = std::path::Path::new("v2.jsonl");
+        let read = |samples| {
+            crate::read_record_from(std::io::Cursor::new(text.as_bytes()), path, samples)
+                .expect("reads")
+        };
+        let skipped = read(crate::Samples::Skip);
+        assert_eq!((skipped.samples.len(), skipped.samples_skipped), (0, n));
+        assert_eq!(skipped.repetitions.len(), 1, "everything else is read");
+        let few = read(crate::Samples::AtMost(100));
+        assert!(
+            (100..=200).contains(&few.samples.len()),
+            "{}",
+            few.samples.len()
+        );
+        for s in &few.samples {
+            assert!((s.power_w["cpu-model"] - 2.5).abs() < 0.02, "{s:?}");
+            assert_eq!(
+                (s.phase, s.repetition),
+                (RunPhase::Repetition, Some(0)),
+                "{s:?}"
+            );
+        }
     }
 
     #[test]
