@@ -8,6 +8,10 @@ use std::fmt::Write as _;
 /// Most points drawn per series; longer series are averaged into this many buckets.
 pub const MAX_POINTS: usize = 1500;
 
+/// What a chart reads of a record's series: between `MAX_POINTS / 2` and
+/// `MAX_POINTS` averaged points, so that the chart draws them as read.
+pub const CHART_SAMPLES: hoeveel_record::Samples = hoeveel_record::Samples::AtMost(MAX_POINTS / 2);
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Chart {
     Power(PowerChart),

@@ -1,6 +1,7 @@
 //! `hoeveel cases [RECORD...]`: the four workshop cases.
 
 use super::Global;
+use hoeveel_record::Samples;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -12,7 +13,7 @@ pub struct Args {
 
 pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
     let p = g.profiles()?;
-    let records = super::read_each_window(&a.records, g.samples())?;
+    let records = super::read_each_window(&a.records, Samples::Skip)?;
     let doc = crate::cases::all(&p, &records)?;
     super::emit(g, &doc)
 }

@@ -1,6 +1,7 @@
 //! `hoeveel compare A B [C …]`
 
 use super::{BasisArgs, Global};
+use hoeveel_record::Samples;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -21,7 +22,7 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
     let records = a
         .records
         .iter()
-        .map(|p| super::read(p, g.samples()))
+        .map(|p| super::read(p, Samples::Skip))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let doc = match records.as_slice() {
         [ra, rb] => crate::report::compare(&profiles, ra, rb, a.basis.basis())?,

@@ -59,11 +59,12 @@ pub struct Global {
 }
 
 impl Global {
-    /// What a command must keep of the records' time series: averages for the
-    /// power chart where the output can hold one (HTML, JSON), else nothing.
-    pub fn samples(&self) -> Samples {
+    /// What `report`, the one command with a power chart, keeps of the
+    /// records' time series: the chart's points where the output can hold
+    /// one (HTML, JSON), else nothing. The other commands skip the series.
+    pub fn chart_samples(&self) -> Samples {
         if self.html.is_some() || self.json {
-            Samples::AtMost(crate::plot::MAX_POINTS)
+            crate::plot::CHART_SAMPLES
         } else {
             Samples::Skip
         }

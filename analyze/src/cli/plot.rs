@@ -5,7 +5,6 @@ use crate::plot::{Chart, PowerChart, svg};
 use crate::stats::CiInterval;
 use anyhow::{Context, anyhow, bail};
 use clap::ValueEnum;
-use hoeveel_record::Samples;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -44,12 +43,12 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
     if a.records.len() > 1 && !matches!(a.chart, Kind::Tokens) {
         bail!("--chart power and sites plot one record; --chart tokens plots several");
     }
-    let record = super::read(&a.records[0], Samples::AtMost(crate::plot::MAX_POINTS))?;
+    let record = super::read(&a.records[0], crate::plot::CHART_SAMPLES)?;
     let chart = match a.chart {
         Kind::Tokens => {
             let mut records = vec![record];
             for path in &a.records[1..] {
-                records.push(super::read(path, Samples::AtMost(crate::plot::MAX_POINTS))?);
+                records.push(super::read(path, crate::plot::CHART_SAMPLES)?);
             }
             let doc = crate::compare_many::compare_many(&records, None)?;
             doc.sections

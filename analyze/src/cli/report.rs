@@ -19,7 +19,7 @@ pub struct Args {
 
 pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
     let profiles = g.profiles()?;
-    let records = super::read_each_window(&a.records, g.samples())?;
+    let records = super::read_each_window(&a.records, g.chart_samples())?;
     let opts = ReportOptions {
         site: a.site,
         basis: a.basis.basis(),

@@ -5,6 +5,7 @@ use crate::cases::municipality::{self, Scenario};
 use crate::output::{Basis, Document};
 use crate::stats::CiInterval;
 use anyhow::anyhow;
+use hoeveel_record::Samples;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -25,7 +26,7 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
     let mut warnings = Vec::new();
     let hosting = match &a.hosting_record {
         Some(path) => {
-            let r = super::read(path, g.samples())?;
+            let r = super::read(path, Samples::Skip)?;
             warnings.extend(super::record_warnings(&r));
             let m = hoeveel_record::PerRequest::auto(&r);
             let d = m

@@ -4,6 +4,7 @@ use super::{BasisArgs, Global};
 use crate::output::{Basis, Document};
 use crate::stats::CiInterval;
 use anyhow::anyhow;
+use hoeveel_record::Samples;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -20,7 +21,7 @@ pub struct Args {
 
 pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
     let profiles = g.profiles()?;
-    let record = super::read(&a.record, g.samples())?;
+    let record = super::read(&a.record, Samples::Skip)?;
     let m = hoeveel_record::PerRequest::of(&record, a.basis.basis())?;
     let d = m
         .stats()

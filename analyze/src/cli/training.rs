@@ -5,6 +5,7 @@ use crate::cases::{self, sites, training};
 use crate::output::{Basis, Document};
 use crate::stats::Interval;
 use anyhow::anyhow;
+use hoeveel_record::Samples;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -75,7 +76,7 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
     let mut warnings = Vec::new();
     let llm = match &a.record {
         Some(path) => {
-            let r = super::read(path, g.samples())?;
+            let r = super::read(path, Samples::Skip)?;
             warnings.extend(super::record_warnings(&r));
             Some(hoeveel_record::PerRequest::auto(&r))
         }
