@@ -1,7 +1,6 @@
-//! The record reader: the bytes are a record file's content, read as
-//! `hoeveel report` reads a file, then summarised as the report summarises it;
-//! and read again with the time series skipped and averaged, as text reports
-//! and charts read it.
+//! The record reader: the bytes are a record file's content, read as the
+//! analysis commands read a file (the time series kept, skipped and
+//! averaged), then summarised as the report summarises it.
 
 use hoeveel_record::per_request::PerRequest;
 use hoeveel_record::prefill::PrefillDecode;
@@ -12,7 +11,13 @@ use std::path::Path;
 
 fn main() {
     afl::fuzz!(|data: &[u8]| {
-        // `read_record` reads the file as UTF-8 text; anything else fails there.
+        // Line by line from bytes, as every analysis command reads a file: the
+        // series kept, skipped unparsed, and averaged; invalid UTF-8 is an error
+        // of its line there.
+        for samples in [Samples::All, Samples::Skip, Samples::AtMost(4)] {
+            let _ = read_record_from(data, Path::new("fuzz.jsonl"), samples);
+        }
+        // What read, summarised as the report summarises it.
         let Ok(text) = std::str::from_utf8(data) else {
             return;
         };
@@ -27,10 +32,6 @@ fn main() {
             let _ = per_request.per_token_stats();
             let _ = PrefillDecode::of(&record);
             let _ = SteadyState::of(&record);
-        }
-        // The reader takes bytes line by line; invalid UTF-8 is its own error there.
-        for samples in [Samples::Skip, Samples::AtMost(4)] {
-            let _ = read_record_from(data, Path::new("fuzz.jsonl"), samples);
         }
     });
 }

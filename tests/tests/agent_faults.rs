@@ -17,14 +17,6 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !done() {
-        assert!(Instant::now() < deadline, "{what}: not after 60 s");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// `hoeveel-agent run` measuring `argv` `runs` times into `dir/r.jsonl`, looking
 /// for other agents' lock in `lock_dir`.
 fn run_command(dir: &Path, lock_dir: &Path, runs: &str, argv: &[&str]) -> Command {
@@ -67,9 +59,7 @@ fn kill_9_mid_run_keeps_every_finished_repetition_and_the_report_says_the_run_wa
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("r.jsonl");
     let mut child = start_run(dir.path(), "1000", &["sleep", "0.1"]);
-    wait_until("two repetitions", || {
-        hoeveel_e2e::repetitions_in(&path) >= 2
-    });
+    hoeveel_e2e::wait_for_repetitions(&path, 2);
     signal(&child, libc::SIGKILL);
     let status = child.wait().expect("agent ends");
     assert_eq!(status.code(), None, "killed by a signal");
@@ -108,7 +98,7 @@ fn a_second_ctrl_c_stops_at_once_when_the_workload_ignores_the_first() {
             r#"if [ -e done ]; then trap "" INT TERM; exec sleep 60; fi; touch done"#,
         ],
     );
-    wait_until("one repetition", || hoeveel_e2e::repetitions_in(&path) >= 1);
+    hoeveel_e2e::wait_for_repetitions(&path, 1);
     std::thread::sleep(Duration::from_millis(300));
     let started = Instant::now();
     signal(&child, libc::SIGINT);
@@ -227,9 +217,7 @@ fn a_wall_clock_jump_during_a_run_changes_no_duration() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("agent starts");
-    wait_until("two repetitions", || {
-        hoeveel_e2e::repetitions_in(&path) >= 2
-    });
+    hoeveel_e2e::wait_for_repetitions(&path, 2);
     std::fs::write(&clock, "@2035-06-01 00:00:00\n").expect("jump 15 years ahead");
     let status = child.wait().expect("agent ends");
     assert!(status.success());
@@ -262,12 +250,14 @@ fn two_agents_at_once_both_finish_and_the_second_is_warned() {
     std::fs::create_dir(&second_dir).expect("mkdir");
     // Both look for the lock in the same temporary folder, as on one machine.
     let lock_dir = dir.path();
+    // Nothing reads the first agent's output while it runs: not piped.
     let mut first = run_command(&first_dir, lock_dir, "1000", &["sleep", "0.1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .spawn()
         .expect("first agent starts");
-    wait_until("the first agent measuring", || {
-        hoeveel_e2e::repetitions_in(&first_dir.join("r.jsonl")) >= 1
-    });
+    // The first agent is measuring.
+    hoeveel_e2e::wait_for_repetitions(&first_dir.join("r.jsonl"), 1);
     let second = run_command(&second_dir, lock_dir, "2", &["true"])
         .output()
         .expect("second agent starts");

@@ -203,6 +203,10 @@ fn collapse_spaces(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// How far from its `&` the `;` of an entity [`decode_entities`] knows can
+/// lie: the longest, `&#x10FFFF;`, takes 10 bytes; one more allows a leading zero.
+const MAX_ENTITY_BYTES: usize = 11;
+
 /// Decodes the named entities common in text (`&amp;` `&lt;` `&gt;` `&quot;` `&apos;`
 /// `&nbsp;`) and numeric ones (`&#233;` `&#xE9;`); others are left as they are.
 fn decode_entities(text: &str) -> String {
@@ -211,9 +215,10 @@ fn decode_entities(text: &str) -> String {
     while let Some(amp) = rest.find('&') {
         out.push_str(&rest[..amp]);
         rest = &rest[amp..];
-        // Only the next 11 bytes can close an entity this reader knows: looking
-        // further would make text of many `&` and no `;` cost its length squared.
-        let window = &rest.as_bytes()[..rest.len().min(11)];
+        // Only the next bytes up to the longest entity can close one this
+        // reader knows: looking further would make text of many `&` and no `;`
+        // cost its length squared.
+        let window = &rest.as_bytes()[..rest.len().min(MAX_ENTITY_BYTES)];
         let semi = window.iter().position(|b| *b == b';');
         let decoded = semi.and_then(|semi| {
             let name = &rest[1..semi];
