@@ -324,6 +324,11 @@ impl NvmlSensor {
         &self.gpu
     }
 
+    /// How errors name this GPU: its domain and model.
+    fn label(&self) -> String {
+        format!("{} ({})", self.domains[0].id, self.gpu.name)
+    }
+
     fn read(&self) -> Result<Reading, NvmlError> {
         let device = self.nvml.device_by_index(self.index)?;
         Ok(match self.path {
@@ -353,7 +358,7 @@ impl Sensor for NvmlSensor {
     fn info(&self) -> SensorInfo {
         let source = match self.path {
             ReadPath::EnergyCounter => format!(
-                "NVML nvmlDeviceGetTotalEnergyConsumption through {} (mJ since the driver loaded; updates every ~10-100 ms)",
+                "NVML nvmlDeviceGetTotalEnergyConsumption through {} (mJ since the driver loaded; updates every ~10-100 ms) at every window mark; between marks the time series takes nvmlDeviceGetPowerUsage, the counter read at most every {COUNTER_READ_PERIOD_S} s",
                 self.library
             ),
             // NVML API reference, nvmlDeviceGetPowerUsage: on Ampere (except
@@ -383,9 +388,7 @@ impl Sensor for NvmlSensor {
     }
 
     fn sample(&mut self, out: &mut Vec<Reading>) -> Result<(), SensorError> {
-        let reading = self
-            .read()
-            .map_err(|e| sample_error(&format!("{} ({})", self.domains[0].id, self.gpu.name), e))?;
+        let reading = self.read().map_err(|e| sample_error(&self.label(), e))?;
         if self.path == ReadPath::EnergyCounter {
             self.last_counter_read = Some(std::time::Instant::now());
         }
@@ -403,7 +406,6 @@ impl Sensor for NvmlSensor {
         if self.path != ReadPath::EnergyCounter || counter_due || !self.power_for_series {
             return self.sample(out);
         }
-        let label = || format!("{} ({})", self.domains[0].id, self.gpu.name);
         let power = self
             .nvml
             .device_by_index(self.index)
@@ -420,7 +422,7 @@ impl Sensor for NvmlSensor {
                 self.power_for_series = false;
                 self.sample(out)
             }
-            Err(e) => Err(sample_error(&label(), e)),
+            Err(e) => Err(sample_error(&self.label(), e)),
         }
     }
 }
