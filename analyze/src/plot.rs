@@ -168,7 +168,8 @@ impl PowerChart {
             .filter(|(_, pts)| !pts.is_empty())
             .collect();
         // Exact windows from the repetitions and the baseline where the record has
-        // them; the samples' phase tags otherwise (a run killed early).
+        // them; otherwise the samples' phase tags, which only 1.x records carry
+        // without windows (a 2.0 reader derives a sample's phase from the windows).
         let mut phases: Vec<(f64, f64, String)> = Vec::new();
         for r in &record.repetitions {
             let name = if r.warmup { "warm-up" } else { "repetition" };

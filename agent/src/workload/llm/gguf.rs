@@ -58,17 +58,20 @@ pub struct GgufHeader {
 /// Reads and checks the header of the GGUF file at `path`.
 pub fn read_header(path: &Path) -> Result<GgufHeader, GgufError> {
     let file = File::open(path)?;
-    let file_len = file.metadata()?.len();
-    read_header_from(BufReader::new(file), file_len)
+    let file_len_bytes = file.metadata()?.len();
+    read_header_from(BufReader::new(file), file_len_bytes)
 }
 
 /// Reads and checks a GGUF header from `input`, positioned at the start of a file
-/// of `file_len` bytes (the length bounds every count and offset in the header).
-pub fn read_header_from(input: impl Read + Seek, file_len: u64) -> Result<GgufHeader, GgufError> {
+/// of length `file_len_bytes` (which bounds every count and offset in the header).
+pub fn read_header_from(
+    input: impl Read + Seek,
+    file_len_bytes: u64,
+) -> Result<GgufHeader, GgufError> {
     let mut reader = Reader {
         inner: input,
         pos: 0,
-        file_len,
+        file_len_bytes,
     };
     reader.header()
 }
@@ -175,13 +178,13 @@ enum Value {
 struct Reader<R> {
     inner: R,
     pos: u64,
-    file_len: u64,
+    file_len_bytes: u64,
 }
 
 impl<R: Read + Seek> Reader<R> {
     fn header(&mut self) -> Result<GgufHeader, GgufError> {
         let mut magic = [0u8; 4];
-        if self.file_len < 4 {
+        if self.file_len_bytes < 4 {
             let mut found = Vec::new();
             self.inner.read_to_end(&mut found)?;
             return Err(GgufError::NotGguf { found });
@@ -272,11 +275,11 @@ impl<R: Read + Seek> Reader<R> {
         let data_start = self.pos.div_ceil(alignment) * alignment;
         for (name, offset) in tensor_ends {
             let start = data_start.checked_add(offset);
-            if start.is_none_or(|start| start >= self.file_len) {
+            if start.is_none_or(|start| start >= self.file_len_bytes) {
                 return Err(GgufError::Damaged(format!(
                     "tensor `{name}` starts at byte {data_start} + {offset}, past the end of the \
                      {}-byte file (truncated download?)",
-                    self.file_len
+                    self.file_len_bytes
                 )));
             }
         }
@@ -284,7 +287,7 @@ impl<R: Read + Seek> Reader<R> {
     }
 
     fn plausible_count(&self, count: u64, min_bytes: u64, what: &str) -> Result<(), GgufError> {
-        let remaining = self.file_len.saturating_sub(self.pos);
+        let remaining = self.file_len_bytes.saturating_sub(self.pos);
         if count.saturating_mul(min_bytes) > remaining {
             return Err(GgufError::Damaged(format!(
                 "{what} {count} cannot fit in the {remaining} bytes that follow"
@@ -380,10 +383,10 @@ impl<R: Read + Seek> Reader<R> {
     }
 
     fn ensure_remaining(&self, len: u64, what: &str) -> Result<(), GgufError> {
-        if self.pos.saturating_add(len) > self.file_len {
+        if self.pos.saturating_add(len) > self.file_len_bytes {
             return Err(GgufError::Damaged(format!(
                 "{what} runs past the end of the {}-byte file at byte {} (truncated download?)",
-                self.file_len, self.pos
+                self.file_len_bytes, self.pos
             )));
         }
         Ok(())

@@ -85,8 +85,12 @@ impl PowerPmu {
             .map_err(|e| malformed(&type_path, format!("PMU type is not a number: {e}")))?;
         let cpumask_path = dir.join("cpumask");
         let cpumask = read_trimmed(&cpumask_path)?;
-        let cpus = parse_cpu_list(&cpumask)
-            .ok_or_else(|| malformed(&cpumask_path, format!("not a CPU list: {cpumask:?}")))?;
+        let cpus = parse_cpu_list(&cpumask).ok_or_else(|| {
+            malformed(
+                &cpumask_path,
+                format!("not a CPU list of CPUs 0 to {MAX_CPU}: {cpumask:?}"),
+            )
+        })?;
         let format = read_format(&dir.join("format"))?;
 
         let events_dir = dir.join("events");
