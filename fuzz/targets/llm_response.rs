@@ -7,48 +7,55 @@ use hoeveel_agent::workload::llm::{http, http_ollama, http_openai};
 
 const URL: &str = "http://127.0.0.1:8080/v1/chat/completions";
 
-/// The lines as the clients' line reader gives them: split after each `\n`,
-/// without the line ending.
-fn lines(text: &str) -> impl Iterator<Item = &str> {
-    text.split_inclusive('\n')
-        .map(|line| line.trim_end_matches(['\r', '\n']))
+/// The body as the clients read it: through their reader, with its size,
+/// line and UTF-8 checks.
+fn body(data: &[u8]) -> http::Lines {
+    http::Lines::from_reader(Box::new(std::io::Cursor::new(data.to_vec())), URL)
 }
 
 fn main() {
     afl::fuzz!(|data: &[u8]| {
-        // The clients read bodies as UTF-8 text; anything else fails there.
-        let Ok(text) = std::str::from_utf8(data) else {
-            return;
-        };
-        let bytes = text.len() as u64;
-        let _ = http::server_error(text);
+        // Whole answers, and error bodies.
+        if let Ok(text) = body(data).rest() {
+            let bytes = text.len() as u64;
+            let _ = http::server_error(&text);
+            let _ = http_openai::parse_answer(URL, &text);
+            for generate in [false, true] {
+                if let Ok(answer) = http_ollama::Answer::whole(URL, &text, generate) {
+                    let _ = answer.finish(URL, bytes);
+                }
+            }
+        }
 
-        let _ = http_openai::parse_answer(URL, text);
+        // Streams, line by line.
+        let mut lines = body(data);
         let mut stream = http_openai::Stream::default();
-        for line in lines(text) {
-            if stream.push_line(URL, line).is_err() || stream.finished {
+        while let Ok(Some(line)) = lines.next_line() {
+            if stream.push_line(URL, &line).is_err() || stream.finished {
                 break;
             }
         }
-        let _ = stream.tokens(URL, bytes);
+        let _ = stream.tokens(URL, lines.bytes);
 
         for generate in [false, true] {
-            if let Ok(answer) = http_ollama::Answer::whole(URL, text, generate) {
-                let _ = answer.finish(URL, bytes);
-            }
+            let mut lines = body(data);
             let mut answer = http_ollama::Answer::default();
-            let mut failed = false;
-            for line in lines(text) {
-                if answer.push_line(URL, line, generate).is_err() {
-                    failed = true;
-                    break;
+            let complete = loop {
+                match lines.next_line() {
+                    Ok(Some(line)) => {
+                        if answer.push_line(URL, &line, generate).is_err() {
+                            break false;
+                        }
+                        if answer.is_done() {
+                            break true;
+                        }
+                    }
+                    Ok(None) => break true,
+                    Err(_) => break false,
                 }
-                if answer.is_done() {
-                    break;
-                }
-            }
-            if !failed {
-                let _ = answer.finish(URL, bytes);
+            };
+            if complete {
+                let _ = answer.finish(URL, lines.bytes);
             }
         }
     });

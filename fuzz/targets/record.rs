@@ -4,8 +4,8 @@
 
 use hoeveel_record::per_request::PerRequest;
 use hoeveel_record::prefill::PrefillDecode;
-use hoeveel_record::summary::Summary;
 use hoeveel_record::steady::SteadyState;
+use hoeveel_record::summary::Summary;
 use hoeveel_record::{Samples, read_record_from, read_record_str, warnings};
 use std::path::Path;
 
