@@ -765,6 +765,19 @@ mod tests {
         text
     }
 
+    /// Read with `AtMost(100)`: 100 to 200 points, each the average of samples
+    /// alternating 2 W and 3 W on `cpu-model`.
+    fn assert_averaged_between_2_and_3_w(few: &crate::Record) {
+        assert!(
+            (100..=200).contains(&few.samples.len()),
+            "{}",
+            few.samples.len()
+        );
+        for s in &few.samples {
+            assert!((s.power_w["cpu-model"] - 2.5).abs() < 0.02, "{s:?}");
+        }
+    }
+
     #[test]
     fn samples_are_kept_skipped_unread_or_averaged_in_one_pass() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -782,14 +795,9 @@ mod tests {
             "everything else is read"
         );
         let few = crate::read_record_with(&path, crate::Samples::AtMost(100)).expect("few");
-        assert!(
-            (100..=200).contains(&few.samples.len()),
-            "{}",
-            few.samples.len()
-        );
-        // Averages of 2 W and 3 W alternating; the slow domain keeps its own 7 W.
+        assert_averaged_between_2_and_3_w(&few);
+        // The slow domain keeps its own 7 W.
         for s in &few.samples {
-            assert!((s.power_w["cpu-model"] - 2.5).abs() < 0.02, "{s:?}");
             assert_eq!(s.power_w.get("slow"), Some(&7.0), "{s:?}");
         }
         let mean_t = few.samples.iter().map(|s| s.t_s).sum::<f64>() / few.samples.len() as f64;
@@ -845,13 +853,8 @@ mod tests {
         assert_eq!((skipped.samples.len(), skipped.samples_skipped), (0, n));
         assert_eq!(skipped.repetitions.len(), 1, "everything else is read");
         let few = read(crate::Samples::AtMost(100));
-        assert!(
-            (100..=200).contains(&few.samples.len()),
-            "{}",
-            few.samples.len()
-        );
+        assert_averaged_between_2_and_3_w(&few);
         for s in &few.samples {
-            assert!((s.power_w["cpu-model"] - 2.5).abs() < 0.02, "{s:?}");
             assert_eq!(
                 (s.phase, s.repetition),
                 (RunPhase::Repetition, Some(0)),
