@@ -36,6 +36,25 @@ fn world_readable_dir() -> (tempfile::TempDir, PathBuf) {
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let agent = dir.path().join("hoeveel-agent");
     std::fs::copy(hoeveel_e2e::bin("hoeveel-agent"), &agent).expect("copy the agent");
+    // A child that another test thread forked while the copy was open for
+    // writing holds that descriptor until it execs, and until then the copy
+    // cannot run (ETXTBSY). Wait for that moment to pass.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match Command::new(&agent).arg("--version").output() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the copy stays busy: {e}"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            result => {
+                result.expect("the copy of the agent runs");
+                break;
+            }
+        }
+    }
     (dir, agent)
 }
 
