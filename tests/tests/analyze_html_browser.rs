@@ -44,32 +44,60 @@ fn chromium() -> Option<PathBuf> {
 struct Trap {
     port: u16,
     requests: Arc<std::sync::Mutex<Vec<String>>>,
+    /// Connections accepted whose first line is not read yet.
+    pending: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Trap {
     fn start() -> Trap {
+        use std::sync::atomic::Ordering;
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the trap proxy");
         let port = listener.local_addr().expect("addr").port();
         let requests = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let r = requests.clone();
+        let pending = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (r, p) = (requests.clone(), pending.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let mut s = stream;
-                let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
-                let mut buf = [0u8; 512];
-                let n = s.read(&mut buf).unwrap_or(0);
-                let line = String::from_utf8_lossy(&buf[..n])
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .to_string();
-                if let Ok(mut v) = r.lock() {
-                    v.push(line);
-                }
-                // Dropping the stream closes it: the request fails.
+                // One thread a connection: one that stays silent holds up no other.
+                p.fetch_add(1, Ordering::SeqCst);
+                let (r, p) = (r.clone(), p.clone());
+                std::thread::spawn(move || {
+                    let mut s = stream;
+                    let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+                    let mut buf = [0u8; 512];
+                    let n = s.read(&mut buf).unwrap_or(0);
+                    let line = String::from_utf8_lossy(&buf[..n])
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                        .to_string();
+                    // A connection opened ahead of need (a preconnect) and closed
+                    // without a word asked for nothing.
+                    if !line.is_empty()
+                        && let Ok(mut v) = r.lock()
+                    {
+                        v.push(line);
+                    }
+                    p.fetch_sub(1, Ordering::SeqCst);
+                    // Dropping the stream closes it: the request fails.
+                });
             }
         });
-        Trap { port, requests }
+        Trap {
+            port,
+            requests,
+            pending,
+        }
+    }
+
+    /// Waits (up to 15 s) until every accepted connection has been read.
+    fn settle(&self) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        while self.pending.load(std::sync::atomic::Ordering::SeqCst) > 0
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 
@@ -83,6 +111,7 @@ const BROWSER_SERVICE_HOSTS: [&str; 3] = [
 impl Trap {
     /// Requests other than the browser's own background services.
     fn page_requests(&self) -> Vec<String> {
+        self.settle();
         let all = self.requests.lock().map(|v| v.clone()).unwrap_or_default();
         all.into_iter()
             .filter(|line| {
