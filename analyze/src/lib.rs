@@ -15,6 +15,7 @@ pub mod plot;
 pub mod protocol;
 pub mod raster;
 pub mod report;
+pub mod rungs;
 pub mod stats;
 
 /// The sourced profiles, loaded and checked (the crate `hoeveel-profiles`).

@@ -137,7 +137,7 @@ fn ml_energy(p: &ProfileSet, record: &Record) -> Option<Section> {
             )),
             Cell::num(*per_token, 4),
             Cell::text("–"),
-            Cell::num(e.energy_j().centre(), 2),
+            Cell::num(e.energy_j().map_or(f64::NAN, |j| j.centre()), 2),
             Cell::text(format!("{} ({})", e.boundary, pr.hardware)),
         ]);
     }
@@ -258,7 +258,7 @@ fn ai_energy_score(p: &ProfileSet, record: &Record) -> Option<Section> {
         let Some(pr) = &e.protocol else { continue };
         t.row(vec![
             Cell::text(format!("published: {} [{}]", pr.model, e.id)),
-            Cell::num(wh_per_1000(e.energy_j().centre()), 3),
+            Cell::num(e.energy_j().map_or(f64::NAN, |j| wh_per_1000(j.centre())), 3),
             Cell::text("–"),
             Cell::text(format!("{} ({})", e.boundary, pr.hardware)),
         ]);

@@ -67,6 +67,40 @@ impl<'a> Checker<'a> {
                 self.report(Some(id), Some(key), "missing: every entry needs it");
             }
         }
+        if kind == Kind::Requests {
+            let missing: Vec<&str> = ["rung", "includes", "excludes", "method"]
+                .into_iter()
+                .filter(|k| !table.contains_key(*k))
+                .collect();
+            if !missing.is_empty() {
+                self.report(
+                    Some(id),
+                    Some(&missing.join(", ")),
+                    format!(
+                        "missing: a published figure says its boundary rung ({}), what it includes and excludes, and how it was obtained (measured, fleet-estimate, modelled)",
+                        Rung::ALL.map(Rung::as_str).join(", ")
+                    ),
+                );
+            }
+            if let Some(r) = table.get("rung").and_then(|r| r.as_str())
+                && Rung::parse(r).is_none()
+            {
+                self.report(
+                    Some(id),
+                    Some("rung"),
+                    format!(
+                        "`{r}` is not a rung; use one of {}",
+                        Rung::ALL.map(Rung::as_str).join(", ")
+                    ),
+                );
+            }
+        }
+    }
+
+    /// Whether the file is one of the shipped profiles, which must cite a source
+    /// in `profiles/SOURCES.md` for every entry.
+    fn shipped(&self) -> bool {
+        self.file.starts_with("shipped:")
     }
 
     fn meta(&mut self, id: &str, meta: &Meta) {
@@ -84,6 +118,29 @@ impl<'a> Checker<'a> {
                 Some(id),
                 Some("year"),
                 format!("{} is not a plausible year (1990-2035)", meta.year),
+            );
+        }
+        if meta.cite.is_empty() && self.shipped() {
+            self.report(
+                Some(id),
+                Some("cite"),
+                "missing: a shipped entry cites the id of its source in profiles/SOURCES.md",
+            );
+        }
+        for c in &meta.cite {
+            if crate::sources::find(c).is_none() {
+                self.report(
+                    Some(id),
+                    Some("cite"),
+                    format!("`{c}` is not a source in profiles/SOURCES.md"),
+                );
+            }
+        }
+        for dangling in crate::sources::undefined_pointers(&meta.source) {
+            self.report(
+                Some(id),
+                Some("source"),
+                format!("points at SOURCES.md#{dangling}, which is not a source there"),
             );
         }
         if !["V", "S", "D", "NV"].contains(&meta.status.as_str()) {
@@ -182,11 +239,24 @@ impl<'a> Checker<'a> {
             1e7,
             "energy per request must be positive",
         );
-        if e.boundary.trim().is_empty() {
+        for (field, value) in [
+            ("boundary", &e.boundary),
+            ("includes", &e.includes),
+            ("excludes", &e.excludes),
+        ] {
+            if value.trim().is_empty() {
+                self.report(
+                    Some(&e.id),
+                    Some(field),
+                    "must say what the figure includes and leaves out",
+                );
+            }
+        }
+        if e.unit == "gCO2e" && e.rung != Rung::Lifecycle {
             self.report(
                 Some(&e.id),
-                Some("boundary"),
-                "must say what the figure includes",
+                Some("unit"),
+                "a figure published as carbon only (gCO2e) is a life-cycle figure: its rung is lifecycle",
             );
         }
         if let Some(p) = &e.protocol {

@@ -12,6 +12,7 @@
 pub mod check;
 pub mod quantity;
 pub mod schema;
+pub mod sources;
 
 use check::{Checker, ProfileProblem};
 pub use quantity::Quantity;
@@ -362,15 +363,37 @@ mod tests {
         assert_eq!(set.grid_entry("NL").map(|g| g.value), Some(252.70));
         let workshop: Vec<_> = set.sites.iter().filter(|(s, _)| s.workshop).collect();
         assert_eq!(workshop.len(), 6);
-        for id in ["ms-nl", "ms-sg"] {
-            assert!(
-                set.site(id).expect("site").meta.unverified(),
-                "{id} must be NV"
-            );
+        // The workshop's Microsoft PUEs are Microsoft's published ones, not guesses.
+        for (id, pue) in [("ms-nl", 1.14), ("ms-sg", 1.30)] {
+            let site = set.site(id).expect("site");
+            assert!(!site.meta.unverified(), "{id} has a source");
+            assert_eq!(site.pue.interval().centre(), pue);
         }
-        let aws = set.site("aws-stockholm").expect("aws");
-        assert_eq!((aws.pue.low(), aws.pue.high()), (1.04, 1.15));
-        assert_eq!(aws.pue.typical(), None);
+        // AWS publishes PUE per region: a value, not a range.
+        for (id, pue) in [
+            ("aws-stockholm", 1.10),
+            ("aws-eu-central-1", 1.35),
+            ("aws-ap-southeast-1", 1.32),
+        ] {
+            let site = set.site(id).expect("aws");
+            assert!(!site.pue.is_range(), "{id}");
+            assert_eq!(site.pue.low(), pue, "{id}");
+        }
+        // Chile has none: a range of the nearest published values.
+        let chile = set.site("aws-chile").expect("chile");
+        assert_eq!((chile.pue.low(), chile.pue.high()), (1.09, 1.17));
+        // Every shipped entry cites sources that exist, and every request has a rung.
+        assert!(set.requests.iter().all(|(r, _)| !r.meta.cite.is_empty()));
+        assert!(set.sites.iter().all(|(r, _)| !r.meta.cite.is_empty()));
+        assert_eq!(
+            set.request("mistral-large2-lca-2025").map(|r| r.rung),
+            Some(Rung::Lifecycle)
+        );
+        assert_eq!(
+            set.grid_entry("gcp-europe-west4/google-2024")
+                .map(|g| (g.value, g.meta.year)),
+            Some((208.81, 2024))
+        );
         for id in [
             "llama-2",
             "llama-3",
@@ -517,7 +540,7 @@ status = "D"
             .request("aienergyscore-smollm-135m")
             .expect("SmolLM-135M");
         // 7.28 Wh per 1,000 queries is 26.2 J per query.
-        assert!((smollm.energy_j().centre() - 26.208).abs() < 1e-6);
+        assert!((smollm.energy_j().expect("J").centre() - 26.208).abs() < 1e-6);
         assert!(
             aes.iter()
                 .all(|e| e.protocol.as_ref().and_then(|p| p.new_tokens) == Some(10))
@@ -534,6 +557,85 @@ status = "D"
         );
     }
 
+    #[test]
+    fn a_request_without_a_rung_or_with_an_unknown_one_is_refused_by_name() {
+        let text = request_with_protocol(
+            r#"{ name = "ml-energy", model = "m", hardware = "h", published = "x", concurrency = 8, j_per_output_token = 0.1 }"#,
+        );
+        load_with("mine.toml", &text).expect("a valid request");
+        let err = load_with(
+            "mine.toml",
+            &text.replace("rung = \"accelerator\"\n", "").replace("method = \"measured\"\n", ""),
+        )
+        .expect_err("no rung");
+        assert!(
+            err.to_string()
+                .contains("entry `mine`: field `rung, method`: missing: a published figure says its boundary rung"),
+            "{err}"
+        );
+        let err = load_with(
+            "mine.toml",
+            &text.replace("rung = \"accelerator\"", "rung = \"datacentre\""),
+        )
+        .expect_err("unknown rung");
+        assert!(
+            err.to_string()
+                .contains("field `rung`: `datacentre` is not a rung; use one of accelerator, cpu"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_cite_that_is_not_a_source_is_refused_and_shipped_entries_must_cite() {
+        let text = request_with_protocol(
+            r#"{ name = "ml-energy", model = "m", hardware = "h", published = "x", concurrency = 8, j_per_output_token = 0.1 }"#,
+        );
+        let cited = text.replace("source = \"me\"\n", "source = \"me\"\ncite = [\"ccf\", \"nowhere\"]\n");
+        let err = load_with("mine.toml", &cited).expect_err("dangling cite");
+        assert!(
+            err.to_string()
+                .contains("field `cite`: `nowhere` is not a source in profiles/SOURCES.md"),
+            "{err}"
+        );
+        let pointer = text.replace("source = \"me\"", "source = \"me, see SOURCES.md#gone\"");
+        let err = load_with("mine.toml", &pointer).expect_err("dangling pointer");
+        assert!(
+            err.to_string()
+                .contains("field `source`: points at SOURCES.md#gone"),
+            "{err}"
+        );
+        // The same entry as a shipped file must cite a source.
+        let mut set = ProfileSet::default();
+        let mut problems = Vec::new();
+        set.add_file("shipped:requests.toml", &text, &mut problems);
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.field.as_deref() == Some("cite") && p.message.contains("missing")),
+            "{problems:?}"
+        );
+    }
+
+    /// Every printed source string of the shipped data, the power models included,
+    /// points at sources that exist, and none at a file outside the repository.
+    #[test]
+    fn no_shipped_text_points_at_a_missing_source_or_file() {
+        let power_models = include_str!("../power_models.toml");
+        let texts = SHIPPED
+            .iter()
+            .map(|(name, text)| (*name, *text))
+            .chain([("power_models.toml", power_models), ("scenarios/municipality.toml", MUNICIPALITY_SCENARIO)]);
+        for (name, text) in texts {
+            assert!(
+                sources::undefined_pointers(text).is_empty(),
+                "{name}: {:?}",
+                sources::undefined_pointers(text)
+            );
+            assert!(!text.contains("figures.md"), "{name} points at figures.md");
+        }
+        assert!(power_models.matches("SOURCES.md#ccf").count() >= 8);
+    }
+
     fn request_with_protocol(protocol: &str) -> String {
         format!(
             r#"kind = "requests"
@@ -544,6 +646,10 @@ kind = "llm"
 energy = 1.0
 unit = "J"
 boundary = "GPU only"
+rung = "accelerator"
+includes = "the GPU"
+excludes = "the rest"
+method = "measured"
 protocol = {protocol}
 source = "me"
 year = 2026

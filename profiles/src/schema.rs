@@ -3,6 +3,7 @@
 //! entry's `unit` field says which and [`super::check`] enforces the allowed set.
 
 use super::quantity::Quantity;
+pub use hoeveel_record::{Method, Rung};
 use serde::{Deserialize, Serialize};
 
 /// Where a number comes from. Every entry of every kind carries it.
@@ -18,11 +19,39 @@ pub struct Meta {
     pub status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Ids of the sources in `profiles/SOURCES.md` the figure comes from. Every
+    /// shipped entry has at least one; a user's entry may have none, but an id it
+    /// gives must exist.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "one_or_many")]
+    pub cite: Vec<String>,
 }
 
 impl Meta {
     pub fn unverified(&self) -> bool {
         self.status == "NV"
+    }
+}
+
+/// `cite = "id"` or `cite = ["id", "id"]`.
+mod one_or_many {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+
+    pub fn serialize<S: Serializer>(v: &[String], s: S) -> Result<S::Ok, S::Error> {
+        v.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+        Ok(match OneOrMany::deserialize(d)? {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+        })
     }
 }
 
@@ -62,10 +91,18 @@ pub struct RequestEntry {
     /// search, llm, ai-search, image.
     pub kind: String,
     pub energy: Quantity,
-    /// Wh or J.
+    /// Wh or J for an energy; gCO2e for a figure published only as carbon (a
+    /// life-cycle assessment that gives no energy).
     pub unit: String,
-    /// What the figure includes (GPU only, whole datacentre, ...).
+    /// The figure's boundary in one line (GPU only, whole datacentre, ...).
     pub boundary: String,
+    /// The boundary's rung on the ladder ([`Rung`]).
+    pub rung: Rung,
+    /// What the figure counts, and what it leaves out.
+    pub includes: String,
+    pub excludes: String,
+    /// How it was obtained: measured, estimated from a fleet, or modelled.
+    pub method: Method,
     /// The published protocol the figure was measured under, for figures a local
     /// run can reproduce under the same rules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -104,10 +141,19 @@ pub struct ProtocolFigure {
 }
 
 impl RequestEntry {
-    /// The energy in joules.
-    pub fn energy_j(&self) -> hoeveel_record::stats::Interval {
-        let factor = if self.unit == "Wh" { 3600.0 } else { 1.0 };
-        self.energy.interval().scale(factor)
+    /// The energy in joules; `None` for a figure published as carbon only.
+    pub fn energy_j(&self) -> Option<hoeveel_record::stats::Interval> {
+        let factor = match self.unit.as_str() {
+            "Wh" => 3600.0,
+            "J" => 1.0,
+            _ => return None,
+        };
+        Some(self.energy.interval().scale(factor))
+    }
+
+    /// The carbon per request in grams, for a figure published as carbon only.
+    pub fn co2e_g(&self) -> Option<hoeveel_record::stats::Interval> {
+        (self.unit == "gCO2e").then(|| self.energy.interval())
     }
 }
 
@@ -215,15 +261,16 @@ impl Kind {
         match self {
             Kind::Grid => &[
                 "id", "zone", "name", "dataset", "value", "unit", "source", "year", "licence",
-                "vintage", "status", "note",
+                "vintage", "status", "note", "cite",
             ],
             Kind::Sites => &[
                 "id", "name", "operator", "location", "grid", "pue", "unit", "workshop", "source",
-                "year", "licence", "vintage", "status", "note",
+                "year", "licence", "vintage", "status", "note", "cite",
             ],
             Kind::Requests => &[
-                "id", "name", "kind", "energy", "unit", "boundary", "protocol", "source", "year",
-                "licence", "vintage", "status", "note",
+                "id", "name", "kind", "energy", "unit", "boundary", "rung", "includes", "excludes",
+                "method", "protocol", "source", "year", "licence", "vintage", "status", "note",
+                "cite",
             ],
             Kind::Models => &[
                 "id",
@@ -243,6 +290,7 @@ impl Kind {
                 "vintage",
                 "status",
                 "note",
+                "cite",
             ],
             Kind::Devices => &[
                 "id",
@@ -258,6 +306,7 @@ impl Kind {
                 "vintage",
                 "status",
                 "note",
+                "cite",
             ],
         }
     }
@@ -267,7 +316,7 @@ impl Kind {
         match self {
             Kind::Grid => &["gCO2e/kWh"],
             Kind::Sites => &["PUE"],
-            Kind::Requests => &["Wh", "J"],
+            Kind::Requests => &["Wh", "J", "gCO2e"],
             Kind::Models => &["tCO2eq"],
             Kind::Devices => &["W", "Wh", "kWh/GB", "kB"],
         }

@@ -26,6 +26,7 @@ pub mod events;
 pub mod per_request;
 pub mod prefill;
 pub mod reader;
+pub mod rung;
 pub mod stats;
 pub mod steady;
 pub mod summary;
@@ -39,6 +40,7 @@ pub use per_request::{BasisError, EnergyBasis, PerRequest};
 pub use reader::{
     ReadError, Record, Samples, read_record, read_record_from, read_record_str, read_record_with,
 };
+pub use rung::{MeasuredParts, Method, Rung};
 pub use writer::{RecordWriter, WriteError};
 
 /// Version of the record format, `MAJOR.MINOR`. A reader accepts any minor

@@ -27,19 +27,30 @@ fn shipped_profiles_check_clean_and_list() {
 
 #[test]
 fn show_prints_source_year_licence_and_unverified() {
-    let o = run(&["profiles", "show", "ms-sg"]);
+    let o = run(&["profiles", "show", "local-fr"]);
     let text = stdout(&o);
     assert!(o.status.success(), "{}", stderr(&o));
+    for field in ["source", "year", "licence", "vintage", "1.6", "NOT VERIFIED"] {
+        assert!(text.contains(field), "{field}: {text}");
+    }
+    // The cited sources are printed in full from profiles/SOURCES.md.
+    let o = run(&["profiles", "show", "ms-sg"]);
+    let text = stdout(&o);
     for field in [
-        "source",
-        "year",
-        "licence",
-        "vintage",
-        "1.364",
-        "NOT VERIFIED",
+        "1.3",
+        "Source `microsoft-efficiency` (profiles/SOURCES.md):",
+        "datacenters.microsoft.com/sustainability/efficiency",
+        "Source `workshop-slides`",
     ] {
         assert!(text.contains(field), "{field}: {text}");
     }
+    assert!(!text.contains("NOT VERIFIED"), "{text}");
+    for line in text.lines() {
+        assert!(line.chars().count() <= 100, "{line}");
+    }
+    // Every request figure shows its rung.
+    let text = stdout(&run(&["profiles", "show", "mlenergy-llama31-8b-h100-c8"]));
+    assert!(text.contains("rung") && text.contains("accelerator"), "{text}");
     let o = run(&["profiles", "show", "nope"]);
     assert_eq!(o.status.code(), Some(2));
 }

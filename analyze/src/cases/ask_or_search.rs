@@ -284,10 +284,13 @@ pub fn published_table(p: &ProfileSet) -> Table {
     )
     .caption("Published per-request figures (what each includes differs: see boundary)");
     for (r, _) in &p.requests {
+        let Some(energy_j) = r.energy_j() else {
+            continue;
+        };
         t.row(vec![
             Cell::text(format!("{} [{}]", r.name, r.id)),
             Cell::text(&r.kind),
-            Cell::interval(r.energy_j().scale(1.0 / 3600.0), 4),
+            Cell::interval(energy_j.scale(1.0 / 3600.0), 4),
             Cell::text(&r.boundary),
             Cell::text(r.meta.year.to_string()),
             Cell::text(&r.meta.status),

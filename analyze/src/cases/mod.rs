@@ -55,7 +55,7 @@ pub fn llm_energy(p: &ProfileSet, llm: Option<&PerRequest>) -> (Interval, String
     }
     let reference = p
         .request("devries-llm-2023")
-        .map(|r| r.energy_j())
+        .and_then(|r| r.energy_j())
         .unwrap_or(Interval::point(3.0 * 3600.0));
     (
         reference,

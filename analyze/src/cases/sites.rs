@@ -204,7 +204,21 @@ pub fn workshop_check(rows: &[SiteResult]) -> Table {
                 Cell::text("unknown ('AWS = ONBEKEND')"),
                 Cell::Empty,
                 Cell::text(format!(
-                    "PUE 1.04–1.15 (AWS best site–fleet) x {}",
+                    "PUE {} ({}) x {}",
+                    if r.pue.is_point() {
+                        crate::output::fmt_num(r.pue.low, 2)
+                    } else {
+                        format!(
+                            "{}–{}",
+                            crate::output::fmt_num(r.pue.low, 2),
+                            crate::output::fmt_num(r.pue.high, 2)
+                        )
+                    },
+                    if r.pue.is_point() {
+                        "published for the region"
+                    } else {
+                        "none published: nearest published values"
+                    },
                     crate::output::fmt_num(r.grid_g_per_kwh, 2)
                 )),
             ]);
@@ -228,13 +242,15 @@ mod tests {
             // 1 kWh per request: g per request equals the factor.
             assert!((r.g_per_request.centre() - r.factor_g_per_kwh.centre()).abs() < 1e-9);
         }
+        // AWS's published PUE for Stockholm (1.10, 2024) x Ember 2024 (35.82).
         let sto = rows.iter().find(|r| r.id == "aws-stockholm").expect("aws");
-        assert!((sto.factor_g_per_kwh.low - 37.2528).abs() < 1e-9);
-        assert!((sto.factor_g_per_kwh.high - 41.193).abs() < 1e-9);
+        assert!(sto.factor_g_per_kwh.is_point());
+        assert!((sto.factor_g_per_kwh.low - 1.10 * 35.82).abs() < 1e-9);
+        // Chile has no published PUE: 1.09 (Google Quilicura) to 1.17 (AWS Sao Paulo).
         let chile = rows.iter().find(|r| r.id == "aws-chile").expect("aws");
-        assert_eq!((chile.factor_g_per_kwh.low * 10.0).round() / 10.0, 276.1);
-        assert_eq!((chile.factor_g_per_kwh.high * 10.0).round() / 10.0, 305.3);
-        // Ranked lowest first: Stockholm's range centre (39) is below France (70.4).
+        assert_eq!((chile.factor_g_per_kwh.low * 10.0).round() / 10.0, 289.4);
+        assert_eq!((chile.factor_g_per_kwh.high * 10.0).round() / 10.0, 310.7);
+        // Ranked lowest first: Stockholm (39.4) is below France (70.4).
         assert_eq!(rows[0].id, "aws-stockholm");
         assert_eq!(rows[5].id, "ms-sg");
     }
@@ -242,10 +258,10 @@ mod tests {
     #[test]
     fn measurement_ci_and_pue_range_multiply_bounds() {
         let p = ProfileSet::shipped().expect("profiles");
-        let site = p.site("aws-stockholm").expect("site");
+        let site = p.site("aws-chile").expect("site");
         let e = Interval::new(900.0, Some(1000.0), 1100.0);
         let r = at_site(&p, site, e).expect("result");
-        assert!((r.g_per_request.low - 900.0 / 3.6e6 * 1.04 * 35.82).abs() < 1e-12);
-        assert!((r.g_per_request.high - 1100.0 / 3.6e6 * 1.15 * 35.82).abs() < 1e-12);
+        assert!((r.g_per_request.low - 900.0 / 3.6e6 * 1.09 * 265.52).abs() < 1e-12);
+        assert!((r.g_per_request.high - 1100.0 / 3.6e6 * 1.17 * 265.52).abs() < 1e-12);
     }
 }

@@ -165,8 +165,20 @@ fn show(g: &Global, p: &ProfileSet, id: &str) -> anyhow::Result<ExitCode> {
         AnyEntry::Model(e) => ("model", serde_json::to_value(e)?),
         AnyEntry::Device(e) => ("device", serde_json::to_value(e)?),
     };
+    let cited: Vec<&hoeveel_profiles::sources::Source> = value
+        .get("cite")
+        .and_then(|c| c.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.as_str())
+        .filter_map(hoeveel_profiles::sources::find)
+        .collect();
     if g.json {
-        let v = serde_json::json!({ "kind": kind, "file": origin.file, "entry": value });
+        let sources: Vec<_> = cited
+            .iter()
+            .map(|s| serde_json::json!({ "id": s.id, "text": s.text }))
+            .collect();
+        let v = serde_json::json!({ "kind": kind, "file": origin.file, "entry": value, "sources": sources });
         return super::print_out(&format!("{}\n", serde_json::to_string_pretty(&v)?));
     }
     let mut out = format!("{kind} `{id}` (from {})\n", origin.file);
@@ -181,6 +193,14 @@ fn show(g: &Global, p: &ProfileSet, id: &str) -> anyhow::Result<ExitCode> {
     }
     if value.get("status").and_then(|s| s.as_str()) == Some("NV") {
         out.push_str("  NOT VERIFIED: this figure was not found in a primary source; treat it as a claim to check.\n");
+    }
+    for source in cited {
+        out.push_str(&format!("\nSource `{}` (profiles/SOURCES.md):\n", source.id));
+        for paragraph in source.text.split("\n\n") {
+            for line in crate::output::text::wrap(paragraph, 76, 76) {
+                out.push_str(&format!("  {line}\n"));
+            }
+        }
     }
     super::print_out(&out)
 }

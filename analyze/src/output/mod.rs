@@ -255,6 +255,27 @@ pub fn sig_decimals(v: f64, sig: usize) -> usize {
 }
 
 /// A number with `decimals` places and thousands separators, or scientific when tiny.
+/// `v` to `sig` significant figures, grouped as [`fmt_num`] does: 154,763.62 to
+/// three is "155,000", 0.0123456 is "0.0123", 5,158.79 is "5,160". Very small or
+/// very large magnitudes use an exponent (1.2e-9, 3.4e14).
+pub fn fmt_sig(v: f64, sig: usize) -> String {
+    if !v.is_finite() {
+        return v.to_string();
+    }
+    if v == 0.0 {
+        return "0".into();
+    }
+    let sig = sig.max(1) as i32;
+    let magnitude = v.abs().log10().floor() as i32;
+    if !(-4..15).contains(&magnitude) {
+        return format!("{:.*e}", (sig - 1) as usize, v);
+    }
+    let decimals = (sig - 1 - magnitude).max(0) as usize;
+    let step = 10f64.powi(magnitude + 1 - sig);
+    let rounded = (v / step).round() * step;
+    fmt_num(rounded, decimals)
+}
+
 pub fn fmt_num(v: f64, decimals: usize) -> String {
     if !v.is_finite() {
         return v.to_string();
@@ -335,6 +356,19 @@ pub fn render_with(doc: &Document, format: Format, layout: text::TextLayout) -> 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn significant_figures() {
+        use super::fmt_sig;
+        assert_eq!(fmt_sig(154_763.62, 3), "155,000");
+        assert_eq!(fmt_sig(5_158.79, 3), "5,160");
+        assert_eq!(fmt_sig(0.012_345_6, 3), "0.0123");
+        assert_eq!(fmt_sig(23.0, 2), "23");
+        assert_eq!(fmt_sig(1.0, 3), "1.00");
+        assert_eq!(fmt_sig(-0.5, 2), "-0.50");
+        assert_eq!(fmt_sig(3.4e15, 2), "3.4e15");
+        assert_eq!(fmt_sig(0.0, 3), "0");
+    }
+
     use super::*;
 
     #[test]

@@ -520,7 +520,7 @@ fn push_paragraph(out: &mut String, text: &str, indent: &str, hanging: &str, wid
 
 /// Greedy word wrap: the first line holds `first` characters, the others `rest`.
 /// A word longer than a line is broken (see [`break_word`]).
-fn wrap(text: &str, first: usize, rest: usize) -> Vec<String> {
+pub(crate) fn wrap(text: &str, first: usize, rest: usize) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
     let mut len = 0;
