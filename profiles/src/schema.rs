@@ -269,7 +269,7 @@ impl Kind {
             Kind::Sites => &["PUE"],
             Kind::Requests => &["Wh", "J"],
             Kind::Models => &["tCO2eq"],
-            Kind::Devices => &["W", "Wh", "kWh/GB", "kB"],
+            Kind::Devices => &["W", "Wh", "kWh/GB", "kB", "gCO2e/km"],
         }
     }
 }

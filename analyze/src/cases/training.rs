@@ -8,7 +8,7 @@
 
 use crate::output::{Cell, Column, Section, Table, fmt_num};
 use crate::plot::{Bar, BarChart, Chart};
-use crate::profiles::{ModelEntry, ProfileSet};
+use crate::profiles::{GridChoice, GridDataset, ModelEntry, ProfileSet};
 use crate::stats::Interval;
 use serde::Serialize;
 
@@ -23,19 +23,34 @@ pub struct TrainingSite {
     pub pue_source: String,
     pub grid_g_per_kwh: f64,
     pub grid_id: String,
+    /// The dataset chosen for the run's CO2e figures.
+    pub grid_dataset: GridDataset,
+    /// The chosen dataset has no entry for the zone: the default dataset's stands in.
+    pub grid_fallback: bool,
 }
 
+/// The grid zone of the recomputation when none is given: Meta's training
+/// clusters are in the US.
+pub const DEFAULT_ZONE: &str = "US";
+
 impl TrainingSite {
-    /// Meta publishes neither in the cards: by default the US grid (Ember 2024) and a
-    /// PUE range from the best hyperscale site published (AWS, 1.04) to the industry
-    /// average (Uptime Institute 2023, 1.58).
-    pub fn default_for(p: &ProfileSet) -> Option<TrainingSite> {
-        let grid = p.grid_entry("US/ember-2025-08")?;
+    /// Meta publishes neither in the cards: by default the US grid and a PUE range
+    /// from the best hyperscale site published (AWS, 1.04) to the industry average
+    /// (Uptime Institute 2023, 1.58).
+    pub fn default_for(p: &ProfileSet, grid: &GridDataset) -> Option<TrainingSite> {
+        TrainingSite::on_grid(p, DEFAULT_ZONE, grid)
+    }
+
+    /// `zone` (or a grid entry id) looked up in `grid`, with the default PUE range.
+    pub fn on_grid(p: &ProfileSet, zone: &str, grid: &GridDataset) -> Option<TrainingSite> {
+        let lookup = p.grid_lookup(zone, GridChoice::In(grid))?;
         Some(TrainingSite {
             pue: Interval::new(1.04, None, 1.58),
             pue_source: "not in the cards: range from the best published hyperscale site (AWS 1.04, 2024) to the industry average (Uptime 1.58, 2023)".into(),
-            grid_g_per_kwh: grid.value,
-            grid_id: grid.id.clone(),
+            grid_g_per_kwh: lookup.entry.value,
+            grid_id: lookup.entry.id.clone(),
+            grid_dataset: grid.clone(),
+            grid_fallback: lookup.fallback,
         })
     }
 }
@@ -226,6 +241,13 @@ pub fn section(
     s.tables.push(t);
     s.notes.push("Card figures: Llama 3.1 and later give a location-based total next to a market-based one; Llama 2 and Llama 3 give one pretraining total with no such split, '100% of which were offset'. Offsets are not market-based Scope 2 (GHG Protocol Scope 2 Guidance: contractual instruments for the electricity used), so they stand in a column of their own and no market-based figure is shown for those cards.".into());
     s.notes.push(format!("PUE: {}.", site.pue_source));
+    let fallbacks: Vec<(String, String)> = site
+        .grid_fallback
+        .then(|| ("the recomputation's zone".to_string(), site.grid_id.clone()))
+        .into_iter()
+        .collect();
+    s.notes
+        .extend(super::sites::grid_notes(&site.grid_dataset, &fallbacks));
     for id in ids {
         if let Some((m, n)) = p
             .model(id)
@@ -353,7 +375,8 @@ mod tests {
 
     fn results() -> Vec<TrainingResult> {
         let p = ProfileSet::shipped().expect("profiles");
-        let site = TrainingSite::default_for(&p).expect("site");
+        let grid = p.grid_dataset(None).expect("grid");
+        let site = TrainingSite::default_for(&p, &grid).expect("site");
         p.models.iter().map(|(m, _)| recompute(m, &site)).collect()
     }
 
@@ -402,7 +425,8 @@ mod tests {
     #[test]
     fn offsets_stay_out_of_the_market_column_and_the_flag_follows_llama_33() {
         let p = ProfileSet::shipped().expect("profiles");
-        let site = TrainingSite::default_for(&p).expect("site");
+        let grid = p.grid_dataset(None).expect("grid");
+        let site = TrainingSite::default_for(&p, &grid).expect("site");
         let ids = ["llama-2".to_string(), "llama-3.3".to_string()];
         let inference = Inference {
             g_per_request: Interval::point(1.0),
