@@ -168,6 +168,7 @@ fn main() -> anyhow::Result<()> {
     let opts = hoeveel::report::ReportOptions {
         site: "ms-nl".into(),
         basis: None,
+        grid: profiles.grid_dataset(None)?,
     };
     let rss_before_kib = status_kib("VmRSS:").unwrap_or(0);
     let mut times = Vec::new();

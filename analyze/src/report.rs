@@ -9,7 +9,7 @@
 use crate::cases::{ask_or_search, sites};
 use crate::output::{Basis, Cell, Column, Document, Section, Table, fmt_num};
 use crate::plot::{Chart, PowerChart};
-use crate::profiles::ProfileSet;
+use crate::profiles::{GridChoice, ProfileSet};
 use crate::stats::{self, CiInterval, Describe, Interval};
 use anyhow::anyhow;
 use hoeveel_record::per_request::common_basis;
@@ -20,6 +20,8 @@ use hoeveel_record::{EnergyBasis, PerRequest, Record, WorkloadKind};
 pub struct ReportOptions {
     /// Site for the CO2e figure.
     pub site: String,
+    /// The grid dataset of the CO2e figures.
+    pub grid: crate::profiles::GridDataset,
     /// Net or gross; None picks net where a baseline exists.
     pub basis: Option<EnergyBasis>,
 }
@@ -129,7 +131,7 @@ pub fn co2e_section(
             opts.site
         )
     })?;
-    let r = sites::at_site(p, site, d.ci())
+    let r = sites::at_site(p, site, d.ci(), GridChoice::In(&opts.grid))
         .ok_or_else(|| anyhow!("site `{}` has no grid entry", site.id))?;
     let mut s = Section::new(
         &format!("co2e:{}", m.record),
@@ -198,6 +200,12 @@ pub fn co2e_section(
         ]);
     }
     s.tables.push(e);
+    let fallbacks: Vec<(String, String)> = r
+        .grid_fallback
+        .then(|| (site.id.clone(), r.grid_id.clone()))
+        .into_iter()
+        .collect();
+    s.notes.extend(sites::grid_notes(&opts.grid, &fallbacks));
     s.notes.push(format!(
         "Method: g CO2e = energy (kWh) x PUE x grid; the energy's 95% CI and the PUE range combine by interval arithmetic (low x low .. high x high). PUE status {}{}.",
         site.meta.status,
@@ -208,10 +216,9 @@ pub fn co2e_section(
             .unwrap_or_default()
     ));
     // The ranked sites as a chart, for the HTML report.
-    let ranked = sites::section(p, d.ci(), &m.record, false);
+    let ranked = sites::section(p, d.ci(), &m.record, false, &opts.grid);
     s.charts.extend(ranked.charts);
-    s.data =
-        serde_json::json!({ "energy_basis": basis, "energy_per_request_j": d.ci(), "site": r });
+    s.data = serde_json::json!({ "energy_basis": basis, "energy_per_request_j": d.ci(), "grid_dataset": opts.grid, "site": r });
     Ok(s)
 }
 

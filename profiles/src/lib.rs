@@ -10,11 +10,13 @@
 //! rather than flowing silently into a result.
 
 pub mod check;
+pub mod grid_dataset;
 pub mod quantity;
 pub mod schema;
 pub mod sources;
 
 use check::{Checker, ProfileProblem};
+pub use grid_dataset::{DatasetInfo, GridChoice, GridDataset, GridLookup, UnknownGridDataset};
 pub use quantity::Quantity;
 pub use schema::*;
 use std::path::{Path, PathBuf};
@@ -51,6 +53,8 @@ pub const MAX_PROFILE_FILE_BYTES: u64 = 4 * 1024 * 1024;
 pub struct ProfileSet {
     pub grid: Vec<(GridEntry, Origin)>,
     pub default_grid_dataset: String,
+    /// What each grid dataset is (the grid file's `[dataset.ID]` tables).
+    pub grid_dataset_info: std::collections::BTreeMap<String, DatasetInfo>,
     pub sites: Vec<(SiteEntry, Origin)>,
     pub requests: Vec<(RequestEntry, Origin)>,
     pub models: Vec<(ModelEntry, Origin)>,
@@ -194,6 +198,9 @@ impl ProfileSet {
         {
             self.default_grid_dataset = d.to_string();
         }
+        if let Some(t) = table.get("dataset").filter(|_| kind == Kind::Grid) {
+            self.add_dataset_info(t, &mut checker);
+        }
         let origin = Origin {
             file: file.to_string(),
         };
@@ -262,6 +269,30 @@ impl ProfileSet {
         problems.extend(checker.problems);
     }
 
+    /// The `[dataset.ID]` tables of a grid file: a name and a pull for each.
+    fn add_dataset_info(&mut self, value: &toml::Value, checker: &mut Checker<'_>) {
+        let Some(t) = value.as_table() else {
+            checker.report(
+                None,
+                Some("dataset"),
+                "must be a table of [dataset.ID] tables",
+            );
+            return;
+        };
+        for (id, v) in t {
+            match v.clone().try_into::<DatasetInfo>() {
+                Ok(info) => {
+                    self.grid_dataset_info.insert(id.clone(), info);
+                }
+                Err(e) => checker.report(
+                    None,
+                    Some(&format!("dataset.{id}")),
+                    e.to_string().trim().to_string(),
+                ),
+            }
+        }
+    }
+
     fn check_references(&self, problems: &mut Vec<ProfileProblem>) {
         for (site, origin) in &self.sites {
             if self.grid_entry(&site.grid).is_none() {
@@ -321,10 +352,15 @@ impl ProfileSet {
         None
     }
 
-    /// The site's factor in gCO2e per kWh of IT energy: PUE x grid intensity, as an interval.
-    pub fn site_factor(&self, site: &SiteEntry) -> Option<hoeveel_record::stats::Interval> {
-        let grid = self.grid_entry(&site.grid)?;
-        Some(site.pue.interval().scale(grid.value))
+    /// The site's factor in gCO2e per kWh of IT energy: PUE x grid intensity, as
+    /// an interval, with the grid entry `choice` gives it.
+    pub fn site_factor(
+        &self,
+        site: &SiteEntry,
+        choice: GridChoice<'_>,
+    ) -> Option<(hoeveel_record::stats::Interval, GridLookup<'_>)> {
+        let grid = self.grid_lookup(&site.grid, choice)?;
+        Some((site.pue.interval().scale(grid.entry.value), grid))
     }
 }
 
@@ -456,7 +492,7 @@ status = "V"
         .expect("valid");
         let s = set.site("my-site").expect("added");
         assert!(s.pue.is_range());
-        let f = set.site_factor(s).expect("factor");
+        let f = set.site_factor(s, GridChoice::Named).expect("factor").0;
         assert!((f.low - 1.1 * 252.70).abs() < 1e-9 && (f.high - 1.3 * 252.70).abs() < 1e-9);
     }
 

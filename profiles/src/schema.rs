@@ -318,7 +318,7 @@ impl Kind {
             Kind::Sites => &["PUE"],
             Kind::Requests => &["Wh", "J", "gCO2e"],
             Kind::Models => &["tCO2eq"],
-            Kind::Devices => &["W", "Wh", "kWh/GB", "kB"],
+            Kind::Devices => &["W", "Wh", "kWh/GB", "kB", "gCO2e/km"],
         }
     }
 }

@@ -22,7 +22,67 @@ fn shipped_profiles_check_clean_and_list() {
     ] {
         assert!(list.contains(id), "{id}");
     }
-    assert!(list.contains("NV (unverified)"));
+    assert!(list.contains("Status: V verified"), "{list}");
+}
+
+#[test]
+fn list_fits_80_columns_with_each_id_on_a_line_of_its_own() {
+    // Piped (`| cat`): stdout is not a terminal, and no COLUMNS is set.
+    let o = hoeveel()
+        .env_remove("COLUMNS")
+        .args(["profiles", "list"])
+        .output()
+        .expect("run hoeveel");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let list = stdout(&o);
+    for line in list.lines() {
+        assert!(
+            line.chars().count() <= 80,
+            "{} columns: {line:?}",
+            line.chars().count()
+        );
+    }
+    assert!(!list.contains("[1]"), "cells moved to notes:\n{list}");
+    let row = |id: &str| {
+        list.lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(id))
+            .unwrap_or_else(|| panic!("no row of its own for {id}:\n{list}"))
+            .to_string()
+    };
+    // kind, id, value, unit, year, status.
+    let fields =
+        |id: &str| -> Vec<String> { row(id).split_whitespace().map(str::to_string).collect() };
+    assert_eq!(
+        fields("NL/workshop"),
+        ["grid", "NL/workshop", "253", "gCO2e/kWh", "2024", "V"]
+    );
+    assert_eq!(
+        fields("llama-2"),
+        ["model", "llama-2", "539", "tCO2eq", "2023", "V"]
+    );
+    assert_eq!(fields("ms-nl")[..4], ["site", "ms-nl", "1.14", "PUE"]);
+    assert_eq!(fields("aws-chile")[2], "1.09–1.17");
+    // An id too long for its column keeps its whole line rather than being cut.
+    let long = "gcp-northamerica-northeast1/google-2024";
+    assert_eq!(fields(long), ["grid", long]);
+    // Sources are for `show`, not the listing; --json keeps every field.
+    assert!(!list.contains("co2.js"), "{list}");
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&run(&["--json", "profiles", "list"]))).expect("json");
+    let columns = json["sections"][0]["tables"][0]["columns"]
+        .as_array()
+        .expect("columns")
+        .iter()
+        .map(|c| c["name"].as_str().unwrap_or_default().to_string())
+        .collect::<Vec<_>>();
+    for c in [
+        "kind", "id", "name", "value", "unit", "year", "status", "source", "licence", "vintage",
+    ] {
+        assert!(
+            columns.iter().any(|x| x == c),
+            "--json lacks {c}: {columns:?}"
+        );
+    }
 }
 
 #[test]

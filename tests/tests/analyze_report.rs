@@ -59,8 +59,26 @@ fn report_prints_the_agents_summary_and_adds_the_ci() {
     // Per output token: 50 tokens per request.
     let per_token = &section(&v, "stats:")["data"]["energy_per_output_token_net"];
     assert!((per_token["mean"].as_f64().expect("mean") - mean / 50.0).abs() < 1e-9);
-    // CO2e at the default site (Microsoft NL, 1.14 x 253 g/kWh).
-    let co2e = &section(&v, "co2e:")["data"]["site"]["g_per_request"];
+    // CO2e at the default site (Microsoft NL, PUE 1.14) on the default grid
+    // dataset, which --grid changes: NL/workshop is the workshop's 253 g/kWh.
+    let site = &section(&v, "co2e:")["data"]["site"];
+    let dataset = section(&v, "co2e:")["data"]["grid_dataset"]["id"]
+        .as_str()
+        .expect("dataset")
+        .to_string();
+    assert_eq!(site["grid_id"], format!("NL/{dataset}"));
+    let grid = site["grid_g_per_kwh"].as_f64().expect("grid");
+    let expected = mean / 3.6e6 * 1.14 * grid;
+    let co2e = &site["g_per_request"];
+    assert!((co2e["typical"].as_f64().expect("typical") - expected).abs() < 1e-12);
+    let w = json(&run(&[
+        "report",
+        "--json",
+        "--grid",
+        "workshop",
+        llm.to_str().expect("path"),
+    ]));
+    let co2e = &section(&w, "co2e:")["data"]["site"]["g_per_request"];
     let expected = mean / 3.6e6 * 1.14 * 253.0;
     assert!((co2e["typical"].as_f64().expect("typical") - expected).abs() < 1e-12);
 }

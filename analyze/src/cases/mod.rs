@@ -9,7 +9,7 @@ pub mod sites;
 pub mod training;
 
 use crate::output::{Basis, Document};
-use crate::profiles::ProfileSet;
+use crate::profiles::{GridChoice, ProfileSet};
 use crate::stats::CiInterval;
 use crate::stats::Interval;
 use hoeveel_record::PerRequest;
@@ -65,8 +65,13 @@ pub fn llm_energy(p: &ProfileSet, llm: Option<&PerRequest>) -> (Interval, String
     )
 }
 
-/// All four cases.
-pub fn all(p: &ProfileSet, records: &[Record]) -> anyhow::Result<Document> {
+/// All four cases, their CO2e figures on `grid` (case 2's workshop check on the
+/// workshop's own values).
+pub fn all(
+    p: &ProfileSet,
+    records: &[Record],
+    grid: &crate::profiles::GridDataset,
+) -> anyhow::Result<Document> {
     let find = |kind: WorkloadKind| {
         records
             .iter()
@@ -113,7 +118,7 @@ pub fn all(p: &ProfileSet, records: &[Record]) -> anyhow::Result<Document> {
     doc.sections.push(c1);
 
     let (energy, label, b2) = llm_energy(p, llm.as_ref());
-    let mut c2 = sites::section(p, energy, &label, false);
+    let mut c2 = sites::section(p, energy, &label, false, grid);
     c2.basis = Some(b2.clone());
     doc.basis = doc.basis.combine(&b2);
     doc.sections.push(c2);
@@ -122,22 +127,21 @@ pub fn all(p: &ProfileSet, records: &[Record]) -> anyhow::Result<Document> {
         crate::profiles::MUNICIPALITY_SCENARIO,
         "profiles/scenarios/municipality.toml",
     )?;
-    let mut c3 = municipality::section(p, &scenario, None)?;
+    let mut c3 = municipality::section(p, &scenario, None, grid)?;
     c3.basis = Some(Basis::reference());
     c3.notes.push("Hosting energy from the Sustainable Web Design model; measure it with `hoeveel-agent run` against a local server and pass `hoeveel scenario FILE --hosting-record r.jsonl`.".into());
     doc.basis = doc.basis.combine(&Basis::reference());
     doc.sections.push(c3);
 
-    let site = training::TrainingSite::default_for(p)
+    let site = training::TrainingSite::default_for(p, grid)
         .ok_or_else(|| anyhow::anyhow!("the profiles lack the US grid entry used for case 4"))?;
     let ws_site = p.site("ms-nl");
-    let inference =
-        ws_site
-            .and_then(|s| sites::at_site(p, s, energy))
-            .map(|r| training::Inference {
-                g_per_request: r.g_per_request,
-                label: format!("{label}; at {}", r.name),
-            });
+    let inference = ws_site
+        .and_then(|s| sites::at_site(p, s, energy, GridChoice::In(grid)))
+        .map(|r| training::Inference {
+            g_per_request: r.g_per_request,
+            label: format!("{label}; at {}, grid {}", r.name, r.grid_id),
+        });
     let ids: Vec<String> = p.models.iter().map(|(m, _)| m.id.clone()).collect();
     let mut c4 = training::section(p, &ids, &site, &DEFAULT_REQUESTS, inference.as_ref())?;
     c4.basis = Some(Basis::reference().combine(&b2));

@@ -5,7 +5,7 @@
 //! labelled as outside the LCA boundary.
 
 use crate::output::{Cell, Column, Section, Table, fmt_num};
-use crate::profiles::ProfileSet;
+use crate::profiles::{GridChoice, GridDataset, GridLookup, ProfileSet, Quantity};
 use crate::stats::Interval;
 use anyhow::{Context, anyhow, bail};
 use serde::{Deserialize, Serialize};
@@ -70,10 +70,82 @@ pub struct Outside {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Travel {
+    /// Round-trip distance of one visit (an assumption of the scenario; a range).
     #[serde(default)]
-    pub km_round_trip: Option<f64>,
+    pub km_round_trip: Option<Quantity>,
+    /// A devices profile id in gCO2e/km for a visit by car.
+    #[serde(default)]
+    pub car: Option<String>,
+    /// A devices profile id in gCO2e/km for a visit by public transport.
+    #[serde(default)]
+    pub public_transport: Option<String>,
+    /// A factor of the scenario's own, not a shipped profile.
     #[serde(default)]
     pub g_co2e_per_km: Option<f64>,
+}
+
+/// One way of travelling to the desk, with its sourced factor.
+#[derive(Debug, Clone, Serialize)]
+pub struct TravelMode {
+    pub name: String,
+    pub g_per_km: Interval,
+    pub from: String,
+    pub g_before: Interval,
+    pub g_after: Interval,
+    /// (visits after - before) x km x factor: before and after share the same
+    /// distance, so the change is not the difference of their ranges' far ends.
+    pub g_change: Interval,
+}
+
+/// Visitor travel per mode: visits x round trip (km) x g CO2e/km.
+pub fn travel_modes(p: &ProfileSet, s: &Scenario) -> anyhow::Result<Vec<TravelMode>> {
+    let Some(t) = &s.outside_boundary.travel else {
+        return Ok(Vec::new());
+    };
+    let Some(km) = t.km_round_trip.map(|q| q.interval()) else {
+        return Ok(Vec::new());
+    };
+    let mut factors = Vec::new();
+    for (mode, id, field) in [
+        ("by car", &t.car, "outside_boundary.travel.car"),
+        (
+            "by public transport",
+            &t.public_transport,
+            "outside_boundary.travel.public_transport",
+        ),
+    ] {
+        if let Some(id) = id {
+            let d = device(p, id, "gCO2e/km", field)?;
+            factors.push((
+                format!("visitor travel {mode}"),
+                d.value.interval(),
+                format!("{} [{id}] ({})", d.name, d.meta.status),
+            ));
+        }
+    }
+    if let Some(g) = t.g_co2e_per_km {
+        factors.push((
+            "visitor travel (scenario's factor)".to_string(),
+            Interval::point(g),
+            "scenario input, not a shipped profile".to_string(),
+        ));
+    }
+    let d = &s.desk;
+    Ok(factors
+        .into_iter()
+        .map(|(name, g_per_km, from)| TravelMode {
+            g_before: km.scale(d.visits_before).times(g_per_km),
+            g_after: km.scale(d.visits_after).times(g_per_km),
+            g_change: km.times(g_per_km).scale(d.visits_after - d.visits_before),
+            name,
+            from: format!(
+                "{} g CO2e/km, {from}; {} km round trip per visit (assumption)",
+                Cell::interval_sig(g_per_km, 4).display(),
+                Cell::interval(km, 0).display()
+            ),
+            g_per_km,
+        })
+        .collect())
 }
 
 impl Scenario {
@@ -160,11 +232,36 @@ fn network_kwh_per_gb(
     })
 }
 
-/// The elements, given the hosting energy per view in joules if it was measured.
+/// The grid entries of the scenario under `grid`: the one for networking and
+/// terminals (`web.grid`) and the hosting site's.
+fn grid_entries<'a>(
+    p: &'a ProfileSet,
+    s: &Scenario,
+    grid: &GridDataset,
+) -> anyhow::Result<(GridLookup<'a>, GridLookup<'a>)> {
+    let w = &s.web;
+    let web = p
+        .grid_lookup(&w.grid, GridChoice::In(grid))
+        .ok_or_else(|| anyhow!("scenario field `web.grid`: no grid entry `{}`", w.grid))?;
+    let site = p.site(&w.hosting_site).ok_or_else(|| {
+        anyhow!(
+            "scenario field `web.hosting_site`: no site `{}`",
+            w.hosting_site
+        )
+    })?;
+    let hosting = p
+        .grid_lookup(&site.grid, GridChoice::In(grid))
+        .ok_or_else(|| anyhow!("site `{}` has no grid", site.id))?;
+    Ok((web, hosting))
+}
+
+/// The elements, given the hosting energy per view in joules if it was measured,
+/// on the chosen `grid`.
 pub fn elements(
     p: &ProfileSet,
     s: &Scenario,
     hosting_j_per_view: Option<(Interval, String)>,
+    grid_dataset: &GridDataset,
 ) -> anyhow::Result<Vec<Element>> {
     let w = &s.web;
     let weight_kb = match (&w.page_weight, w.page_weight_kb) {
@@ -176,18 +273,14 @@ pub fn elements(
     };
     // kB of 1,000 bytes; GB of 10^9 bytes.
     let gb = weight_kb.scale(1e3 / 1e9);
-    let grid = p
-        .grid_entry(&w.grid)
-        .ok_or_else(|| anyhow!("scenario field `web.grid`: no grid entry `{}`", w.grid))?;
+    let (grid, site_grid) = grid_entries(p, s, grid_dataset)?;
+    let (grid, site_grid) = (grid.entry, site_grid.entry);
     let site = p.site(&w.hosting_site).ok_or_else(|| {
         anyhow!(
             "scenario field `web.hosting_site`: no site `{}`",
             w.hosting_site
         )
     })?;
-    let site_grid = p
-        .grid_entry(&site.grid)
-        .ok_or_else(|| anyhow!("site `{}` has no grid", site.id))?;
 
     let (network_intensity, network_label) = network_kwh_per_gb(p, &w.network, w.network_year)?;
     let network_kwh = gb.times(network_intensity);
@@ -196,8 +289,8 @@ pub fn elements(
     let (hosting_kwh, hosting_g_per_kwh, hosting_basis) = match hosting_j_per_view {
         Some((j, label)) => (
             j.scale(1.0 / 3.6e6),
-            p.site_factor(site)
-                .unwrap_or(Interval::point(site_grid.value)),
+            p.site_factor(site, GridChoice::In(grid_dataset))
+                .map_or(Interval::point(site_grid.value), |(f, _)| f),
             format!("measured ({label}) x PUE x grid of {}", site.id),
         ),
         None => {
@@ -229,14 +322,18 @@ pub fn elements(
             "networking",
             network_kwh,
             Interval::point(grid.value),
-            format!("{network_label} x page weight, grid {}", grid.id),
+            format!(
+                "{network_label} x page weight ({}: assumption, see below), grid {}",
+                page_weight_label(w),
+                grid.id
+            ),
         ),
         mk(
             "user terminals",
             terminal_kwh,
             Interval::point(grid.value),
             format!(
-                "{} x {} min per view, grid {}",
+                "{} x {} min per view (assumption), grid {}",
                 w.terminal,
                 fmt_num(w.minutes_per_view, 1),
                 grid.id
@@ -245,12 +342,76 @@ pub fn elements(
     ])
 }
 
+/// The page weight as the scenario gives it: a profile id or a measured figure.
+fn page_weight_label(w: &Web) -> String {
+    match (&w.page_weight, w.page_weight_kb) {
+        (_, Some(kb)) => format!("{} kB measured", fmt_num(kb, 0)),
+        (Some(id), None) => id.clone(),
+        (None, None) => "no page weight".into(),
+    }
+}
+
+/// The scenario's assumptions that decide the answer, each labelled so.
+fn assumptions_table(p: &ProfileSet, s: &Scenario) -> Table {
+    let w = &s.web;
+    let mut t = Table::new(
+        "assumptions",
+        vec![
+            Column::new("assumption", None),
+            Column::new("value", None),
+            Column::new("what it decides", None),
+        ],
+    )
+    .caption("The scenario's assumptions (not sourced; change them in the scenario file)");
+    t.row(vec![
+        Cell::text("assumption: page views a month"),
+        Cell::text(format!(
+            "{} → {}",
+            fmt_num(w.page_views_before, 0),
+            fmt_num(w.page_views_after, 0)
+        )),
+        Cell::text("every web element scales with it; take it from the site's analytics"),
+    ]);
+    t.row(vec![
+        Cell::text("assumption: minutes per view"),
+        Cell::text(fmt_num(w.minutes_per_view, 1)),
+        Cell::text("the user-terminal element, the largest web term"),
+    ]);
+    let name = |id: &str| p.device(id).map_or(id.to_string(), |d| d.name.clone());
+    t.row(vec![
+        Cell::text("assumption: page weight paired with terminal power"),
+        Cell::text(format!(
+            "{} with {}",
+            w.page_weight
+                .as_deref()
+                .map_or_else(|| page_weight_label(w), name),
+            name(&w.terminal)
+        )),
+        Cell::text("networking and hosting scale with the weight, terminals with the power; a page weight of one device class paired with the power of another is the scenario's choice"),
+    ]);
+    if let Some(km) = s
+        .outside_boundary
+        .travel
+        .as_ref()
+        .and_then(|t| t.km_round_trip)
+    {
+        t.row(vec![
+            Cell::text("assumption: round trip per desk visit"),
+            Cell::text(format!("{} km", Cell::interval(km.interval(), 0).display())),
+            Cell::text("visitor travel (outside the LCA boundary), which dominates"),
+        ]);
+    }
+    t
+}
+
 pub fn section(
     p: &ProfileSet,
     s: &Scenario,
     hosting: Option<(Interval, String)>,
+    grid: &GridDataset,
 ) -> anyhow::Result<Section> {
-    let els = elements(p, s, hosting)?;
+    let els = elements(p, s, hosting, grid)?;
+    let travel = travel_modes(p, s)?;
     let mut sec = Section::new(
         "municipality",
         "Case 3: counter service or a better web page?",
@@ -271,7 +432,7 @@ pub fn section(
         ],
     )
     .caption(format!(
-        "Inside the LCA boundary (Berthelot et al.: web hosting, networking, user terminals); {} page views per {} before, {} after",
+        "Inside the LCA boundary (Berthelot et al.: web hosting, networking, user terminals); {} page views per {} before, {} after (assumption); visitor travel below the total, OUTSIDE the boundary",
         fmt_num(s.web.page_views_before, 0),
         s.period,
         fmt_num(s.web.page_views_after, 0)
@@ -302,9 +463,26 @@ pub fn section(
         Cell::interval(change(total_before, total_after), 2),
         Cell::Empty,
     ]);
+    // Quantified, but outside the boundary: shown under the total, never in it.
+    for m in &travel {
+        t.row(vec![
+            Cell::text(format!(
+                "OUTSIDE the boundary, not in the total: {}",
+                m.name
+            )),
+            Cell::Empty,
+            Cell::Empty,
+            Cell::Empty,
+            Cell::interval_sig(m.g_before, 3),
+            Cell::interval_sig(m.g_after, 3),
+            Cell::interval_sig(m.g_change, 3),
+            Cell::text(&m.from),
+        ]);
+    }
     sec.tables.push(t);
+    sec.tables.push(assumptions_table(p, s));
 
-    sec.tables.push(network_sensitivity(p, s)?);
+    sec.tables.push(network_sensitivity(p, s, grid)?);
 
     let mut o = Table::new(
         "outside_boundary",
@@ -316,7 +494,7 @@ pub fn section(
             Column::new("note", None),
         ],
     )
-    .caption("Outside the LCA boundary: shown apart, not added to the total above");
+    .caption("OUTSIDE the LCA boundary: shown apart, not added to the total above");
     let d = &s.desk;
     o.row(vec![
         Cell::text("desk visits"),
@@ -325,40 +503,67 @@ pub fn section(
         Cell::num(d.visits_after - d.visits_before, 0),
         Cell::text(d.source.clone().unwrap_or_default()),
     ]);
-    let travel = s.outside_boundary.travel.as_ref();
-    if let Some(km) = travel.and_then(|t| t.km_round_trip) {
+    let km = s
+        .outside_boundary
+        .travel
+        .as_ref()
+        .and_then(|t| t.km_round_trip)
+        .map(|q| q.interval());
+    if let Some(km) = km {
         o.row(vec![
             Cell::text("visitor travel (km)"),
-            Cell::num(d.visits_before * km, 0),
-            Cell::num(d.visits_after * km, 0),
-            Cell::num((d.visits_after - d.visits_before) * km, 0),
+            Cell::interval(km.scale(d.visits_before), 0),
+            Cell::interval(km.scale(d.visits_after), 0),
+            Cell::interval(
+                change(km.scale(d.visits_before), km.scale(d.visits_after)),
+                0,
+            ),
             Cell::text(format!(
-                "{} km per visit, round trip (scenario assumption)",
-                fmt_num(km, 1)
+                "{} km per visit, round trip (assumption)",
+                Cell::interval(km, 0).display()
             )),
         ]);
-        match travel.and_then(|t| t.g_co2e_per_km) {
-            Some(g) => o.row(vec![
-                Cell::text("visitor travel (g CO2e)"),
-                Cell::num(d.visits_before * km * g, 0),
-                Cell::num(d.visits_after * km * g, 0),
-                Cell::num((d.visits_after - d.visits_before) * km * g, 0),
-                Cell::text(format!("{} g CO2e/km (scenario input, not a shipped profile)", fmt_num(g, 1))),
-            ]),
-            None => o.row(vec![
+        if travel.is_empty() {
+            o.row(vec![
                 Cell::text("visitor travel (g CO2e)"),
                 Cell::text("not quantified"),
                 Cell::text("not quantified"),
                 Cell::Empty,
-                Cell::text("no sourced g CO2e/km is shipped; set outside_boundary.travel.g_co2e_per_km to quantify"),
-            ]),
+                Cell::text("give outside_boundary.travel.car or .public_transport (a gCO2e/km profile) to quantify"),
+            ]);
         }
+    }
+    for m in &travel {
+        o.row(vec![
+            Cell::text(format!("{} (g CO2e)", m.name)),
+            Cell::interval_sig(m.g_before, 3),
+            Cell::interval_sig(m.g_after, 3),
+            Cell::interval_sig(m.g_change, 3),
+            Cell::text(&m.from),
+        ]);
     }
     sec.tables.push(o);
     sec.tables.push(workshop_check());
     sec.notes.push("The use-stage LCA covers the page (hosting, network, terminals). The visits the page avoids change travel, which is outside that boundary: the workshop's point is that the LCA does not see it.".into());
+    let (web_grid, site_grid) = grid_entries(p, s, grid)?;
+    let fallbacks: Vec<(String, String)> = [
+        ("web.grid".to_string(), web_grid),
+        (format!("hosting site {}", s.web.hosting_site), site_grid),
+    ]
+    .into_iter()
+    .filter(|(_, g)| g.fallback)
+    .map(|(what, g)| (what, g.entry.id.clone()))
+    .collect();
+    sec.notes.extend(super::sites::grid_notes(grid, &fallbacks));
     sec.notes.push("Method: per view = page weight (GB) x kWh/GB for network and hosting, device power x minutes for terminals; g CO2e = kWh x grid (x PUE for measured hosting); ranges multiply bounds.".into());
-    sec.data = serde_json::json!({ "scenario": s, "elements": els, "total_g_before": total_before, "total_g_after": total_after });
+    sec.data = serde_json::json!({
+        "scenario": s,
+        "grid_dataset": grid,
+        "elements": els,
+        "total_g_before": total_before,
+        "total_g_after": total_after,
+        "outside_boundary_travel": travel,
+    });
     Ok(sec)
 }
 
@@ -392,7 +597,7 @@ fn workshop_check() -> Table {
 
 /// The networking element under each shipped network intensity: the choice of
 /// model moves it by more than an order of magnitude.
-fn network_sensitivity(p: &ProfileSet, s: &Scenario) -> anyhow::Result<Table> {
+fn network_sensitivity(p: &ProfileSet, s: &Scenario, grid: &GridDataset) -> anyhow::Result<Table> {
     let w = &s.web;
     let mut t = Table::new(
         "network_sensitivity",
@@ -409,9 +614,7 @@ fn network_sensitivity(p: &ProfileSet, s: &Scenario) -> anyhow::Result<Table> {
         (Some(id), None) => device_q(p, id, "kB", "web.page_weight")?,
         (None, None) => bail!("scenario: give web.page_weight or web.page_weight_kb"),
     };
-    let grid = p
-        .grid_entry(&w.grid)
-        .ok_or_else(|| anyhow!("scenario field `web.grid`: no grid entry `{}`", w.grid))?;
+    let grid = grid_entries(p, s, grid)?.0.entry;
     let mut options: Vec<(&str, Option<i64>)> =
         vec![("swd-v4-network", None), ("network-aslan-2018", None)];
     if let Some(y) = w.network_year {
@@ -459,7 +662,8 @@ mod tests {
         let p = ProfileSet::shipped().expect("profiles");
         let s = Scenario::parse(crate::profiles::MUNICIPALITY_SCENARIO, "municipality.toml")
             .expect("scenario");
-        let els = elements(&p, &s, None).expect("elements");
+        let grid = p.grid_dataset(None).expect("grid");
+        let els = elements(&p, &s, None, &grid).expect("elements");
         assert_eq!(s.web.network_year, Some(2025));
         assert_eq!(
             els.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
@@ -492,10 +696,74 @@ mod tests {
     fn measured_hosting_uses_site_pue() {
         let p = ProfileSet::shipped().expect("profiles");
         let s = Scenario::parse(crate::profiles::MUNICIPALITY_SCENARIO, "m").expect("scenario");
-        let els = elements(&p, &s, Some((Interval::point(36.0), "test".into()))).expect("elements");
+        let grid = p.grid_dataset(None).expect("grid");
+        let els = elements(&p, &s, Some((Interval::point(36.0), "test".into())), &grid)
+            .expect("elements");
         // 36 J = 0.01 Wh per view; local-nl PUE 1.56-1.67 x 252.70.
         assert!((els[0].per_view_wh.low - 0.01).abs() < 1e-12);
         assert!((els[0].g_after.high - 300.0 * 1e-5 * 1.67 * 252.70).abs() < 1e-9);
+    }
+
+    #[test]
+    fn travel_is_quantified_outside_the_total_and_assumptions_are_labelled() {
+        let p = ProfileSet::shipped().expect("profiles");
+        let s = Scenario::parse(crate::profiles::MUNICIPALITY_SCENARIO, "m").expect("scenario");
+        let modes = travel_modes(&p, &s).expect("travel");
+        assert_eq!(modes.len(), 2);
+        // 50 visits x 2-20 km x 167.25 g/km (DESNZ 2025 average car).
+        let car = &modes[0];
+        assert!((car.g_before.low - 50.0 * 2.0 * 167.25).abs() < 1e-9);
+        assert!((car.g_before.high - 50.0 * 20.0 * 167.25).abs() < 1e-9);
+        assert_eq!(car.g_before.typical, Some(50.0 * 10.0 * 167.25));
+        // 45 fewer visits x 2-20 km x 167.25 g/km.
+        assert!((car.g_change.high + 45.0 * 2.0 * 167.25).abs() < 1e-9);
+        assert!(car.from.contains("(assumption)") && car.from.contains("travel-car-desnz-2025"));
+        let grid = p.grid_dataset(None).expect("grid");
+        let sec = section(&p, &s, None, &grid).expect("section");
+        let table = |id: &str| sec.tables.iter().find(|t| t.id == id).expect("table");
+        let lca = table("lca_elements");
+        let total = lca
+            .rows
+            .iter()
+            .position(|r| r[0].display() == "total inside the boundary")
+            .expect("total");
+        let outside: Vec<&Vec<Cell>> = lca.rows[total + 1..].iter().collect();
+        assert_eq!(outside.len(), 2);
+        assert!(
+            outside
+                .iter()
+                .all(|r| r[0].display().starts_with("OUTSIDE the boundary"))
+        );
+        // The total holds the three web elements only.
+        let web: f64 = lca.rows[..total]
+            .iter()
+            .map(|r| match &r[4] {
+                Cell::Num { value, .. } => *value,
+                Cell::Range { low, .. } => *low,
+                _ => 0.0,
+            })
+            .sum();
+        let total_low = match &lca.rows[total][4] {
+            Cell::Num { value, .. } => *value,
+            Cell::Range { low, .. } => *low,
+            _ => f64::NAN,
+        };
+        assert!((web - total_low).abs() < 1e-9, "{web} vs {total_low}");
+        let assumptions = table("assumptions");
+        let first: Vec<String> = assumptions.rows.iter().map(|r| r[0].display()).collect();
+        assert_eq!(first.len(), 4);
+        assert!(
+            first.iter().all(|c| c.starts_with("assumption: ")),
+            "{first:?}"
+        );
+        assert_eq!(assumptions.rows[0][1].display(), "100 → 300");
+        assert!(assumptions.rows[2][1].display().contains("mobile"));
+        assert!(assumptions.rows[2][1].display().contains("Laptop"));
+        assert!(
+            lca.caption
+                .as_deref()
+                .is_some_and(|c| c.contains("(assumption)"))
+        );
     }
 
     #[test]

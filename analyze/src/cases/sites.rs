@@ -7,7 +7,7 @@
 
 use crate::output::{Cell, Column, Section, Table};
 use crate::plot::{Bar, BarChart, Chart};
-use crate::profiles::{ProfileSet, SiteEntry};
+use crate::profiles::{GridChoice, GridDataset, ProfileSet, SiteEntry};
 use crate::stats::Interval;
 use serde::Serialize;
 
@@ -29,6 +29,8 @@ pub struct SiteResult {
     pub pue_is_range: bool,
     pub grid_id: String,
     pub grid_g_per_kwh: f64,
+    /// The chosen dataset has no entry for the site's zone: the site's own entry stands in.
+    pub grid_fallback: bool,
     /// PUE x grid intensity.
     pub factor_g_per_kwh: Interval,
     pub g_per_request: Interval,
@@ -37,17 +39,22 @@ pub struct SiteResult {
     pub workshop: bool,
 }
 
-/// CO2e of `energy_j` per request at one site.
-pub fn at_site(profiles: &ProfileSet, site: &SiteEntry, energy_j: Interval) -> Option<SiteResult> {
-    let grid = profiles.grid_entry(&site.grid)?;
-    let factor = profiles.site_factor(site)?;
+/// CO2e of `energy_j` per request at one site, on the grid entry `grid` gives it.
+pub fn at_site(
+    profiles: &ProfileSet,
+    site: &SiteEntry,
+    energy_j: Interval,
+    grid: GridChoice<'_>,
+) -> Option<SiteResult> {
+    let (factor, lookup) = profiles.site_factor(site, grid)?;
     Some(SiteResult {
         id: site.id.clone(),
         name: site.name.clone(),
         pue: site.pue.interval(),
         pue_is_range: site.pue.is_range(),
-        grid_id: grid.id.clone(),
-        grid_g_per_kwh: grid.value,
+        grid_id: lookup.entry.id.clone(),
+        grid_g_per_kwh: lookup.entry.value,
+        grid_fallback: lookup.fallback,
         factor_g_per_kwh: factor,
         g_per_request: energy_j.scale(1.0 / J_PER_KWH).times(factor),
         status: site.meta.status.clone(),
@@ -57,13 +64,18 @@ pub fn at_site(profiles: &ProfileSet, site: &SiteEntry, energy_j: Interval) -> O
 }
 
 /// Every site, ranked by the centre of its per-request range (lowest first).
-pub fn rank(profiles: &ProfileSet, energy_j: Interval, workshop_only: bool) -> Vec<SiteResult> {
+pub fn rank(
+    profiles: &ProfileSet,
+    energy_j: Interval,
+    workshop_only: bool,
+    grid: GridChoice<'_>,
+) -> Vec<SiteResult> {
     let mut rows: Vec<SiteResult> = profiles
         .sites
         .iter()
         .map(|(s, _)| s)
         .filter(|s| !workshop_only || s.workshop)
-        .filter_map(|s| at_site(profiles, s, energy_j))
+        .filter_map(|s| at_site(profiles, s, energy_j, grid))
         .collect();
     rows.sort_by(|a, b| {
         a.g_per_request
@@ -73,16 +85,43 @@ pub fn rank(profiles: &ProfileSet, energy_j: Interval, workshop_only: bool) -> V
     rows
 }
 
-/// The ranked table, the workshop check and a bar chart, as one section.
+/// The notes that go with CO2e figures on `grid`: the dataset line, and the
+/// figures (`(what, entry)`) whose zone it lacks, which keep their own entry.
+pub fn grid_notes(grid: &GridDataset, fallbacks: &[(String, String)]) -> Vec<String> {
+    let mut notes = vec![format!("{}.", grid.line())];
+    if !fallbacks.is_empty() {
+        notes.push(format!(
+            "Not in dataset {}, so each keeps its own grid entry: {}.",
+            grid.id,
+            fallbacks
+                .iter()
+                .map(|(what, entry)| format!("{what} ({entry})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    notes
+}
+
+/// The ranked table (on the chosen `grid`), the workshop check (on the
+/// workshop's own values, whatever `grid` is) and a bar chart, as one section.
 pub fn section(
     profiles: &ProfileSet,
     energy_j: Interval,
     energy_label: &str,
     workshop_only: bool,
+    grid: &GridDataset,
 ) -> Section {
-    let rows = rank(profiles, energy_j, workshop_only);
+    let rows = rank(profiles, energy_j, workshop_only, GridChoice::In(grid));
+    let reproduction = rank(profiles, energy_j, true, GridChoice::Named);
     let mut s = Section::new("sites", "Case 2: where do I host my app?");
     s.notes.push(format!("Energy per request: {energy_label}."));
+    let fallbacks: Vec<(String, String)> = rows
+        .iter()
+        .filter(|r| r.grid_fallback)
+        .map(|r| (r.id.clone(), r.grid_id.clone()))
+        .collect();
+    s.notes.extend(grid_notes(grid, &fallbacks));
     let mut t = Table::new(
         "ranked",
         vec![
@@ -116,7 +155,7 @@ pub fn section(
         ]);
     }
     s.tables.push(t);
-    s.tables.push(workshop_check(&rows));
+    s.tables.push(workshop_check(&reproduction));
     for r in rows.iter().filter(|r| r.pue_is_range) {
         s.notes.push(format!(
             "{}: PUE is a range, not a value: {}",
@@ -136,7 +175,10 @@ pub fn section(
             .into(),
     );
     s.charts.push(Chart::Bars(BarChart {
-        title: "g CO2e per 1,000 requests, by site (whisker: range)".into(),
+        title: format!(
+            "g CO2e per 1,000 requests, by site (whisker: range). {}",
+            grid.line()
+        ),
         unit: "g CO2e per 1,000 requests".into(),
         bars: rows
             .iter()
@@ -152,7 +194,12 @@ pub fn section(
             })
             .collect(),
     }));
-    s.data = serde_json::json!({ "energy_per_request_j": energy_j, "sites": rows });
+    s.data = serde_json::json!({
+        "energy_per_request_j": energy_j,
+        "grid_dataset": grid,
+        "sites": rows,
+        "workshop_check_sites": reproduction,
+    });
     s
 }
 
@@ -169,7 +216,7 @@ pub fn workshop_check(rows: &[SiteResult]) -> Table {
             Column::new("source", None),
         ],
     )
-    .caption("Workshop check: PUE x grid intensity");
+    .caption("Workshop check: PUE x grid intensity, on each site's own grid entry (the workshop's values, whatever --grid says)");
     for (id, workshop) in WORKSHOP_FACTORS {
         if let Some(r) = rows.iter().find(|r| r.id == id) {
             let f = r.factor_g_per_kwh.centre();
@@ -234,7 +281,7 @@ mod tests {
     #[test]
     fn workshop_factors_reproduce_exactly() {
         let p = ProfileSet::shipped().expect("profiles");
-        let rows = rank(&p, Interval::point(J_PER_KWH), true);
+        let rows = rank(&p, Interval::point(J_PER_KWH), true, GridChoice::Named);
         assert_eq!(rows.len(), 6);
         for (id, expected) in WORKSHOP_FACTORS {
             let r = rows.iter().find(|r| r.id == id).expect("site");
@@ -260,8 +307,54 @@ mod tests {
         let p = ProfileSet::shipped().expect("profiles");
         let site = p.site("aws-chile").expect("site");
         let e = Interval::new(900.0, Some(1000.0), 1100.0);
-        let r = at_site(&p, site, e).expect("result");
+        let r = at_site(&p, site, e, GridChoice::Named).expect("result");
         assert!((r.g_per_request.low - 900.0 / 3.6e6 * 1.09 * 265.52).abs() < 1e-12);
         assert!((r.g_per_request.high - 1100.0 / 3.6e6 * 1.17 * 265.52).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_workshop_check_keeps_its_values_whatever_grid_is_chosen() {
+        let p = ProfileSet::shipped().expect("profiles");
+        for id in p.grid_dataset_ids() {
+            let grid = p.grid_dataset(Some(&id)).expect("dataset");
+            let s = section(&p, Interval::point(J_PER_KWH), "1 kWh", false, &grid);
+            let check = s
+                .tables
+                .iter()
+                .find(|t| t.id == "workshop_check")
+                .expect("check");
+            let rounded: Vec<String> = check.rows.iter().take(4).map(|r| r[2].display()).collect();
+            assert_eq!(rounded, ["288", "649", "70", "550"], "--grid {id}");
+            assert!(
+                s.notes
+                    .iter()
+                    .any(|n| n.starts_with("Grid: ") && n.contains(&id))
+            );
+        }
+    }
+
+    #[test]
+    fn a_chosen_dataset_moves_the_ranking_and_names_what_it_lacks() {
+        let p = ProfileSet::shipped().expect("profiles");
+        let em = p.grid_dataset(Some("em-2024")).expect("em");
+        let rows = rank(&p, Interval::point(J_PER_KWH), false, GridChoice::In(&em));
+        let nl = rows.iter().find(|r| r.id == "ms-nl").expect("ms-nl");
+        assert_eq!(
+            (nl.grid_id.as_str(), nl.grid_fallback),
+            ("NL/em-2024", false)
+        );
+        let gcp = rows
+            .iter()
+            .find(|r| r.id == "gcp-europe-west4")
+            .expect("gcp");
+        assert!(gcp.grid_fallback && gcp.grid_id.ends_with("/google-2024"));
+        let s = section(&p, Interval::point(J_PER_KWH), "1 kWh", false, &em);
+        assert!(
+            s.notes
+                .iter()
+                .any(|n| n.starts_with("Not in dataset em-2024") && n.contains("gcp-europe-west4")),
+            "{:?}",
+            s.notes
+        );
     }
 }

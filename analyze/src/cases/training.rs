@@ -8,7 +8,7 @@
 
 use crate::output::{Cell, Column, Section, Table, fmt_num};
 use crate::plot::{Bar, BarChart, Chart};
-use crate::profiles::{ModelEntry, ProfileSet};
+use crate::profiles::{GridChoice, GridDataset, ModelEntry, ProfileSet};
 use crate::stats::Interval;
 use serde::Serialize;
 
@@ -23,19 +23,34 @@ pub struct TrainingSite {
     pub pue_source: String,
     pub grid_g_per_kwh: f64,
     pub grid_id: String,
+    /// The dataset chosen for the run's CO2e figures.
+    pub grid_dataset: GridDataset,
+    /// The chosen dataset has no entry for the zone: the default dataset's stands in.
+    pub grid_fallback: bool,
 }
 
+/// The grid zone of the recomputation when none is given: Meta's training
+/// clusters are in the US.
+pub const DEFAULT_ZONE: &str = "US";
+
 impl TrainingSite {
-    /// Meta publishes neither in the cards: by default the US grid (Ember 2024) and a
-    /// PUE range from the best hyperscale site published (AWS, 1.04) to the industry
-    /// average (Uptime Institute 2023, 1.58).
-    pub fn default_for(p: &ProfileSet) -> Option<TrainingSite> {
-        let grid = p.grid_entry("US/ember-2025-08")?;
+    /// Meta publishes neither in the cards: by default the US grid and a PUE range
+    /// from the best hyperscale site published (AWS, 1.04) to the industry average
+    /// (Uptime Institute 2023, 1.58).
+    pub fn default_for(p: &ProfileSet, grid: &GridDataset) -> Option<TrainingSite> {
+        TrainingSite::on_grid(p, DEFAULT_ZONE, grid)
+    }
+
+    /// `zone` (or a grid entry id) looked up in `grid`, with the default PUE range.
+    pub fn on_grid(p: &ProfileSet, zone: &str, grid: &GridDataset) -> Option<TrainingSite> {
+        let lookup = p.grid_lookup(zone, GridChoice::In(grid))?;
         Some(TrainingSite {
             pue: Interval::new(1.04, None, 1.58),
             pue_source: "not in the cards: range from the best published hyperscale site (AWS 1.04, 2024) to the industry average (Uptime 1.58, 2023)".into(),
-            grid_g_per_kwh: grid.value,
-            grid_id: grid.id.clone(),
+            grid_g_per_kwh: lookup.entry.value,
+            grid_id: lookup.entry.id.clone(),
+            grid_dataset: grid.clone(),
+            grid_fallback: lookup.fallback,
         })
     }
 }
@@ -47,12 +62,60 @@ pub struct TrainingResult {
     pub gpu_hours: f64,
     /// GPU-hours x TDP, summed over the card's rows.
     pub gpu_energy_kwh: f64,
+    /// The card's training total: location-based where the card also gives a
+    /// market-based figure, else its one pretraining total (Llama 2, Llama 3).
     pub card_location_t: f64,
+    /// What `card_location_t` is, as the card gives it.
+    pub card_basis: CardBasis,
     pub card_market_t: Option<f64>,
+    /// What the card says of offsets, where it gives no market-based figure.
+    /// Offsets are not market-based Scope 2 (the GHG Protocol's Scope 2 Guidance
+    /// counts contractual instruments for electricity, not offsets bought
+    /// elsewhere), so they are kept apart from the market-based column.
+    pub card_offsets: Option<String>,
     /// Card t x 10^6 / GPU energy: the PUE x grid the card implies.
     pub implied_g_per_kwh: f64,
     pub recomputed_t: Interval,
     pub inconsistent: bool,
+}
+
+/// How a card states its training total.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CardBasis {
+    /// Location-based, next to a market-based figure (Llama 3.1 and later).
+    LocationBased,
+    /// One pretraining total with no location/market split (Llama 2, Llama 3).
+    PretrainingTotal,
+}
+
+impl CardBasis {
+    pub fn of(m: &ModelEntry) -> CardBasis {
+        if m.market_tco2e.is_some() {
+            CardBasis::LocationBased
+        } else {
+            CardBasis::PretrainingTotal
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            CardBasis::LocationBased => "location-based",
+            CardBasis::PretrainingTotal => "pretraining total (no location/market split)",
+        }
+    }
+}
+
+impl TrainingResult {
+    /// The model's name, flagged where its card contradicts itself, in every
+    /// table that prints its figure.
+    pub fn display_name(&self) -> String {
+        if self.inconsistent {
+            format!("{} (card inconsistent)", self.name)
+        } else {
+            self.name.clone()
+        }
+    }
 }
 
 /// GPU energy at TDP in kWh: the variants' rows when the card has them and they
@@ -77,7 +140,13 @@ pub fn recompute(m: &ModelEntry, site: &TrainingSite) -> TrainingResult {
         gpu_hours: m.gpu_hours,
         gpu_energy_kwh: kwh,
         card_location_t: m.location_tco2e,
+        card_basis: CardBasis::of(m),
         card_market_t: m.market_tco2e,
+        card_offsets: m
+            .market_tco2e
+            .is_none()
+            .then(|| m.market_note.clone())
+            .flatten(),
         implied_g_per_kwh: m.location_tco2e * 1e6 / kwh,
         recomputed_t: site.pue.scale(kwh * site.grid_g_per_kwh / 1e6),
         inconsistent: m.inconsistent,
@@ -131,8 +200,10 @@ pub fn section(
             Column::new("model", None),
             Column::new("GPU-hours", None),
             Column::new("GPU energy at TDP", Some("MWh")),
-            Column::new("card, location-based", Some("tCO2eq")),
+            Column::new("card", Some("tCO2eq")),
+            Column::new("card's figure is", None),
             Column::new("card, market-based", Some("tCO2eq")),
+            Column::new("offsets (not Scope 2)", None),
             Column::new("implied PUE x grid", Some("g/kWh")),
             Column::new("recomputed", Some("tCO2eq")),
             Column::new("card within recomputed range", None),
@@ -146,21 +217,14 @@ pub fn section(
     ));
     for r in &results {
         t.row(vec![
-            Cell::text(format!(
-                "{}{}",
-                r.name,
-                if r.inconsistent {
-                    " (card inconsistent)"
-                } else {
-                    ""
-                }
-            )),
+            Cell::text(r.display_name()),
             Cell::num(r.gpu_hours, 0),
             Cell::num(r.gpu_energy_kwh / 1000.0, 1),
             Cell::num(r.card_location_t, 2),
+            Cell::text(r.card_basis.label()),
             r.card_market_t
-                .map(|m| Cell::num(m, 0))
-                .unwrap_or_else(|| Cell::text("offset")),
+                .map_or_else(|| Cell::text("not given"), |m| Cell::num(m, 0)),
+            r.card_offsets.as_deref().map_or(Cell::Empty, Cell::text),
             Cell::num(r.implied_g_per_kwh, 1),
             Cell::interval(r.recomputed_t, 0),
             Cell::text(
@@ -175,7 +239,15 @@ pub fn section(
         ]);
     }
     s.tables.push(t);
+    s.notes.push("Card figures: Llama 3.1 and later give a location-based total next to a market-based one; Llama 2 and Llama 3 give one pretraining total with no such split, '100% of which were offset'. Offsets are not market-based Scope 2 (GHG Protocol Scope 2 Guidance: contractual instruments for the electricity used), so they stand in a column of their own and no market-based figure is shown for those cards.".into());
     s.notes.push(format!("PUE: {}.", site.pue_source));
+    let fallbacks: Vec<(String, String)> = site
+        .grid_fallback
+        .then(|| ("the recomputation's zone".to_string(), site.grid_id.clone()))
+        .into_iter()
+        .collect();
+    s.notes
+        .extend(super::sites::grid_notes(&site.grid_dataset, &fallbacks));
     for id in ids {
         if let Some((m, n)) = p
             .model(id)
@@ -239,11 +311,11 @@ pub fn section(
             Column::new("training per request", Some("g CO2e")),
         ],
     )
-    .caption("Training amortised per request (card's location-based figure / requests)");
+    .caption("Training amortised per request (the card's total / requests)");
     for r in &results {
         for n in requests {
             a.row(vec![
-                Cell::text(&r.name),
+                Cell::text(r.display_name()),
                 Cell::num(*n, 0),
                 Cell::sig(amortised_g_per_request(r.card_location_t, *n), 4),
             ]);
@@ -266,7 +338,7 @@ pub fn section(
         for r in &results {
             let g = inf.g_per_request;
             b.row(vec![
-                Cell::text(&r.name),
+                Cell::text(r.display_name()),
                 Cell::interval_sig(g, 4),
                 Cell::interval(
                     Interval::new(
@@ -303,7 +375,8 @@ mod tests {
 
     fn results() -> Vec<TrainingResult> {
         let p = ProfileSet::shipped().expect("profiles");
-        let site = TrainingSite::default_for(&p).expect("site");
+        let grid = p.grid_dataset(None).expect("grid");
+        let site = TrainingSite::default_for(&p, &grid).expect("site");
         p.models.iter().map(|(m, _)| recompute(m, &site)).collect()
     }
 
@@ -342,6 +415,52 @@ mod tests {
         // Llama 3.3's 12.9 t is far below any recomputation: the inconsistency shows.
         let l33 = get("llama-3.3");
         assert!(l33.inconsistent && l33.card_location_t < l33.recomputed_t.low / 100.0);
+        // Llama 2's card gives one total, offset; Llama 3.1's a location/market split.
+        assert_eq!(l2.card_basis, CardBasis::PretrainingTotal);
+        assert!(l2.card_market_t.is_none() && l2.card_offsets.is_some());
+        assert_eq!(l31.card_basis, CardBasis::LocationBased);
+        assert!(l31.card_offsets.is_none());
+    }
+
+    #[test]
+    fn offsets_stay_out_of_the_market_column_and_the_flag_follows_llama_33() {
+        let p = ProfileSet::shipped().expect("profiles");
+        let grid = p.grid_dataset(None).expect("grid");
+        let site = TrainingSite::default_for(&p, &grid).expect("site");
+        let ids = ["llama-2".to_string(), "llama-3.3".to_string()];
+        let inference = Inference {
+            g_per_request: Interval::point(1.0),
+            label: "test".into(),
+        };
+        let s = section(&p, &ids, &site, &[1e6], Some(&inference)).expect("section");
+        let table = |id: &str| s.tables.iter().find(|t| t.id == id).expect("table");
+        let cards = table("cards");
+        let col = |name: &str| {
+            cards
+                .columns
+                .iter()
+                .position(|c| c.name == name)
+                .expect("column")
+        };
+        let l2 = &cards.rows[0];
+        assert_eq!(l2[col("card, market-based")].display(), "not given");
+        assert!(
+            l2[col("offsets (not Scope 2)")]
+                .display()
+                .contains("offset")
+        );
+        assert!(
+            l2[col("card's figure is")]
+                .display()
+                .starts_with("pretraining total")
+        );
+        for id in ["amortised", "break_even"] {
+            let names: Vec<String> = table(id).rows.iter().map(|r| r[0].display()).collect();
+            assert!(
+                names.contains(&"Llama 3.3 70B (card inconsistent)".to_string()),
+                "{id}: {names:?}"
+            );
+        }
     }
 
     #[test]

@@ -120,6 +120,26 @@ impl BasisArgs {
     }
 }
 
+/// `--grid DATASET`, shared by the commands that print CO2e.
+#[derive(Debug, Clone, Args)]
+pub struct GridArgs {
+    /// The grid dataset for every CO2e figure (`hoeveel profiles list` shows the
+    /// datasets after the `/` of each grid id; `workshop` is the workshop's own
+    /// values). Default: the grid file's default_dataset, the newest. A site or
+    /// scenario names its own grid entry; its zone is looked up in DATASET, and
+    /// where DATASET has no such zone the named entry is used and a note says so.
+    /// Case 2's workshop check always uses the named entries (the workshop's values).
+    #[arg(long = "grid", value_name = "DATASET")]
+    pub dataset: Option<String>,
+}
+
+impl GridArgs {
+    /// The chosen dataset; an unknown one is refused, naming the known ones.
+    pub fn dataset(&self, p: &ProfileSet) -> anyhow::Result<crate::profiles::GridDataset> {
+        p.grid_dataset(self.dataset.as_deref()).context("--grid")
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Per-request energy with CI, per token, CO2e at a site, everyday equivalents.

@@ -29,6 +29,9 @@ pub struct Args {
     pub output: PathBuf,
     #[arg(long, value_enum, default_value = "power")]
     pub chart: Kind,
+    /// For `--chart sites`.
+    #[command(flatten)]
+    pub grid: super::GridArgs,
 }
 
 pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
@@ -74,7 +77,8 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
                 .stats()
                 .ok_or_else(|| anyhow!("{}: no measured repetition completed", m.record))?;
             let label = format!("{} ({}, {})", m.record, m.basis, m.provenance_label());
-            let s = crate::cases::sites::section(&p, d.ci(), &label, false);
+            let grid = a.grid.dataset(&p)?;
+            let s = crate::cases::sites::section(&p, d.ci(), &label, false, &grid);
             s.charts
                 .into_iter()
                 .next()

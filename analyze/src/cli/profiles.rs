@@ -15,7 +15,9 @@ pub struct Args {
 
 #[derive(Debug, Subcommand)]
 pub enum Action {
-    /// Every entry with its value, unit, year, status and source.
+    /// Every entry, one per row: kind, id, value, unit, year, status. The text
+    /// fits 80 columns; `show ID` prints the source, licence and vintage, and
+    /// `--json` (or --csv, --markdown) every field of every entry.
     List,
     /// One entry with all its fields and the file it came from.
     Show { id: String },
@@ -26,7 +28,7 @@ pub enum Action {
 pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
     match a.action {
         Action::Check => check(g),
-        Action::List => super::emit(g, &list(&g.profiles()?)),
+        Action::List => list_command(g, &g.profiles()?),
         Action::Show { id } => show(g, &g.profiles()?, &id),
     }
 }
@@ -59,6 +61,117 @@ fn check(g: &Global) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// The widest the text listing gets: an 80-column terminal.
+const LIST_WIDTH: usize = 80;
+
+/// The legend printed under the text listing.
+const STATUS_LEGEND: &str = "Status: V verified in the source, S secondary source, D derived, NV not verified. `hoeveel profiles show ID` prints every field, the source in full.";
+
+fn list_command(g: &Global, p: &ProfileSet) -> anyhow::Result<ExitCode> {
+    if g.format() != crate::output::Format::Text || g.html.is_some() {
+        return super::emit(g, &list(p));
+    }
+    let width = g
+        .text_layout()
+        .width
+        .map_or(usize::MAX, |w| w.min(LIST_WIDTH));
+    super::print_out(&list_text(p, width))
+}
+
+/// A number as a reader scans it: four significant digits, trailing zeros
+/// dropped, thousands grouped (`252.7`, `1.14`, `11,390`, `0.001875`).
+fn scan_num(v: f64) -> String {
+    let s = crate::output::fmt_num(v, crate::output::sig_decimals(v, 4));
+    if s.contains('.') && !s.contains('e') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+/// `1.14`, `1.04–1.15`, or `9 (6.9–8.9)` with a typical value.
+fn scan_quantity(q: &crate::profiles::Quantity) -> String {
+    match (q.is_range(), q.typical()) {
+        (false, _) => scan_num(q.low()),
+        (true, Some(t)) => format!(
+            "{} ({}–{})",
+            scan_num(t),
+            scan_num(q.low()),
+            scan_num(q.high())
+        ),
+        (true, None) => format!("{}–{}", scan_num(q.low()), scan_num(q.high())),
+    }
+}
+
+/// One row per entry: kind, id, value, unit, year, status.
+fn scan_rows(p: &ProfileSet) -> Vec<Vec<String>> {
+    use crate::profiles::{Meta, Quantity};
+    let row = |kind: &str, id: &str, value: String, unit: &str, m: &Meta| {
+        vec![
+            kind.to_string(),
+            id.to_string(),
+            value,
+            unit.to_string(),
+            m.year.to_string(),
+            m.status.clone(),
+        ]
+    };
+    let mut rows = Vec::new();
+    for (e, _) in &p.grid {
+        rows.push(row("grid", &e.id, scan_num(e.value), &e.unit, &e.meta));
+    }
+    for (e, _) in &p.sites {
+        rows.push(row("site", &e.id, scan_quantity(&e.pue), &e.unit, &e.meta));
+    }
+    for (e, _) in &p.requests {
+        rows.push(row(
+            "request",
+            &e.id,
+            scan_quantity(&e.energy),
+            &e.unit,
+            &e.meta,
+        ));
+    }
+    for (e, _) in &p.models {
+        let v = Quantity::Value(e.location_tco2e);
+        rows.push(row("model", &e.id, scan_quantity(&v), &e.unit, &e.meta));
+    }
+    for (e, _) in &p.devices {
+        rows.push(row(
+            "device",
+            &e.id,
+            scan_quantity(&e.value),
+            &e.unit,
+            &e.meta,
+        ));
+    }
+    rows
+}
+
+/// The text listing, within `width` columns (a longer id takes a line of its own).
+fn list_text(p: &ProfileSet, width: usize) -> String {
+    use crate::output::entry_list::{self, Align, ListColumn};
+    let col = |header, align| ListColumn { header, align };
+    let columns = [
+        col("kind", Align::Left),
+        col("id", Align::Left),
+        col("value", Align::Right),
+        col("unit", Align::Left),
+        col("year", Align::Left),
+        col("status", Align::Left),
+    ];
+    let mut out = format!("hoeveel profiles: {} entries\n\n", scan_rows(p).len());
+    out.push_str(&entry_list::render(&columns, &scan_rows(p), 1, width));
+    out.push('\n');
+    out.push_str(&crate::output::text::wrap_paragraph(
+        STATUS_LEGEND,
+        "",
+        "",
+        width,
+    ));
+    out
 }
 
 fn list(p: &ProfileSet) -> Document {
@@ -142,7 +255,7 @@ fn list(p: &ProfileSet) -> Document {
     }
     let mut s = Section::new("profiles", "Profiles");
     s.tables.push(t);
-    s.notes.push("Status: V verified in the source, S secondary source, D derived, NV not verified. `hoeveel profiles show ID` prints every field.".into());
+    s.notes.push(STATUS_LEGEND.into());
     Document {
         title: "hoeveel profiles".into(),
         basis: Basis {
@@ -188,7 +301,11 @@ fn show(g: &Global, p: &ProfileSet, id: &str) -> anyhow::Result<ExitCode> {
                 serde_json::Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
-            out.push_str(&format!("  {k:<15} {text}\n"));
+            // Long values wrap under themselves, so `show` fits 100 columns.
+            for (i, line) in crate::output::text::wrap(&text, 80, 80).iter().enumerate() {
+                let key = if i == 0 { k.as_str() } else { "" };
+                out.push_str(&format!("  {key:<15} {line}\n"));
+            }
         }
     }
     if value.get("status").and_then(|s| s.as_str()) == Some("NV") {

@@ -1,6 +1,6 @@
 //! `hoeveel report RECORD...`
 
-use super::{BasisArgs, Global};
+use super::{BasisArgs, Global, GridArgs};
 use crate::report::ReportOptions;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,6 +15,8 @@ pub struct Args {
     pub site: String,
     #[command(flatten)]
     pub basis: BasisArgs,
+    #[command(flatten)]
+    pub grid: GridArgs,
 }
 
 pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
@@ -23,6 +25,7 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
     let opts = ReportOptions {
         site: a.site,
         basis: a.basis.basis(),
+        grid: a.grid.dataset(&profiles)?,
     };
     let doc = crate::report::report(&profiles, &records, &opts)?;
     super::emit(g, &doc)

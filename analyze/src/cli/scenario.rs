@@ -1,6 +1,6 @@
 //! `hoeveel scenario FILE`: case 3.
 
-use super::Global;
+use super::{Global, GridArgs};
 use crate::cases::municipality::{self, Scenario};
 use crate::output::{Basis, Document};
 use crate::stats::CiInterval;
@@ -17,11 +17,14 @@ pub struct Args {
     /// fetching the page from a local server); replaces the hosting profile.
     #[arg(long, value_name = "RECORD")]
     pub hosting_record: Option<PathBuf>,
+    #[command(flatten)]
+    pub grid: GridArgs,
 }
 
 pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
     let profiles = g.profiles()?;
     let scenario = Scenario::load(&a.scenario)?;
+    let grid = a.grid.dataset(&profiles)?;
     let mut basis = Basis::reference();
     let mut warnings = Vec::new();
     let hosting = match &a.hosting_record {
@@ -40,7 +43,7 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    let mut section = municipality::section(&profiles, &scenario, hosting)?;
+    let mut section = municipality::section(&profiles, &scenario, hosting, &grid)?;
     section.basis = Some(basis.clone());
     let doc = Document {
         title: format!("hoeveel scenario: {}", scenario.name),

@@ -1,6 +1,6 @@
 //! `hoeveel sites RECORD`: case 2 for a measured request.
 
-use super::{BasisArgs, Global};
+use super::{BasisArgs, Global, GridArgs};
 use crate::output::{Basis, Document};
 use crate::stats::CiInterval;
 use anyhow::anyhow;
@@ -17,10 +17,13 @@ pub struct Args {
     pub workshop: bool,
     #[command(flatten)]
     pub basis: BasisArgs,
+    #[command(flatten)]
+    pub grid: GridArgs,
 }
 
 pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
     let profiles = g.profiles()?;
+    let grid = a.grid.dataset(&profiles)?;
     let record = super::read(&a.record, Samples::Skip)?;
     let m = hoeveel_record::PerRequest::of(&record, a.basis.basis())?;
     let d = m
@@ -33,7 +36,7 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
         m.basis.as_str(),
         m.provenance_label()
     );
-    let mut section = crate::cases::sites::section(&profiles, d.ci(), &label, a.workshop);
+    let mut section = crate::cases::sites::section(&profiles, d.ci(), &label, a.workshop, &grid);
     section.basis = Some(Basis::measured(m.provenance));
     let doc = Document {
         title: format!("hoeveel sites: {}", m.record),

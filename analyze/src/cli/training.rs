@@ -1,8 +1,9 @@
 //! `hoeveel training MODEL...`: case 4.
 
-use super::Global;
+use super::{Global, GridArgs};
 use crate::cases::{self, sites, training};
 use crate::output::{Basis, Document};
+use crate::profiles::GridChoice;
 use crate::stats::Interval;
 use anyhow::anyhow;
 use hoeveel_record::Samples;
@@ -22,9 +23,12 @@ pub struct Args {
     /// Site where inference runs, for the break-even.
     #[arg(long, default_value = "ms-nl")]
     pub site: String,
-    /// Grid entry for the recomputation (default US/ember-2025-08).
-    #[arg(long, value_name = "ID")]
-    pub grid: Option<String>,
+    /// Grid zone of the recomputation, looked up in the --grid dataset (default
+    /// US, where Meta trains); a grid entry id (`US/ember-2025-08`) works too.
+    #[arg(long, value_name = "ZONE", default_value = training::DEFAULT_ZONE)]
+    pub zone: String,
+    #[command(flatten)]
+    pub grid: GridArgs,
     /// PUE for the recomputation: one value, or LOW-HIGH.
     #[arg(long, value_name = "PUE")]
     pub pue: Option<String>,
@@ -50,15 +54,15 @@ fn parse_pue(s: &str) -> anyhow::Result<Interval> {
 
 pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
     let p = g.profiles()?;
-    let mut site = training::TrainingSite::default_for(&p)
-        .ok_or_else(|| anyhow!("the profiles lack US/ember-2025-08"))?;
-    if let Some(id) = &a.grid {
-        let e = p
-            .grid_entry(id)
-            .ok_or_else(|| anyhow!("--grid: no grid entry `{id}`"))?;
-        site.grid_g_per_kwh = e.value;
-        site.grid_id = e.id.clone();
-    }
+    let grid = a.grid.dataset(&p)?;
+    let mut site = training::TrainingSite::on_grid(&p, &a.zone, &grid).ok_or_else(|| {
+        anyhow!(
+            "--zone: no grid entry for `{}` in dataset {} or {}",
+            a.zone,
+            grid.id,
+            p.default_grid_dataset
+        )
+    })?;
     if let Some(s) = &a.pue {
         site.pue = parse_pue(s)?;
         site.pue_source = "given with --pue".into();
@@ -86,10 +90,11 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
     let inf_site = p
         .site(&a.site)
         .ok_or_else(|| anyhow!("--site: no site `{}`", a.site))?;
-    let inference = sites::at_site(&p, inf_site, energy).map(|r| training::Inference {
-        g_per_request: r.g_per_request,
-        label: format!("{label}; at {}", r.name),
-    });
+    let inference =
+        sites::at_site(&p, inf_site, energy, GridChoice::In(&grid)).map(|r| training::Inference {
+            g_per_request: r.g_per_request,
+            label: format!("{label}; at {}, grid {}", r.name, r.grid_id),
+        });
     let mut section = training::section(&p, &models, &site, &requests, inference.as_ref())?;
     let basis = Basis::reference().combine(&basis);
     section.basis = Some(basis.clone());

@@ -6,6 +6,7 @@
 //! in every format and a modelled figure is labelled modelled in all of them.
 
 pub mod csv;
+pub mod entry_list;
 pub mod json;
 pub mod markdown;
 pub mod text;

@@ -501,6 +501,13 @@ fn fit_cell(text: &str, width: usize) -> Vec<String> {
 
 /// Writes each line of `text` after `indent`, wrapped to `width` with continuation
 /// lines after `hanging`; a line's own leading spaces are kept on all its lines.
+/// A paragraph wrapped within `width` with a hanging indent, as notes are.
+pub fn wrap_paragraph(text: &str, indent: &str, hanging: &str, width: usize) -> String {
+    let mut out = String::new();
+    push_paragraph(&mut out, text, indent, hanging, Some(width));
+    out
+}
+
 fn push_paragraph(out: &mut String, text: &str, indent: &str, hanging: &str, width: Option<usize>) {
     for line in text.lines() {
         let Some(width) = width else {
