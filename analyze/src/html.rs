@@ -64,6 +64,9 @@ pub fn render(doc: &Document) -> String {
         {
             let _ = writeln!(h, "<div class=\"banner\">{}</div>", esc(&b));
         }
+        for line in &s.lead {
+            let _ = writeln!(h, "<p class=\"lead\"><strong>{}</strong></p>", esc(line));
+        }
         for c in &s.charts {
             let _ = writeln!(h, "<figure>{}</figure>", plot::svg(c));
         }

@@ -258,7 +258,10 @@ fn ai_energy_score(p: &ProfileSet, record: &Record) -> Option<Section> {
         let Some(pr) = &e.protocol else { continue };
         t.row(vec![
             Cell::text(format!("published: {} [{}]", pr.model, e.id)),
-            Cell::num(e.energy_j().map_or(f64::NAN, |j| wh_per_1000(j.centre())), 3),
+            Cell::num(
+                e.energy_j().map_or(f64::NAN, |j| wh_per_1000(j.centre())),
+                3,
+            ),
             Cell::text("–"),
             Cell::text(format!("{} ({})", e.boundary, pr.hardware)),
         ]);

@@ -287,6 +287,7 @@ pub fn compare(
     a: &Record,
     b: &Record,
     basis: Option<EnergyBasis>,
+    all_published: bool,
 ) -> anyhow::Result<Document> {
     let (basis, why) = common_basis(&[a, b], basis)?;
     let (ma, mb) = (
@@ -371,13 +372,33 @@ pub fn compare(
         }
     }
     doc.sections.push(s);
-    if ma.kind == WorkloadKind::Llm && mb.kind == WorkloadKind::Search {
-        doc.sections
-            .push(ask_or_search::section(p, Some((&ma, &mb))));
+    if matches!(ma.kind, WorkloadKind::Llm | WorkloadKind::AiSearch)
+        && mb.kind == WorkloadKind::Search
+    {
+        let inputs = ask_or_search::Inputs {
+            answer: Some(ask_or_search::Measured {
+                record: a,
+                per_request: ma.clone(),
+            }),
+            search: Some(ask_or_search::Measured {
+                record: b,
+                per_request: mb.clone(),
+            }),
+            all_published,
+            ..Default::default()
+        };
+        // Case 1 leads: the answer first, then the two records' table.
+        let ratio = doc.sections.pop();
+        doc.sections.push(ask_or_search::section(p, &inputs));
+        doc.sections.extend(ratio);
     } else {
         let mut pubs = Section::new("published", "Published per-request figures, for context");
         pubs.basis = Some(Basis::reference());
-        pubs.tables.push(ask_or_search::published_table(p));
+        pubs.tables.push(ask_or_search::published_table(
+            p,
+            &[ma.kind.name()],
+            all_published,
+        ));
         doc.sections.push(pubs);
     }
     Ok(doc)

@@ -601,7 +601,9 @@ status = "D"
         load_with("mine.toml", &text).expect("a valid request");
         let err = load_with(
             "mine.toml",
-            &text.replace("rung = \"accelerator\"\n", "").replace("method = \"measured\"\n", ""),
+            &text
+                .replace("rung = \"accelerator\"\n", "")
+                .replace("method = \"measured\"\n", ""),
         )
         .expect_err("no rung");
         assert!(
@@ -626,7 +628,10 @@ status = "D"
         let text = request_with_protocol(
             r#"{ name = "ml-energy", model = "m", hardware = "h", published = "x", concurrency = 8, j_per_output_token = 0.1 }"#,
         );
-        let cited = text.replace("source = \"me\"\n", "source = \"me\"\ncite = [\"ccf\", \"nowhere\"]\n");
+        let cited = text.replace(
+            "source = \"me\"\n",
+            "source = \"me\"\ncite = [\"ccf\", \"nowhere\"]\n",
+        );
         let err = load_with("mine.toml", &cited).expect_err("dangling cite");
         assert!(
             err.to_string()
@@ -657,10 +662,10 @@ status = "D"
     #[test]
     fn no_shipped_text_points_at_a_missing_source_or_file() {
         let power_models = include_str!("../power_models.toml");
-        let texts = SHIPPED
-            .iter()
-            .map(|(name, text)| (*name, *text))
-            .chain([("power_models.toml", power_models), ("scenarios/municipality.toml", MUNICIPALITY_SCENARIO)]);
+        let texts = SHIPPED.iter().map(|(name, text)| (*name, *text)).chain([
+            ("power_models.toml", power_models),
+            ("scenarios/municipality.toml", MUNICIPALITY_SCENARIO),
+        ]);
         for (name, text) in texts {
             assert!(
                 sources::undefined_pointers(text).is_empty(),

@@ -122,7 +122,10 @@ fn sites_reproduce_the_workshop_factors_exactly() {
     let pue = |id: &str| {
         let row = ranked
             .iter()
-            .find(|r| r[1].as_str().is_some_and(|s| s.contains(&format!("[{id}]"))))
+            .find(|r| {
+                r[1].as_str()
+                    .is_some_and(|s| s.contains(&format!("[{id}]")))
+            })
             .unwrap_or_else(|| panic!("{id}"));
         match row[2].as_f64() {
             Some(v) => (v, v),
@@ -248,5 +251,113 @@ fn scenario_separates_what_is_outside_the_boundary() {
         stdout(&o).contains("MODELLED") && stdout(&o).contains("measured (host.jsonl"),
         "{}",
         stdout(&o)
+    );
+}
+
+/// Case 1 from synthetic records with known energies: an AI search (20 J gross a
+/// request, 0.1% of it retrieval) over a search of the same corpus (100 requests a
+/// batch of 10.005 J), with a corpus series and two model sizes for the scaling.
+#[test]
+fn case_1_leads_with_the_ai_search_ratio_and_a_chain_that_multiplies_to_the_distance() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let corpus =
+        |docs: f64| serde_json::json!({"corpus": {"documents": docs, "fingerprint_sha256": "abc"}});
+    let mut ai = Spec::new(WorkloadKind::AiSearch, vec![20.0, 20.4, 19.6, 20.2, 19.8]);
+    ai.label = "search --answer: waste collection";
+    ai.output_tokens = Some(40);
+    ai.retrieval_share = Some(0.001);
+    ai.details = corpus(10_033.0);
+    ai.details["model"] = serde_json::json!({"parameters": 134_515_008.0});
+    let ai_path = write(dir.path(), "ai.jsonl", &ai);
+    let mut search_paths = Vec::new();
+    // Gross per request: 2 W idle x 1 s per batch of 100 plus the query's own work,
+    // growing with the corpus as N^0.5 (known).
+    for docs in [100.0f64, 1_000.0, 10_033.0] {
+        let per_query = 0.02 + 0.0001 * docs.sqrt();
+        let batch: Vec<f64> = [1.0, 1.01, 0.99, 1.005, 0.995]
+            .iter()
+            .map(|k| 100.0 * per_query * k)
+            .collect();
+        let mut q = Spec::new(WorkloadKind::Search, batch);
+        q.requests = 100;
+        q.baseline_w = Some(1.0);
+        q.details = corpus(docs);
+        search_paths.push(write(dir.path(), &format!("search-{docs}.jsonl"), &q));
+    }
+    let mut bigger = Spec::new(WorkloadKind::Llm, vec![40.0, 40.5, 39.5]);
+    bigger.output_tokens = Some(40);
+    bigger.details = serde_json::json!({"model": {"parameters": 268_098_176.0}});
+    let bigger_path = write(dir.path(), "gemma.jsonl", &bigger);
+    let mut args: Vec<String> = vec!["cases".into(), ai_path.display().to_string()];
+    args.extend(search_paths.iter().map(|p| p.display().to_string()));
+    args.push(bigger_path.display().to_string());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = run(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    if let Ok(out) = std::env::var("HOEVEEL_TEST_DUMP") {
+        std::fs::write(out, &text).expect("dump");
+    }
+    let head: Vec<&str> = text.lines().take(15).collect();
+    let head = head.join("\n");
+    assert!(head.contains("Answer: AI search / search = "), "{head}");
+    assert!(head.contains("rung cpu"), "{head}");
+    assert!(head.contains("Published: 23–30x"), "{head}");
+    assert!(head.contains("Distance: published"), "{head}");
+    for line in text.lines() {
+        assert!(
+            line.chars().count() <= 100,
+            "{} columns: {line}",
+            line.chars().count()
+        );
+    }
+    assert!(text.contains("retrieval part"), "{text}");
+    assert!(text.contains("EXTRAPOLATED"), "{text}");
+    // The JSON: the chain's factors multiply exactly to the distance.
+    let mut json_args = vec!["--json"];
+    json_args.extend(&args);
+    let v = json(&json_args);
+    let case1 = v["sections"]
+        .as_array()
+        .expect("sections")
+        .iter()
+        .find(|s| s["id"] == "ask_or_search")
+        .expect("case 1");
+    let chain = &case1["data"]["chain"];
+    let product: f64 = chain["links"]
+        .as_array()
+        .expect("links")
+        .iter()
+        .map(|l| l["multiplier"].as_f64().expect("multiplier"))
+        .product();
+    let distance = chain["distance"].as_f64().expect("distance");
+    assert!(
+        (product - distance).abs() / distance < 1e-9,
+        "{product} vs {distance}"
+    );
+    // The measured ratio on the net basis: AI (20 - 2) / search (0.02+0.0001*sqrt(10033) - 0.01).
+    let per_query = 0.02 + 0.0001 * 10_033f64.sqrt() - 0.01;
+    let ratio = case1["data"]["ratio"]["ratio"].as_f64().expect("ratio");
+    assert!((ratio - 18.0 / per_query).abs() / ratio < 1e-9, "{ratio}");
+    let corpus_link = chain["links"]
+        .as_array()
+        .expect("links")
+        .iter()
+        .find(|l| {
+            l["what"]
+                .as_str()
+                .is_some_and(|w| w.starts_with("corpus size"))
+        })
+        .expect("corpus link");
+    assert_eq!(corpus_link["extrapolated"], true);
+    assert!(
+        chain["links"]
+            .as_array()
+            .expect("links")
+            .iter()
+            .any(|l| l["what"]
+                .as_str()
+                .is_some_and(|w| w.starts_with("model size"))),
+        "two model sizes give a model-size factor: {chain}"
     );
 }

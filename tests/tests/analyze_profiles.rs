@@ -90,7 +90,14 @@ fn show_prints_source_year_licence_and_unverified() {
     let o = run(&["profiles", "show", "local-fr"]);
     let text = stdout(&o);
     assert!(o.status.success(), "{}", stderr(&o));
-    for field in ["source", "year", "licence", "vintage", "1.6", "NOT VERIFIED"] {
+    for field in [
+        "source",
+        "year",
+        "licence",
+        "vintage",
+        "1.6",
+        "NOT VERIFIED",
+    ] {
         assert!(text.contains(field), "{field}: {text}");
     }
     // The cited sources are printed in full from profiles/SOURCES.md.
@@ -110,7 +117,10 @@ fn show_prints_source_year_licence_and_unverified() {
     }
     // Every request figure shows its rung.
     let text = stdout(&run(&["profiles", "show", "mlenergy-llama31-8b-h100-c8"]));
-    assert!(text.contains("rung") && text.contains("accelerator"), "{text}");
+    assert!(
+        text.contains("rung") && text.contains("accelerator"),
+        "{text}"
+    );
     let o = run(&["profiles", "show", "nope"]);
     assert_eq!(o.status.code(), Some(2));
 }

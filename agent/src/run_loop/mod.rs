@@ -467,6 +467,7 @@ fn repetition(
         error: None,
         metrics: Default::default(),
         steady: None,
+        parts: Vec::new(),
     };
     let stop = match result {
         Ok(outcome) => {

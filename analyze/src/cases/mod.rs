@@ -65,33 +65,79 @@ pub fn llm_energy(p: &ProfileSet, llm: Option<&PerRequest>) -> (Interval, String
     )
 }
 
+/// The plain search to set against `answer`: one over the same corpus (the same
+/// fingerprint and document count), else the one over the most documents.
+pub fn main_search<'a>(answer: Option<&Record>, searches: &[&'a Record]) -> Option<&'a Record> {
+    let corpus = |r: &Record| {
+        let c = &r.run_start.workload.details["corpus"];
+        (
+            c["fingerprint_sha256"].as_str().map(str::to_string),
+            c["documents"].as_f64(),
+        )
+    };
+    if let Some(a) = answer
+        && let Some(same) = searches
+            .iter()
+            .find(|q| corpus(q) == corpus(a) && corpus(a).0.is_some())
+    {
+        return Some(same);
+    }
+    searches
+        .iter()
+        .max_by(|a, b| {
+            ask_or_search::documents(a)
+                .unwrap_or(0.0)
+                .total_cmp(&ask_or_search::documents(b).unwrap_or(0.0))
+        })
+        .copied()
+}
+
 /// All four cases, their CO2e figures on `grid` (case 2's workshop check on the
 /// workshop's own values).
 pub fn all(
     p: &ProfileSet,
     records: &[Record],
     grid: &crate::profiles::GridDataset,
+    all_published: bool,
 ) -> anyhow::Result<Document> {
-    let find = |kind: WorkloadKind| {
+    let complete = |kind: WorkloadKind| -> Vec<&Record> {
         records
             .iter()
-            .find(|r| r.run_start.workload.kind == kind && r.measured_complete().next().is_some())
+            .filter(|r| r.run_start.workload.kind == kind && r.measured_complete().next().is_some())
+            .collect()
     };
-    let (llm_record, search_record) = (find(WorkloadKind::Llm), find(WorkloadKind::Search));
-    let llm = llm_record.map(PerRequest::auto);
-    let search = search_record.map(PerRequest::auto);
+    let (ai_records, llm_records, search_records) = (
+        complete(WorkloadKind::AiSearch),
+        complete(WorkloadKind::Llm),
+        complete(WorkloadKind::Search),
+    );
+    // The answer side: an AI search, else an LLM answer (labelled as such).
+    let answer_record = ai_records.first().or(llm_records.first()).copied();
+    let search_record = main_search(answer_record, &search_records);
+    let llm = llm_records
+        .first()
+        .or(ai_records.first())
+        .map(|r| PerRequest::auto(r));
     // Case 1 compares the two: one basis for both, never one of each.
-    let case1 = match (llm_record, search_record) {
-        (Some(l), Some(q)) => {
-            let (basis, why) = hoeveel_record::per_request::common_basis(&[l, q], None)?;
-            Some((
-                PerRequest::of(l, Some(basis))?,
-                PerRequest::of(q, Some(basis))?,
-                why,
-            ))
-        }
-        _ => None,
+    let mut basis_why = None;
+    let mut inputs = ask_or_search::Inputs {
+        corpus_series: search_records.clone(),
+        model_series: ai_records.iter().chain(&llm_records).copied().collect(),
+        all_published,
+        ..Default::default()
     };
+    if let (Some(a), Some(q)) = (answer_record, search_record) {
+        let (basis, why) = hoeveel_record::per_request::common_basis(&[a, q], None)?;
+        basis_why = why;
+        inputs.answer = Some(ask_or_search::Measured {
+            record: a,
+            per_request: PerRequest::of(a, Some(basis))?,
+        });
+        inputs.search = Some(ask_or_search::Measured {
+            record: q,
+            per_request: PerRequest::of(q, Some(basis))?,
+        });
+    }
     let mut doc = Document {
         title: "hoeveel cases: the four workshop cases".into(),
         basis: Basis::measured(None),
@@ -101,15 +147,15 @@ pub fn all(
             .flat_map(crate::cli::record_warnings)
             .collect(),
     };
-    if !records.is_empty() && llm.is_none() {
-        doc.warnings.push("no record with workload kind `llm` and a completed repetition: cases 1, 2 and 4 use reference inputs".into());
+    if !records.is_empty() && answer_record.is_none() {
+        doc.warnings.push("no record with workload kind `ai-search` or `llm` and a completed repetition: cases 1, 2 and 4 use reference inputs".into());
     }
-    if !records.is_empty() && search.is_none() {
+    if !records.is_empty() && search_record.is_none() {
         doc.warnings.push("no record with workload kind `search` and a completed repetition: case 1 uses reference inputs".into());
     }
 
-    let mut c1 = ask_or_search::section(p, case1.as_ref().map(|(l, q, _)| (l, q)));
-    if let Some(why) = case1.as_ref().and_then(|c| c.2.as_ref()) {
+    let mut c1 = ask_or_search::section(p, &inputs);
+    if let Some(why) = &basis_why {
         c1.notes.push(format!("Energy basis: {why}."));
     }
     let b1 = c1.basis.clone().unwrap_or_else(Basis::reference);

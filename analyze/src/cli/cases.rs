@@ -7,8 +7,14 @@ use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Records of an `llm` and a `search` workload; without them, reference inputs are used.
+    /// Records: an `ai-search` (`hoeveel-agent search --answer`) or `llm` record and a
+    /// plain `search` record for case 1; search records at several corpus sizes
+    /// (`--corpus-docs`) and records of several models add measured scaling. Without
+    /// records, reference inputs are used.
     pub records: Vec<PathBuf>,
+    /// Show every published figure in case 1, not only the few of the same kind.
+    #[arg(long)]
+    pub all: bool,
     #[command(flatten)]
     pub grid: GridArgs,
 }
@@ -17,6 +23,6 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
     let p = g.profiles()?;
     let records = super::read_each_window(&a.records, Samples::Skip)?;
     let grid = a.grid.dataset(&p)?;
-    let doc = crate::cases::all(&p, &records, &grid)?;
+    let doc = crate::cases::all(&p, &records, &grid, a.all)?;
     super::emit(g, &doc)
 }

@@ -15,6 +15,9 @@ pub struct Args {
     pub records: Vec<PathBuf>,
     #[command(flatten)]
     pub basis: BasisArgs,
+    /// With two records: show every published figure, not only the few of the same kind.
+    #[arg(long)]
+    pub all: bool,
 }
 
 pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
@@ -25,7 +28,7 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
         .map(|p| super::read(p, Samples::Skip))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let doc = match records.as_slice() {
-        [ra, rb] => crate::report::compare(&profiles, ra, rb, a.basis.basis())?,
+        [ra, rb] => crate::report::compare(&profiles, ra, rb, a.basis.basis(), a.all)?,
         many => crate::compare_many::compare_many(many, a.basis.basis())?,
     };
     super::emit(g, &doc)

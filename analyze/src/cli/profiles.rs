@@ -312,7 +312,10 @@ fn show(g: &Global, p: &ProfileSet, id: &str) -> anyhow::Result<ExitCode> {
         out.push_str("  NOT VERIFIED: this figure was not found in a primary source; treat it as a claim to check.\n");
     }
     for source in cited {
-        out.push_str(&format!("\nSource `{}` (profiles/SOURCES.md):\n", source.id));
+        out.push_str(&format!(
+            "\nSource `{}` (profiles/SOURCES.md):\n",
+            source.id
+        ));
         for paragraph in source.text.split("\n\n") {
             for line in crate::output::text::wrap(paragraph, 76, 76) {
                 out.push_str(&format!("  {line}\n"));

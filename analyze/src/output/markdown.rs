@@ -26,6 +26,9 @@ pub fn render(doc: &Document) -> String {
         {
             let _ = writeln!(out, "> **{b}**\n");
         }
+        for line in &section.lead {
+            let _ = writeln!(out, "**{line}**\n");
+        }
         if let Some(p) = &section.preformatted {
             let _ = writeln!(out, "```text\n{}\n```\n", p.trim_end());
         }

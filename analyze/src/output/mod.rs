@@ -97,6 +97,9 @@ pub struct Section {
     /// Text printed as is by the text format (the agent's run summary).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preformatted: Option<String>,
+    /// The answer, printed first, under the title, before any table.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lead: Vec<String>,
     pub notes: Vec<String>,
     pub tables: Vec<Table>,
     #[serde(skip)]

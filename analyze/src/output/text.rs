@@ -82,6 +82,9 @@ pub fn render(doc: &Document, layout: TextLayout) -> String {
         {
             push_paragraph(&mut out, &b, "", "  ", width);
         }
+        for line in &section.lead {
+            push_paragraph(&mut out, line, "", "  ", width);
+        }
         if let Some(p) = &section.preformatted {
             // Kept as laid out (aligned figures), but a line wider than the
             // terminal wraps under its own indent.

@@ -256,7 +256,12 @@ mod tests {
             assert!((c.measured_ratio - 375_000.0).abs() < 1e-6);
             assert!((c.published_ratio - 7.9 / 0.3).abs() < 1e-12);
             let rel = (c.product() - c.distance).abs() / c.distance;
-            assert!(rel < 1e-12, "product {} distance {}", c.product(), c.distance);
+            assert!(
+                rel < 1e-12,
+                "product {} distance {}",
+                c.product(),
+                c.distance
+            );
             // Net -> gross: (20/15) / (50/40).
             assert!((c.links[0].multiplier - (20.0 / 15.0) / 1.25).abs() < 1e-12);
         }

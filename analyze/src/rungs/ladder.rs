@@ -324,8 +324,16 @@ mod tests {
         assert!((dram.low - 1.0745).abs() < 1e-12 && (dram.high - 1.0784).abs() < 1e-12);
         let lo = 1.0745 * 1.10 / 0.96 * 1.08 * PROVISIONED_IDLE;
         let hi = 1.0784 * 1.30 / 0.92 * 1.56 * PROVISIONED_IDLE;
-        assert!((l.energy_j.low - 100.0 * lo).abs() < 1e-9, "{:?}", l.energy_j);
-        assert!((l.energy_j.high - 100.0 * hi).abs() < 1e-9, "{:?}", l.energy_j);
+        assert!(
+            (l.energy_j.low - 100.0 * lo).abs() < 1e-9,
+            "{:?}",
+            l.energy_j
+        );
+        assert!(
+            (l.energy_j.high - 100.0 * hi).abs() < 1e-9,
+            "{:?}",
+            l.energy_j
+        );
     }
 
     #[test]

@@ -76,7 +76,9 @@ pub fn fit(points: Vec<Point>, min_points: usize, min_decades: f64) -> Result<Fi
         let ys: Vec<f64> = points
             .iter()
             .map(|p| {
-                let m = (0..p.y.len()).map(|_| p.y[rng.below(p.y.len())]).sum::<f64>()
+                let m = (0..p.y.len())
+                    .map(|_| p.y[rng.below(p.y.len())])
+                    .sum::<f64>()
                     / p.y.len() as f64;
                 m.max(f64::MIN_POSITIVE).ln()
             })

@@ -44,6 +44,11 @@ pub struct Spec {
     /// Samples of the time series.
     pub samples: usize,
     pub run_end: bool,
+    /// The workload's details (corpus, model) in run_start.
+    pub details: serde_json::Value,
+    /// For an AI search: the retrieval's share of each repetition's energy and
+    /// time; the rest is the generation. `None`: no parts.
+    pub retrieval_share: Option<f64>,
 }
 
 impl Spec {
@@ -63,6 +68,8 @@ impl Spec {
             output_tokens: None,
             samples: 20,
             run_end: true,
+            details: serde_json::Value::Null,
+            retrieval_share: None,
         }
     }
 }
@@ -117,7 +124,7 @@ pub fn run_start(spec: &Spec) -> RunStart {
             kind: spec.kind,
             label: spec.label.into(),
             batching: (spec.requests > 1).then(|| "auto-calibrated".to_string()),
-            details: serde_json::Value::Null,
+            details: spec.details.clone(),
         },
         settings: Settings {
             runs: spec.energy_j.len() as u32,
@@ -194,6 +201,30 @@ pub fn events(spec: &Spec) -> Vec<Event> {
             ..Metrics::default()
         },
         steady: None,
+        parts: spec
+            .retrieval_share
+            .map(|share| {
+                let part = |name: PartName, k: f64, at: f64| Part {
+                    name,
+                    start_s: at,
+                    duration_s: spec.duration_s * k,
+                    energy_j: map(e * k),
+                    total_energy_j: e * k,
+                    net_energy_j: spec.baseline_w.map(|b| e * k - b * spec.duration_s * k),
+                    incomplete: vec![],
+                    too_short: None,
+                    metrics: Metrics::default(),
+                };
+                vec![
+                    part(PartName::Retrieval, share, start),
+                    part(
+                        PartName::Generation,
+                        1.0 - share,
+                        start + spec.duration_s * share,
+                    ),
+                ]
+            })
+            .unwrap_or_default(),
     };
     ev.push(Event::Repetition(rep(
         0,
