@@ -242,6 +242,18 @@ pub fn report(
             &format!("summary:{}", m.record),
             &format!("Run summary: {}", m.record),
         );
+        if let Some(d) = m.stats() {
+            use crate::stats::CiInterval;
+            let ci = d.ci();
+            summary.lead.push(format!(
+                "Answer: {} per request (95% CI {}–{}, n = {}), {}.",
+                ask_or_search::fmt_energy(d.mean),
+                ask_or_search::fmt_energy(ci.low),
+                ask_or_search::fmt_energy(ci.high),
+                d.n,
+                crate::rungs::describe(&m, record)
+            ));
+        }
         summary.preformatted = Some(Summary::of(record).render_text());
         summary.basis = Some(Basis::measured(m.provenance));
         summary.data = serde_json::json!({

@@ -71,8 +71,17 @@ pub fn render(doc: &Document, layout: TextLayout) -> String {
         push_paragraph(&mut out, &format!("warning: {w}"), "", "  ", width);
     }
     for section in &doc.sections {
-        let _ = writeln!(out, "\n{}", section.title);
-        let _ = writeln!(out, "{}", "-".repeat(section.title.chars().count()));
+        // A long title wraps, and its rule is no wider than the text.
+        out.push('\n');
+        let title_lines = match width {
+            Some(w) => wrap(&section.title, w, w),
+            None => vec![section.title.clone()],
+        };
+        let rule = title_lines.iter().map(|l| chars(l)).max().unwrap_or(0);
+        for line in &title_lines {
+            let _ = writeln!(out, "{line}");
+        }
+        let _ = writeln!(out, "{}", "-".repeat(rule));
         // A section's own banner only where it differs from the document's.
         if let Some(b) = section
             .basis
