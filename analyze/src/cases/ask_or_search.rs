@@ -114,40 +114,37 @@ pub fn parameters(record: &Record) -> Option<f64> {
     record.run_start.workload.details["model"]["parameters"].as_f64()
 }
 
-/// Search energy per query against corpus size: gross, per request.
-pub fn corpus_fit(series: &[&Record]) -> Result<Fit, String> {
-    let points = series
+/// Points of gross per-request figures (`y`) against a record's `x`, one per record.
+fn points(
+    series: &[&Record],
+    x: fn(&Record) -> Option<f64>,
+    y: fn(PerRequest) -> (Vec<f64>, String),
+) -> Vec<Point> {
+    series
         .iter()
         .filter_map(|r| {
-            let x = documents(r)?;
+            let x = x(r)?;
             let pr = PerRequest::of(r, Some(hoeveel_record::EnergyBasis::Gross)).ok()?;
-            Some(Point {
-                x,
-                y: pr.energy_j,
-                record: pr.record,
-            })
+            let (y, record) = y(pr);
+            Some(Point { x, y, record })
         })
-        .collect();
-    crate::rungs::scaling::fit(points, 3, 1.0).map_err(|e| e.to_string())
+        .collect()
 }
 
-/// Energy per output token against parameters: gross, per request. For an AI
-/// search the generation part's energy per token is what scales with the model.
+/// Search energy per query against corpus size: gross, per request; at least
+/// three sizes over a decade.
+pub fn corpus_fit(series: &[&Record]) -> Result<Fit, String> {
+    let pts = points(series, documents, |pr| (pr.energy_j, pr.record));
+    crate::rungs::scaling::fit(pts, 3, 1.0).map_err(|e| e.to_string())
+}
+
+/// Energy per output token against parameters: gross, per request. The shipped
+/// models differ by a factor of two (135 M, 270 M parameters).
 pub fn model_fit(series: &[&Record]) -> Result<Fit, String> {
-    let points = series
-        .iter()
-        .filter_map(|r| {
-            let x = parameters(r)?;
-            let pr = PerRequest::of(r, Some(hoeveel_record::EnergyBasis::Gross)).ok()?;
-            Some(Point {
-                x,
-                y: pr.energy_per_output_token_j,
-                record: pr.record,
-            })
-        })
-        .collect();
-    // The shipped models differ by a factor of two (135 M, 270 M parameters).
-    crate::rungs::scaling::fit(points, 2, 0.25).map_err(|e| e.to_string())
+    let pts = points(series, parameters, |pr| {
+        (pr.energy_per_output_token_j, pr.record)
+    });
+    crate::rungs::scaling::fit(pts, 2, 0.25).map_err(|e| e.to_string())
 }
 
 /// Case 1 with or without measurements.

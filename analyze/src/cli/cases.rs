@@ -29,7 +29,12 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
     let mut doc = crate::cases::all(&p, &records, &grid, a.all)?;
     if let Some(n) = a.case {
         // The sections are the four cases, in order.
-        doc.sections = doc.sections.into_iter().skip(usize::from(n) - 1).take(1).collect();
+        doc.sections = doc
+            .sections
+            .into_iter()
+            .skip(usize::from(n) - 1)
+            .take(1)
+            .collect();
         doc.title = format!("hoeveel cases: case {n}");
         if let Some(b) = doc.sections.first().and_then(|s| s.basis.clone()) {
             doc.basis = b;
