@@ -130,6 +130,7 @@ fn write_record(path: &std::path::Path, samples: usize) -> std::io::Result<()> {
                     ..Metrics::default()
                 },
                 steady: None,
+                parts: Vec::new(),
             }))
             .map_err(io)?;
         }

@@ -376,6 +376,7 @@ impl Monitor {
             error: None,
             metrics: Default::default(),
             steady: None,
+            parts: Vec::new(),
         };
         write(&mut book, &Event::Repetition(repetition))?;
         Ok(result)

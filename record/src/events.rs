@@ -113,6 +113,10 @@ pub enum WorkloadKind {
     Llm,
     /// Search queries.
     Search,
+    /// AI-powered search: a search, then an LLM answer written from the top
+    /// passages, as one request; its repetitions have the parts `retrieval` and
+    /// `generation`.
+    AiSearch,
     /// Windows of a program, measured through the measuring library.
     Library,
     /// A kind written by a newer agent than this reader knows.
@@ -126,6 +130,7 @@ impl WorkloadKind {
             WorkloadKind::Command => "command",
             WorkloadKind::Llm => "llm",
             WorkloadKind::Search => "search",
+            WorkloadKind::AiSearch => "ai-search",
             WorkloadKind::Library => "library",
             WorkloadKind::Other => "other",
         }
@@ -401,6 +406,72 @@ pub struct Repetition {
     /// under `--protocol ml-energy`; absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub steady: Option<Box<Steady>>,
+    /// The parts of a request of several (an AI search: `retrieval`, then
+    /// `generation`), each measured over its own window: the sensors are read
+    /// between two parts, so the parts are contiguous and cover the repetition,
+    /// and their energies add up to the repetition's. A failed repetition keeps
+    /// the parts measured before it failed. Absent for a request of one part
+    /// (since 2.1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<Part>,
+}
+
+/// One part of a repetition, measured as the repetition is: gross energy per
+/// domain over its window, net = gross − idle baseline power × its duration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Part {
+    pub name: PartName,
+    /// Seconds since the run started.
+    pub start_s: f64,
+    pub duration_s: f64,
+    /// Gross energy per domain over the part's window.
+    pub energy_j: DomainMap,
+    /// Sum of the domains in the total.
+    pub total_energy_j: f64,
+    /// Gross minus idle baseline power × duration; absent without a baseline.
+    pub net_energy_j: Option<f64>,
+    /// Domains of the total not measured over the whole part, or reset inside it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incomplete: Vec<String>,
+    /// Set when the part was shorter than 10 update periods of the slowest sensor
+    /// in the total: its energy is resolved coarsely (a retrieval of a few
+    /// milliseconds is; the request as a whole may not be).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub too_short: Option<ShortWindow>,
+    /// The part's own metrics: `results` for a retrieval; tokens, time to first
+    /// token and output text for a generation.
+    #[serde(default)]
+    pub metrics: Metrics,
+}
+
+/// Which part of a request a [`Part`] measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartName {
+    /// Finding the passages: the search, and reading the top passages' text.
+    Retrieval,
+    /// The LLM writing the answer from the passages (prompt built, templated,
+    /// tokenised, evaluated, and the answer decoded).
+    Generation,
+    /// A part written by a newer agent than this reader knows.
+    #[serde(other)]
+    Other,
+}
+
+impl PartName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PartName::Retrieval => "retrieval",
+            PartName::Generation => "generation",
+            PartName::Other => "other",
+        }
+    }
+}
+
+impl std::fmt::Display for PartName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The steady state of a repetition of concurrent requests: the window from the
@@ -586,6 +657,61 @@ mod tests {
             panic!("parsed as another event: {event:?}");
         };
         assert!(start.machine_checks.is_empty());
+    }
+
+    fn part(name: PartName, start_s: f64, total_j: f64) -> Part {
+        Part {
+            name,
+            start_s,
+            duration_s: 0.5,
+            energy_j: [("package-0".to_string(), total_j)].into(),
+            total_energy_j: total_j,
+            net_energy_j: Some(total_j - 1.0),
+            incomplete: Vec::new(),
+            too_short: None,
+            metrics: Metrics::default(),
+        }
+    }
+
+    #[test]
+    fn a_repetition_with_parts_round_trips() {
+        let mut rep = crate::testdata::repetition(0, 5.0);
+        let mut generation = part(PartName::Generation, 1.5, 4.5);
+        generation.metrics.output_tokens = Some(8);
+        rep.parts = vec![part(PartName::Retrieval, 1.0, 0.5), generation];
+        let line = serde_json::to_string(&Event::Repetition(rep.clone())).expect("serialise");
+        assert!(line.contains(r#""parts":[{"name":"retrieval""#), "{line}");
+        assert!(line.contains(r#""name":"generation""#), "{line}");
+        let back: Event = serde_json::from_str(&line).expect("deserialise");
+        assert_eq!(back, Event::Repetition(rep));
+    }
+
+    #[test]
+    fn a_repetition_without_parts_writes_none_and_a_2_0_line_still_reads() {
+        let rep = crate::testdata::repetition(0, 5.0);
+        let line = serde_json::to_string(&Event::Repetition(rep)).expect("serialise");
+        assert!(!line.contains("parts"), "{line}");
+        // A repetition as a 2.0 agent wrote it.
+        let old = r#"{"type":"repetition","data":{"index":0,"warmup":false,"status":"ok","start_s":1.0,"duration_s":2.0,"energy_j":{"cpu-model":3.0},"total_energy_j":3.0,"net_energy_j":1.0,"wraps_corrected":[],"requests":1,"exit_code":null,"error":null,"metrics":{}}}"#;
+        let Event::Repetition(r) = serde_json::from_str::<Event>(old).expect("a 2.0 line reads")
+        else {
+            panic!("not a repetition");
+        };
+        assert!(r.parts.is_empty());
+        assert_eq!(r.total_energy_j, 3.0);
+    }
+
+    #[test]
+    fn an_unknown_part_name_reads_as_other() {
+        let json = r#"{"name":"reranking","start_s":1.0,"duration_s":0.1,"energy_j":{"package-0":0.2},"total_energy_j":0.2,"net_energy_j":null}"#;
+        let p: Part = serde_json::from_str(json).expect("a newer part reads");
+        assert_eq!(p.name, PartName::Other);
+        assert_eq!(p.total_energy_j, 0.2);
+        assert_eq!(
+            serde_json::from_str::<WorkloadKind>(r#""ai-search""#).expect("kind"),
+            WorkloadKind::AiSearch
+        );
+        assert_eq!(WorkloadKind::AiSearch.name(), "ai-search");
     }
 
     #[test]

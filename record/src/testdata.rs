@@ -53,5 +53,6 @@ pub fn repetition(index: u32, gross_j: f64) -> Repetition {
         error: None,
         metrics: Metrics::default(),
         steady: None,
+        parts: Vec::new(),
     }
 }

@@ -194,6 +194,7 @@ pub fn events(spec: &Spec) -> Vec<Event> {
             ..Metrics::default()
         },
         steady: None,
+        parts: Vec::new(),
     };
     ev.push(Event::Repetition(rep(
         0,
