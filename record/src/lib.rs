@@ -23,6 +23,7 @@
 //! Domain maps are keyed by domain id (`package-0`, `dram-0`, `gpu-0`, `cpu-model`).
 
 pub mod events;
+pub mod parts;
 pub mod per_request;
 pub mod prefill;
 pub mod reader;
