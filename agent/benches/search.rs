@@ -80,8 +80,8 @@ fn bench_search(c: &mut Criterion) {
         ("generated", source, generated_corpus())
     };
     let scratch = tempfile::tempdir().expect("tempdir");
-    let dir = index::entry_dir(scratch.path(), &source);
-    let (index, _) = index::build(&dir, &source, &documents).expect("build index");
+    let dir = index::entry_dir(scratch.path(), &source, None);
+    let (index, _) = index::build(&dir, &source, &documents, None).expect("build index");
     let engine = Engine::new(&index).expect("engine");
 
     let mut group = c.benchmark_group(format!("search/{label}/top10"));

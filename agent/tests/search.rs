@@ -29,6 +29,7 @@ fn options(target: Target, queries: &[&str], batch: BatchPolicy, cache: &Path) -
         top_k: 10,
         batch,
         cache_root: cache.to_path_buf(),
+        corpus_docs: None,
     }
 }
 

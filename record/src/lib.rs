@@ -14,7 +14,7 @@
 //! | `baseline`   | after the idle baseline (if enabled)   | [`Baseline`]    |
 //! | `phase`      | a measured one-off phase (model load, index build) | [`Phase`] |
 //! | `[t, w…]`    | every sampling tick (optional series): a bare array since 2.0, a `sample` event in 1.x | [`Sample`] |
-//! | `repetition` | after each warm-up and measured run    | [`Repetition`]  |
+//! | `repetition` | after each warm-up and measured run; with its `parts` when a request has several | [`Repetition`], [`Part`] |
 //! | `notice`     | a sensor lost, a wrap corrected, …     | [`Notice`]      |
 //! | `run_end`    | once, at the end (ok, failed, interrupted) | [`RunEnd`]  |
 //!
@@ -23,6 +23,7 @@
 //! Domain maps are keyed by domain id (`package-0`, `dram-0`, `gpu-0`, `cpu-model`).
 
 pub mod events;
+pub mod parts;
 pub mod per_request;
 pub mod prefill;
 pub mod reader;
@@ -51,7 +52,12 @@ pub use writer::{RecordWriter, WriteError};
 /// domain not read at that tick, powers to 6 significant digits; its phase and
 /// repetition follow from the windows and are no longer written. 1.x wrote each
 /// sample as a `sample` event. Both read.
-pub const SCHEMA_VERSION: &str = "2.0";
+///
+/// 2.1 adds a repetition's `parts` ([`Part`]): the windows of the parts of a
+/// request of several, each with its energy, duration and metrics (an AI search's
+/// `retrieval` and `generation`), and the workload kind `ai-search`. A 2.0 record
+/// reads as one without parts.
+pub const SCHEMA_VERSION: &str = "2.1";
 
 /// The major versions this crate reads.
 pub const READS_MAJORS: [u32; 2] = [1, 2];

@@ -66,6 +66,8 @@ pub struct Summary {
     pub prefill_decode: Option<crate::prefill::PrefillDecode>,
     /// The steady state of concurrent requests, when the run marked one.
     pub steady: Option<crate::steady::SteadyState>,
+    /// The request's parts apart (an AI search's retrieval and generation).
+    pub parts: Option<crate::parts::PartsSplit>,
     /// The record's energy basis: net where it has an idle baseline, else gross.
     pub basis: EnergyBasis,
     pub agent_cpu_s: Option<f64>,
@@ -173,6 +175,7 @@ impl Summary {
             energy_per_output_token_j: p.per_token_stats(),
             prefill_decode: crate::prefill::PrefillDecode::of(record),
             steady: crate::steady::SteadyState::of(record),
+            parts: crate::parts::PartsSplit::of(record, p.basis),
             basis: p.basis,
             agent_cpu_s: record.run_end.as_ref().map(|e| e.agent_cpu_s),
             run_duration_s: record.run_end.as_ref().map(|e| e.duration_s),
@@ -336,6 +339,21 @@ impl Summary {
                 }
             }
         }
+        if let Some(split) = &self.parts {
+            for part in &split.parts {
+                let share = part.share.map_or_else(String::new, |s| {
+                    format!(", {:.1}% of the request", 100.0 * s)
+                });
+                let label = format!("{}:", capitalised(part.name.as_str()));
+                let _ = writeln!(
+                    out,
+                    "    {label:<15} {} {} per request{share}  [{}]",
+                    fmt_energy(part.energy_j.mean),
+                    split.basis.name(),
+                    prov(self.total_provenance)
+                );
+            }
+        }
         if self.domains.len() > 1 || self.domains.iter().any(|d| !d.in_total) {
             let _ = writeln!(out, "\n  Per domain (gross energy per request):");
             for d in &self.domains {
@@ -389,6 +407,13 @@ impl Summary {
         }
         out
     }
+}
+
+fn capitalised(word: &str) -> String {
+    let mut chars = word.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
 }
 
 /// A short name for a machine check in the summary's one line.

@@ -32,7 +32,7 @@ pub enum Command {
     /// Measure a local LLM query (in-process llama.cpp, or an Ollama/OpenAI server).
     Llm(Box<llm::Args>),
     /// Measure a plain search (built-in BM25 engine, or a search service URL).
-    Search(search::Args),
+    Search(Box<search::Args>),
     /// Download a shipped model or corpus into the cache, verifying its checksum.
     Fetch(fetch::Args),
     /// Serve the sensors' energy as Prometheus metrics until SIGTERM.
@@ -45,7 +45,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sensors(args) => sensors::run(args),
         Command::Run(args) => run::run(args),
         Command::Llm(args) => llm::run(*args),
-        Command::Search(args) => search::run(args),
+        Command::Search(args) => search::run(*args),
         Command::Fetch(args) => fetch::run(args),
         Command::Serve(args) => serve::run(*args),
     }

@@ -1,14 +1,20 @@
 //! `hoeveel-agent search`: measures a plain search per request, with the built-in
-//! engine over a corpus or against a search service URL.
+//! engine over a corpus or against a search service URL; with `--answer`, an AI
+//! search (the same retrieval, then an LLM answer from the top passages).
 
 use crate::cli::common::{self, MeasureArgs};
+use crate::cli::llm::backend::{self, GenerationArgs};
+use crate::workload::ai_search::{self, AiSearch};
 use crate::workload::batch::BatchPolicy;
 use crate::workload::fetch;
+use crate::workload::llm::prompts::PromptSet;
 use crate::workload::search::{Queries, SearchOptions, SearchWorkload, Target};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
+// The LLM's options mean something only for an answer.
+#[command(mut_group("GenerationArgs", |g| g.requires("answer")))]
 pub struct Args {
     #[command(flatten)]
     pub measure: MeasureArgs,
@@ -20,8 +26,9 @@ pub struct Args {
         required_unless_present = "queries_file"
     )]
     pub query: Vec<String>,
-    /// A file of queries, one per line (cycled).
-    #[arg(long = "queries", value_name = "FILE", conflicts_with = "query")]
+    /// A file of queries, one per line (cycled), or a shipped question set
+    /// (`everyday`, as `llm --prompts` takes it).
+    #[arg(long = "queries", value_name = "SET|FILE", conflicts_with = "query")]
     pub queries_file: Option<PathBuf>,
     /// A folder of .txt, .md, .html and .json files to search (default: English Wikipedia
     /// summaries of the vital articles, fetched into the cache on first use).
@@ -42,12 +49,37 @@ pub struct Args {
     /// Run exactly N queries per repetition instead of calibrating the batch.
     #[arg(long, value_name = "N", conflicts_with = "min_repetition_time")]
     pub batch: Option<u64>,
+    /// Index only the corpus's first N documents (in its document order), to measure
+    /// search energy against corpus size; each N has its own cached index.
+    #[arg(long, value_name = "N", conflicts_with = "url", value_parser = clap::value_parser!(u64).range(1..))]
+    pub corpus_docs: Option<u64>,
+
+    /// Measure an AI search instead: the same retrieval, then an LLM writes an answer
+    /// from the top --passages results, as one request; the record splits each
+    /// repetition into its retrieval and generation parts. One request per repetition.
+    #[arg(long, conflicts_with_all = ["url", "batch", "min_repetition_time"], help_heading = "AI search")]
+    pub answer: bool,
+    /// Passages the answer is written from (the top results, each cut to 600 characters).
+    #[arg(long, value_name = "K", default_value_t = ai_search::DEFAULT_PASSAGES, requires = "answer", help_heading = "AI search")]
+    pub passages: usize,
+    /// The model that answers: in-process `smollm2-135m` (default), `gemma3-270m`, a
+    /// .gguf file or `ollama:NAME[:TAG]`; with --endpoint, the server's model name.
+    #[arg(
+        short = 'm',
+        long,
+        value_name = "MODEL",
+        requires = "answer",
+        help_heading = "AI search"
+    )]
+    pub model: Option<String>,
+    #[command(flatten, next_help_heading = "AI search: the LLM (with --answer)")]
+    pub generation: GenerationArgs,
 }
 
 impl Args {
     pub fn options(&self) -> anyhow::Result<SearchOptions> {
         let queries = match &self.queries_file {
-            Some(path) => Queries::from_file(path)?,
+            Some(path) => Queries::from_set_or_file(path)?,
             None => Queries::given(self.query.clone())?,
         };
         let target = match &self.url {
@@ -68,6 +100,7 @@ impl Args {
             top_k: self.top_k,
             batch,
             cache_root: fetch::cache_dir(),
+            corpus_docs: self.corpus_docs,
         })
     }
 }
@@ -75,8 +108,35 @@ impl Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Check the measuring options before fetching or indexing anything.
     args.measure.loop_settings()?;
+    if args.answer {
+        return answer(args);
+    }
     let mut workload = SearchWorkload::new(args.options()?)?;
     common::measure(&args.measure, "search", &mut workload)
+}
+
+/// `--answer`: an AI search.
+fn answer(args: Args) -> anyhow::Result<ExitCode> {
+    if args.passages > args.top_k {
+        anyhow::bail!(
+            "--passages {} is more than the {} results a search returns (--top-k)",
+            args.passages,
+            args.top_k
+        );
+    }
+    let mut options = args.options()?;
+    // One AI search per repetition: its generation lasts long enough to measure.
+    options.batch = BatchPolicy::Fixed(1);
+    let search = SearchWorkload::new(options)?;
+    // The backend's own prompt set is never asked: each prompt is written from
+    // the passages of its query.
+    let llm = backend::build(
+        &args.generation,
+        args.model.as_deref(),
+        backend::Request::single(PromptSet::single(ai_search::INSTRUCTION), &args.generation),
+    )?;
+    let mut workload = AiSearch::new(search, llm, args.passages)?;
+    common::measure(&args.measure, "ai-search", &mut workload)
 }
 
 #[cfg(test)]
@@ -142,5 +202,76 @@ mod tests {
         assert!(parse(&["-q", "x", "--queries", "f.txt"]).is_err());
         assert!(parse(&["-q", "x", "--batch", "5", "--min-repetition-time", "1s"]).is_err());
         assert!(parse(&["--queries", "f.txt"]).is_ok());
+    }
+
+    #[test]
+    fn answer_options_need_answer_and_fit_a_search() {
+        let args = parse(&[
+            "-q",
+            "x",
+            "--answer",
+            "--max-tokens",
+            "8",
+            "--passages",
+            "2",
+        ])
+        .expect("parse");
+        assert!(args.answer);
+        assert_eq!(args.passages, 2);
+        assert_eq!(args.generation.max_tokens, 8);
+        // The defaults do not count as given.
+        let plain = parse(&["-q", "x"]).expect("parse");
+        assert!(!plain.answer);
+        assert_eq!(plain.passages, ai_search::DEFAULT_PASSAGES);
+        // An LLM option without --answer is refused, not ignored.
+        assert!(parse(&["-q", "x", "--max-tokens", "8"]).is_err());
+        assert!(parse(&["-q", "x", "--passages", "2"]).is_err());
+        assert!(parse(&["-q", "x", "--model", "gemma3-270m"]).is_err());
+        // An answer is one request per repetition, from the built-in engine.
+        assert!(parse(&["-q", "x", "--answer", "--batch", "5"]).is_err());
+        assert!(parse(&["-q", "x", "--answer", "--url", "http://h/{q}"]).is_err());
+        // Server options as llm has them.
+        let server = parse(&[
+            "-q",
+            "x",
+            "--answer",
+            "--endpoint",
+            "http://127.0.0.1:1/v1",
+            "--api",
+            "openai",
+            "--model",
+            "m",
+            "--stream",
+        ])
+        .expect("parse");
+        assert!(server.generation.stream);
+        assert!(
+            parse(&["-q", "x", "--answer", "--stream"]).is_err(),
+            "needs --endpoint"
+        );
+    }
+
+    #[test]
+    fn corpus_docs_must_be_at_least_one_and_is_for_the_engine() {
+        assert_eq!(
+            parse(&["-q", "x", "--corpus-docs", "100"])
+                .expect("parse")
+                .options()
+                .expect("options")
+                .corpus_docs,
+            Some(100)
+        );
+        assert!(parse(&["-q", "x", "--corpus-docs", "0"]).is_err());
+        assert!(parse(&["-q", "x", "--corpus-docs", "5", "--url", "http://h/{q}"]).is_err());
+    }
+
+    #[test]
+    fn the_shipped_question_set_works_as_queries() {
+        let options = parse(&["--queries", "everyday"])
+            .expect("parse")
+            .options()
+            .expect("options");
+        assert_eq!(options.queries.list.len(), 20);
+        assert_eq!(options.queries.source, "everyday (shipped set)");
     }
 }

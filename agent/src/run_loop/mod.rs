@@ -14,15 +14,16 @@ pub mod signals;
 
 use crate::host;
 use crate::sensors::discover::Inventory;
-use crate::workload::{RunContext, SteadyMarks, Workload, WorkloadError};
+use crate::workload::{PartMarks, RunContext, SteadyMarks, Workload, WorkloadError};
 use anyhow::Context;
 use hoeveel_measure::baseline;
 use hoeveel_measure::clock;
 use hoeveel_measure::sampler::{Sampler, Snapshot};
 use hoeveel_measure::window::{Layout, Window};
 use hoeveel_record::{
-    Event, Notice, NoticeLevel, Phase, Probe, Record, RecordWriter, Repetition, RepetitionStatus,
-    RunEnd, RunStart, RunStatus, SCHEMA_VERSION, Settings, Steady, SteadyWindow,
+    Event, Metrics, Notice, NoticeLevel, Part, PartName, Phase, Probe, Record, RecordWriter,
+    Repetition, RepetitionStatus, RunEnd, RunStart, RunStatus, SCHEMA_VERSION, Settings, Steady,
+    SteadyWindow,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
@@ -475,6 +476,10 @@ fn repetition(
             repetition.metrics = outcome.metrics;
             repetition.exit_code = outcome.exit_code;
             repetition.steady = outcome.steady.map(|m| Box::new(steady(run, m)));
+            repetition.parts = outcome
+                .parts
+                .map(|m| parts(run, &start, &end, m))
+                .unwrap_or_default();
             None
         }
         Err(WorkloadError::Interrupted) => {
@@ -487,6 +492,15 @@ fn repetition(
             repetition.error = Some(message);
             (!settings.ignore_failure).then_some(RunStatus::Failed)
         }
+        Err(WorkloadError::FailedInPart {
+            message,
+            parts: marks,
+        }) => {
+            repetition.status = RepetitionStatus::Failed;
+            repetition.error = Some(message);
+            repetition.parts = parts(run, &start, &end, *marks);
+            (!settings.ignore_failure).then_some(RunStatus::Failed)
+        }
         Err(WorkloadError::Fatal(e)) => {
             repetition.status = RepetitionStatus::Failed;
             repetition.error = Some(format!("{e:#}"));
@@ -496,6 +510,41 @@ fn repetition(
     run.write(Event::Repetition(repetition))?;
     run.notices_from_sampler()?;
     Ok(stop)
+}
+
+/// One window per part, from the repetition's start through the workload's
+/// readings to its end: contiguous, so the parts' energies add up to the
+/// repetition's (the same running totals are subtracted; only rounding differs).
+fn parts(run: &Run<'_>, start: &Snapshot, end: &Snapshot, marks: PartMarks) -> Vec<Part> {
+    let mut out = Vec::with_capacity(marks.ended.len() + 1);
+    let mut from = start.clone();
+    for p in marks.ended {
+        out.push(part(run, &from, &p.end, p.name, p.metrics));
+        from = p.end;
+    }
+    out.push(part(run, &from, end, marks.last, marks.last_metrics));
+    out
+}
+
+/// One part's window, with the repetition's arithmetic: net = gross − baseline
+/// power × the part's duration.
+fn part(run: &Run<'_>, from: &Snapshot, to: &Snapshot, name: PartName, metrics: Metrics) -> Part {
+    let w = run.window(from, to);
+    let duration_s = to.t_s - from.t_s;
+    let net_energy_j = run.baseline_total_w.map(|p| w.total_j - p * duration_s);
+    let mut incomplete = w.missing;
+    incomplete.extend(w.reset);
+    Part {
+        name,
+        start_s: from.t_s,
+        duration_s,
+        energy_j: w.energy_j,
+        total_energy_j: w.total_j,
+        net_energy_j,
+        incomplete,
+        too_short: run.layout.resolution.short_window(duration_s),
+        metrics,
+    }
 }
 
 /// The record's steady state from the workload's marks.

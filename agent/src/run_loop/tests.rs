@@ -560,3 +560,165 @@ fn the_baseline_is_read_in_slices_and_records_their_spread() {
         None
     );
 }
+
+/// A request of two parts: `retrieval_s`, a mark, then `generation_s`; the
+/// generation fails when `fail` is set.
+struct TwoParts {
+    retrieval_s: f64,
+    generation_s: f64,
+    fail: bool,
+}
+
+impl Workload for TwoParts {
+    fn info(&self) -> WorkloadInfo {
+        WorkloadInfo {
+            kind: hoeveel_record::WorkloadKind::AiSearch,
+            label: "two parts".into(),
+            batching: None,
+            details: serde_json::Value::Null,
+        }
+    }
+    fn run_once(&mut self, ctx: &RunContext<'_>) -> Result<Outcome, WorkloadError> {
+        use crate::workload::{EndedPart, PartMarks};
+        std::thread::sleep(Duration::from_secs_f64(self.retrieval_s));
+        let mark = ctx.mark.expect("the run loop lends a mark");
+        let end = mark().map_err(WorkloadError::Fatal)?;
+        std::thread::sleep(Duration::from_secs_f64(self.generation_s));
+        let marks = PartMarks {
+            ended: vec![EndedPart {
+                name: PartName::Retrieval,
+                metrics: Metrics {
+                    results: Some(10),
+                    ..Metrics::default()
+                },
+                end,
+            }],
+            last: PartName::Generation,
+            last_metrics: Metrics {
+                output_tokens: Some(8),
+                ..Metrics::default()
+            },
+        };
+        if self.fail {
+            return Err(WorkloadError::FailedInPart {
+                message: "generation: HTTP 500".into(),
+                parts: Box::new(marks),
+            });
+        }
+        Ok(Outcome {
+            requests: 1,
+            metrics: Metrics {
+                results: Some(10),
+                output_tokens: Some(8),
+                ..Metrics::default()
+            },
+            parts: Some(marks),
+            ..Default::default()
+        })
+    }
+}
+
+fn run_two_parts(work: &mut TwoParts, s: &LoopSettings) -> Record {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("r.jsonl");
+    let writer = RecordWriter::create(&path).expect("writer");
+    let flag = AtomicBool::new(false);
+    let sensors: Vec<Box<dyn Sensor>> = vec![
+        Box::new(RateCounter::new("package-0", 20.0, None)),
+        Box::new(RateCounter::new("dram-0", 4.0, None)),
+    ];
+    let record = measure(inventory(sensors), work, s, writer, &flag)
+        .expect("run")
+        .record;
+    // The file says what the run returned.
+    let back = hoeveel_record::read_record(&path).expect("read back");
+    assert_eq!(back.repetitions, record.repetitions);
+    record
+}
+
+#[test]
+fn parts_are_contiguous_and_add_up_to_the_repetition() {
+    let mut work = TwoParts {
+        retrieval_s: 0.03,
+        generation_s: 0.08,
+        fail: false,
+    };
+    let record = run_two_parts(&mut work, &settings(3, 0.2, false));
+    let baseline_w = record.baseline.as_ref().expect("baseline").total_power_w;
+    let reps: Vec<_> = record.measured().collect();
+    assert_eq!(reps.len(), 3);
+    for r in reps {
+        let names: Vec<_> = r.parts.iter().map(|p| p.name).collect();
+        assert_eq!(names, [PartName::Retrieval, PartName::Generation]);
+        let (a, b) = (&r.parts[0], &r.parts[1]);
+        // Contiguous: the first starts with the repetition, the second where the
+        // first ends, and it ends with the repetition.
+        assert_eq!(a.start_s, r.start_s);
+        assert_eq!(b.start_s, a.start_s + a.duration_s);
+        assert!((a.duration_s + b.duration_s - r.duration_s).abs() < 1e-9);
+        assert!(a.duration_s >= 0.03 && b.duration_s >= 0.08, "{a:?} {b:?}");
+        // Counters: the parts' energies add up to the repetition's, per domain too.
+        let sum = a.total_energy_j + b.total_energy_j;
+        assert!(
+            (sum - r.total_energy_j).abs() <= 1e-9 * r.total_energy_j,
+            "{sum} vs {}",
+            r.total_energy_j
+        );
+        for (id, e) in &r.energy_j {
+            let parts = a.energy_j[id] + b.energy_j[id];
+            assert!((parts - e).abs() <= 1e-9 * e.abs().max(1e-12), "{id}");
+        }
+        // The generation runs more than twice as long at the same power.
+        assert!(b.total_energy_j > 2.0 * a.total_energy_j, "{a:?} {b:?}");
+        // Net per part: its gross minus the baseline power over its own duration.
+        for p in &r.parts {
+            let net = p.net_energy_j.expect("a baseline was taken");
+            assert!((net - (p.total_energy_j - baseline_w * p.duration_s)).abs() < 1e-12);
+        }
+        let net_sum: f64 = r.parts.iter().filter_map(|p| p.net_energy_j).sum();
+        assert!((net_sum - r.net_energy_j.expect("net")).abs() < 1e-9);
+        assert_eq!(a.metrics.results, Some(10));
+        assert_eq!(b.metrics.output_tokens, Some(8));
+        assert_eq!(
+            r.metrics.output_tokens,
+            Some(8),
+            "the request's totals stay"
+        );
+    }
+}
+
+#[test]
+fn a_failed_part_keeps_the_parts_and_fails_the_repetition() {
+    let mut work = TwoParts {
+        retrieval_s: 0.02,
+        generation_s: 0.02,
+        fail: true,
+    };
+    let mut s = settings(3, 0.0, false);
+    s.warmup = 0;
+    let record = run_two_parts(&mut work, &s);
+    assert_eq!(
+        record.run_end.as_ref().map(|e| e.status),
+        Some(RunStatus::Failed)
+    );
+    assert_eq!(record.repetitions.len(), 1, "the run stops at the failure");
+    let r = &record.repetitions[0];
+    assert_eq!(r.status, RepetitionStatus::Failed);
+    assert_eq!(r.error.as_deref(), Some("generation: HTTP 500"));
+    assert_eq!(r.parts[0].name, PartName::Retrieval);
+    assert!(r.parts[0].total_energy_j > 0.0 && r.parts[0].total_energy_j.is_finite());
+    assert_eq!(r.parts[0].metrics.results, Some(10));
+    assert_eq!(r.parts[0].net_energy_j, None, "no baseline, no net");
+
+    // With --ignore-failure the run goes on.
+    let mut s = settings(3, 0.0, true);
+    s.warmup = 0;
+    let record = run_two_parts(&mut work, &s);
+    assert_eq!(record.repetitions.len(), 3);
+    assert!(
+        record
+            .repetitions
+            .iter()
+            .all(|r| r.status == RepetitionStatus::Failed && r.parts.len() == 2)
+    );
+}

@@ -1,6 +1,7 @@
 //! Workloads: what the run loop measures. One repetition runs one request, or a
 //! batch of requests when one alone is too short for the sensors to resolve.
 
+pub mod ai_search;
 pub mod batch;
 pub mod command;
 pub mod fetch;
@@ -8,7 +9,7 @@ pub mod llm;
 pub mod search;
 
 use hoeveel_measure::sampler::Snapshot;
-use hoeveel_record::{Metrics, Probe, WorkloadInfo};
+use hoeveel_record::{Metrics, PartName, Probe, WorkloadInfo};
 use std::sync::atomic::AtomicBool;
 
 /// What a repetition did.
@@ -22,6 +23,31 @@ pub struct Outcome {
     /// The steady state inside the repetition, for concurrent requests measured
     /// under a protocol that asks for one.
     pub steady: Option<SteadyMarks>,
+    /// The parts of a request of several (an AI search's retrieval and
+    /// generation), marked by the workload through [`RunContext::mark`];
+    /// `None` for a request of one part.
+    pub parts: Option<PartMarks>,
+}
+
+/// Where a request of several parts was split. The sensors are read at the end
+/// of every part but the last, which ends with the repetition; the run loop turns
+/// the readings into one window per part, so the parts are contiguous and their
+/// energies add up to the repetition's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartMarks {
+    /// Every part before the last, in order, each with the reading at its end.
+    pub ended: Vec<EndedPart>,
+    /// The last part: it runs from the last reading to the repetition's end.
+    pub last: PartName,
+    pub last_metrics: Metrics,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndedPart {
+    pub name: PartName,
+    pub metrics: Metrics,
+    /// The sensors read when the part ended.
+    pub end: Snapshot,
 }
 
 /// The steady state of concurrent requests, marked by the workload through
@@ -51,6 +77,14 @@ pub enum WorkloadError {
     Failed {
         message: String,
         exit_code: Option<i32>,
+    },
+    /// A request of several parts failed in one of them: the repetition is failed
+    /// as with `Failed`, and the parts measured up to the failure are kept (an AI
+    /// search whose generation failed keeps its retrieval).
+    #[error("{message}")]
+    FailedInPart {
+        message: String,
+        parts: Box<PartMarks>,
     },
     /// Ctrl-C arrived while the request was running.
     #[error("interrupted")]

@@ -266,6 +266,7 @@ fn outcome(timed: &[Timed]) -> Outcome {
         },
         exit_code: None,
         steady: None,
+        parts: None,
     }
 }
 

@@ -16,7 +16,7 @@
 use super::concurrent;
 use super::http::{self, Lines};
 use super::prompts::PromptSet;
-use super::{Generation, Sampling, label};
+use super::{Chat, Generation, Sampling, label};
 use crate::workload::{Outcome, RunContext, Workload, WorkloadError};
 use hoeveel_record::{Probe, WorkloadInfo, WorkloadKind};
 use serde_json::{Value, json};
@@ -259,6 +259,12 @@ impl Answer {
 
 fn is_done(object: &Value) -> bool {
     object.get("done").and_then(Value::as_bool) == Some(true)
+}
+
+impl Chat for OllamaClient {
+    fn chat(&mut self, prompt: &str, ctx: &RunContext<'_>) -> Result<Generation, WorkloadError> {
+        self.request(prompt, self.settings.sampling.max_tokens, ctx, &|| ())
+    }
 }
 
 impl Workload for OllamaClient {

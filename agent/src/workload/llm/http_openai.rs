@@ -16,7 +16,7 @@
 use super::concurrent;
 use super::http::{self, Lines};
 use super::prompts::PromptSet;
-use super::{Generation, Sampling, decode_rate, label};
+use super::{Chat, Generation, Sampling, decode_rate, label};
 use crate::workload::{Outcome, RunContext, Workload, WorkloadError};
 use hoeveel_record::{Probe, WorkloadInfo, WorkloadKind};
 use serde_json::{Value, json};
@@ -100,6 +100,15 @@ impl OpenAiClient {
 
     pub fn token_source(&self) -> Option<TokenSource> {
         self.token_source
+    }
+
+    /// A server that changes its mind mid-run: the record says the weaker source.
+    fn note_token_source(&mut self, source: TokenSource) {
+        if self.token_source != Some(source)
+            && (source == TokenSource::ContentChunks || self.token_source.is_none())
+        {
+            self.token_source = Some(source);
+        }
     }
 
     fn request_body(&self, prompt: &str, max_tokens: u32) -> Value {
@@ -312,6 +321,14 @@ impl Usage {
     }
 }
 
+impl Chat for OpenAiClient {
+    fn chat(&mut self, prompt: &str, ctx: &RunContext<'_>) -> Result<Generation, WorkloadError> {
+        let answer = self.request(prompt, self.settings.sampling.max_tokens, ctx, &|| ())?;
+        self.note_token_source(answer.source);
+        Ok(answer.generation)
+    }
+}
+
 impl Workload for OpenAiClient {
     fn info(&self) -> WorkloadInfo {
         let s = &self.settings;
@@ -387,12 +404,7 @@ impl Workload for OpenAiClient {
             );
         }
         let (answer, index) = self.ask(self.settings.sampling.max_tokens, ctx)?;
-        if self.token_source != Some(answer.source) {
-            // A server that changed its mind mid-run: the record says the weaker one.
-            if answer.source == TokenSource::ContentChunks || self.token_source.is_none() {
-                self.token_source = Some(answer.source);
-            }
-        }
+        self.note_token_source(answer.source);
         Ok(answer.generation.into_outcome(index))
     }
 

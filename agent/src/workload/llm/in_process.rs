@@ -12,7 +12,7 @@
 
 use super::model_info::ModelInfo;
 use super::prompts::PromptSet;
-use super::{ModelSpec, Sampling, decode_rate, label};
+use super::{Chat, Generation, ModelSpec, Sampling, decode_rate, label};
 use crate::workload::{Outcome, RunContext, Workload, WorkloadError};
 use anyhow::Context;
 use hoeveel_record::{Probe, WorkloadInfo, WorkloadKind};
@@ -176,6 +176,43 @@ impl InProcess {
     }
 }
 
+impl Chat for InProcess {
+    /// A prompt written per request is templated and tokenised inside the
+    /// request (a prompt set is prepared at load time instead): that work is part
+    /// of what the request costs, and of its time to first token.
+    fn chat(&mut self, prompt: &str, ctx: &RunContext<'_>) -> Result<Generation, WorkloadError> {
+        let start = Instant::now();
+        let sampling = self.settings.sampling;
+        let (ignore_eos, context_tokens) = (self.settings.ignore_eos, self.settings.context_tokens);
+        let loaded = self.loaded.as_mut().ok_or_else(|| {
+            WorkloadError::Fatal(anyhow::anyhow!(
+                "the model was not loaded before the first request"
+            ))
+        })?;
+        let (tokens, _) =
+            chat_prompt_tokens(loaded.model, prompt).map_err(|e| failed(format!("{e:#}")))?;
+        let needed = tokens.len() as u64 + u64::from(sampling.max_tokens);
+        if needed > u64::from(context_tokens) {
+            return Err(failed(format!(
+                "the prompt takes {} tokens and --max-tokens adds {}, more than the context of {} \
+                 (raise --ctx or lower --max-tokens)",
+                tokens.len(),
+                sampling.max_tokens,
+                context_tokens
+            )));
+        }
+        decode(
+            &mut loaded.context,
+            loaded.model,
+            &tokens,
+            &sampling,
+            ignore_eos,
+            ctx,
+            start,
+        )
+    }
+}
+
 /// The version this build links (for the record; llama.cpp is vendored in it).
 const LLAMA_CPP_2_VERSION: &str = "0.1.160";
 
@@ -318,65 +355,86 @@ impl Loaded {
         sampling: &Sampling,
         ignore_eos: bool,
         ctx: &RunContext<'_>,
-    ) -> Result<super::Generation, WorkloadError> {
+    ) -> Result<Generation, WorkloadError> {
         let start = Instant::now();
-        self.context.clear_kv_cache();
-        let mut sampler = sampler(sampling);
-        let vocab = self.model.vocab();
-
-        let prompt = &self.prompt_tokens[index];
-        let mut batch = LlamaBatch::new(prompt.len().max(1), 1);
-        let last = prompt.len() - 1;
-        for (i, token) in prompt.iter().enumerate() {
-            batch
-                .add(*token, i as i32, &[0], i == last)
-                .map_err(|e| failed(format!("building the prompt batch: {e}")))?;
-        }
-        self.context
-            .decode(&mut batch)
-            .map_err(|e| failed(format!("llama.cpp could not evaluate the prompt: {e}")))?;
-
-        let mut text = Vec::new();
-        let mut output_tokens: u64 = 0;
-        let mut first_token_s = None;
-        let mut position = prompt.len() as i32;
-        loop {
-            if ctx.interrupted.load(Ordering::Relaxed) {
-                return Err(WorkloadError::Interrupted);
-            }
-            let token = sampler.sample(&self.context, batch.n_tokens() - 1);
-            if vocab.is_eog(token) && !ignore_eos {
-                break;
-            }
-            if first_token_s.is_none() {
-                first_token_s = Some(start.elapsed().as_secs_f64());
-            }
-            output_tokens += 1;
-            text.extend_from_slice(&vocab.token_to_piece(token, false, None));
-            if output_tokens >= u64::from(sampling.max_tokens) {
-                break;
-            }
-            batch.clear();
-            batch
-                .add(token, position, &[0], true)
-                .map_err(|e| failed(format!("building the next batch: {e}")))?;
-            position += 1;
-            self.context.decode(&mut batch).map_err(|e| {
-                failed(format!(
-                    "llama.cpp could not decode token {output_tokens}: {e}"
-                ))
-            })?;
-        }
-        let end_s = start.elapsed().as_secs_f64();
-        Ok(super::Generation {
-            prompt_tokens: Some(prompt.len() as u64),
-            output_tokens: Some(output_tokens),
-            time_to_first_token_s: first_token_s,
-            tokens_per_s: first_token_s.and_then(|first| decode_rate(output_tokens, first, end_s)),
-            response_bytes: None,
-            text: String::from_utf8_lossy(&text).into_owned(),
-        })
+        decode(
+            &mut self.context,
+            self.model,
+            &self.prompt_tokens[index],
+            sampling,
+            ignore_eos,
+            ctx,
+            start,
+        )
     }
+}
+
+/// Evaluates `prompt` from an empty KV cache and decodes the answer; times are
+/// counted from `start`.
+fn decode(
+    context: &mut LlamaContext<'static>,
+    model: &LlamaModel,
+    prompt: &[LlamaToken],
+    sampling: &Sampling,
+    ignore_eos: bool,
+    ctx: &RunContext<'_>,
+    start: Instant,
+) -> Result<Generation, WorkloadError> {
+    context.clear_kv_cache();
+    let mut sampler = sampler(sampling);
+    let vocab = model.vocab();
+
+    let mut batch = LlamaBatch::new(prompt.len().max(1), 1);
+    let last = prompt.len() - 1;
+    for (i, token) in prompt.iter().enumerate() {
+        batch
+            .add(*token, i as i32, &[0], i == last)
+            .map_err(|e| failed(format!("building the prompt batch: {e}")))?;
+    }
+    context
+        .decode(&mut batch)
+        .map_err(|e| failed(format!("llama.cpp could not evaluate the prompt: {e}")))?;
+
+    let mut text = Vec::new();
+    let mut output_tokens: u64 = 0;
+    let mut first_token_s = None;
+    let mut position = prompt.len() as i32;
+    loop {
+        if ctx.interrupted.load(Ordering::Relaxed) {
+            return Err(WorkloadError::Interrupted);
+        }
+        let token = sampler.sample(context, batch.n_tokens() - 1);
+        if vocab.is_eog(token) && !ignore_eos {
+            break;
+        }
+        if first_token_s.is_none() {
+            first_token_s = Some(start.elapsed().as_secs_f64());
+        }
+        output_tokens += 1;
+        text.extend_from_slice(&vocab.token_to_piece(token, false, None));
+        if output_tokens >= u64::from(sampling.max_tokens) {
+            break;
+        }
+        batch.clear();
+        batch
+            .add(token, position, &[0], true)
+            .map_err(|e| failed(format!("building the next batch: {e}")))?;
+        position += 1;
+        context.decode(&mut batch).map_err(|e| {
+            failed(format!(
+                "llama.cpp could not decode token {output_tokens}: {e}"
+            ))
+        })?;
+    }
+    let end_s = start.elapsed().as_secs_f64();
+    Ok(Generation {
+        prompt_tokens: Some(prompt.len() as u64),
+        output_tokens: Some(output_tokens),
+        time_to_first_token_s: first_token_s,
+        tokens_per_s: first_token_s.and_then(|first| decode_rate(output_tokens, first, end_s)),
+        response_bytes: None,
+        text: String::from_utf8_lossy(&text).into_owned(),
+    })
 }
 
 fn failed(message: String) -> WorkloadError {

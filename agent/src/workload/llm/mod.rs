@@ -22,8 +22,8 @@ pub mod model_info;
 pub mod ollama_store;
 pub mod prompts;
 
-use super::Outcome;
 use super::fetch::Artifact;
+use super::{Outcome, RunContext, Workload, WorkloadError};
 use hoeveel_record::Metrics;
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -166,9 +166,24 @@ impl Generation {
             },
             exit_code: None,
             steady: None,
+            parts: None,
         }
     }
 }
+
+/// One chat request with a prompt the caller writes, for a workload that builds
+/// its prompt per request (an AI search answers from the passages it found).
+/// The request is the backend's own: the same template, sampling and limits as
+/// its measured requests.
+pub trait Chat {
+    fn chat(&mut self, prompt: &str, ctx: &RunContext<'_>) -> Result<Generation, WorkloadError>;
+}
+
+/// An LLM backend (in-process, Ollama, OpenAI-compatible): measured on its own
+/// as a workload, or asked by another workload through [`Chat`].
+pub trait LlmBackend: Workload + Chat {}
+
+impl<T: Workload + Chat> LlmBackend for T {}
 
 /// Decode rate after the first token: `(n - 1) / (end - first)`. The first token
 /// carries the prompt's evaluation, which time to first token already reports.

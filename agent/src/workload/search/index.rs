@@ -37,6 +37,10 @@ pub struct IndexMeta {
     pub documents: u64,
     pub build_duration_s: f64,
     pub built_at: String,
+    /// The corpus's whole document count, when the index holds only its first
+    /// `documents` (`--corpus-docs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subset_of: Option<u64>,
 }
 
 pub struct Fields {
@@ -63,14 +67,19 @@ pub fn schema() -> (Schema, Fields) {
     (builder.build(), Fields { title, body })
 }
 
-/// The cache entry for `source` under `cache_root`.
-pub fn entry_dir(cache_root: &Path, source: &CorpusSource) -> PathBuf {
+/// The cache entry for `source` under `cache_root`, or for its first
+/// `corpus_docs` documents: each subset has its own entry, so measuring one never
+/// replaces the whole corpus's index (whose key is unchanged by subsets).
+pub fn entry_dir(cache_root: &Path, source: &CorpusSource, corpus_docs: Option<u64>) -> PathBuf {
     let mut hasher = Sha256::new();
     hasher.update(format!(
         "hoeveel-search-index/{SCHEMA_VERSION}/tantivy-{}/{}",
         tantivy::version_string(),
         source.fingerprint
     ));
+    if let Some(n) = corpus_docs {
+        hasher.update(format!("/first-{n}"));
+    }
     let key = crate::workload::fetch::verify::hex(&hasher.finalize());
     let name: String = source
         .name
@@ -83,9 +92,10 @@ pub fn entry_dir(cache_root: &Path, source: &CorpusSource) -> PathBuf {
             }
         })
         .collect();
+    let subset = corpus_docs.map_or_else(String::new, |n| format!("-first{n}"));
     cache_root
         .join("search-index")
-        .join(format!("{name}-{}", &key[..16]))
+        .join(format!("{name}{subset}-{}", &key[..16]))
 }
 
 const META_FILE: &str = "corpus.json";
@@ -118,6 +128,7 @@ pub fn build(
     dir: &Path,
     source: &CorpusSource,
     documents: &[Document],
+    subset_of: Option<u64>,
 ) -> anyhow::Result<(Index, IndexMeta)> {
     let started = Instant::now();
     let parent = dir
@@ -168,6 +179,7 @@ pub fn build(
         documents: documents.len() as u64,
         build_duration_s: started.elapsed().as_secs_f64(),
         built_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        subset_of,
     };
     let meta_path = staging.path().join(META_FILE);
     std::fs::write(&meta_path, serde_json::to_vec_pretty(&meta)?)

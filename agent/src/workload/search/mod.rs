@@ -19,6 +19,7 @@ pub mod corpus;
 pub mod engine;
 pub mod extract;
 pub mod index;
+pub mod passages;
 pub mod service;
 
 use super::batch::BatchPolicy;
@@ -30,6 +31,7 @@ use engine::Engine;
 use extract::Document;
 use hoeveel_record::{Metrics, WorkloadInfo, WorkloadKind};
 use index::IndexMeta;
+use passages::{Passage, PassageStore};
 use serde_json::json;
 use service::Service;
 use std::path::{Path, PathBuf};
@@ -64,6 +66,24 @@ impl Queries {
         })
     }
 
+    /// A shipped prompt set by name (`everyday`: its questions work as queries, so
+    /// an AI search and a plain search ask the same), else a file of queries.
+    pub fn from_set_or_file(path: &Path) -> anyhow::Result<Queries> {
+        let shipped = crate::workload::llm::prompts::SHIPPED
+            .iter()
+            .find(|(name, _)| path.to_str() == Some(*name));
+        match shipped {
+            Some((name, _)) => {
+                let set = crate::workload::llm::prompts::PromptSet::load(name)?;
+                Ok(Queries {
+                    list: set.all().to_vec(),
+                    source: format!("{name} (shipped set)"),
+                })
+            }
+            None => Self::from_file(path),
+        }
+    }
+
     /// One query per line; blank lines are skipped. Fails naming the file when it cannot
     /// be read or holds no query.
     pub fn from_file(path: &Path) -> anyhow::Result<Queries> {
@@ -96,6 +116,9 @@ pub struct SearchOptions {
     pub batch: BatchPolicy,
     /// Where the default corpus and the indexes are cached.
     pub cache_root: PathBuf,
+    /// Index only the corpus's first N documents (in its document order), to
+    /// measure how a search's energy grows with the corpus; `None`: all.
+    pub corpus_docs: Option<u64>,
 }
 
 // One value per run: the size difference between variants does not matter.
@@ -108,6 +131,8 @@ enum IndexState {
     },
     ToBuild {
         documents: Vec<Document>,
+        /// The corpus's whole document count, when `documents` are its first N.
+        subset_of: Option<u64>,
     },
     /// Only while `prepare` runs, or after it failed.
     Empty,
@@ -119,6 +144,8 @@ enum Backend {
         source: CorpusSource,
         dir: PathBuf,
         state: IndexState,
+        /// `--corpus-docs`.
+        corpus_docs: Option<u64>,
     },
     Service(Service),
 }
@@ -130,6 +157,39 @@ pub struct SearchWorkload {
     policy: BatchPolicy,
     requests_per_repetition: u64,
     next_query: usize,
+}
+
+/// What a retrieval found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Retrieved {
+    /// Which query of the cycle was asked.
+    pub query_index: usize,
+    pub query: String,
+    /// Hits returned (the plain search's `--top-k`).
+    pub results: u64,
+    /// The first hits, with their text.
+    pub passages: Vec<Passage>,
+}
+
+/// The first `n` documents of `source` (all when `None`), with the whole count
+/// when they are a subset. Refuses `n` above the corpus's size, naming it.
+fn first_documents(
+    source: &CorpusSource,
+    n: Option<u64>,
+) -> anyhow::Result<(Vec<Document>, Option<u64>)> {
+    let mut documents = source.load()?;
+    let Some(n) = n else {
+        return Ok((documents, None));
+    };
+    let full = documents.len() as u64;
+    if n == 0 || n > full {
+        anyhow::bail!(
+            "--corpus-docs {n}: corpus {} holds {full} documents; give 1 to {full}",
+            source.name
+        );
+    }
+    documents.truncate(n as usize);
+    Ok((documents, Some(full)))
 }
 
 /// What one request gave.
@@ -168,18 +228,28 @@ impl SearchWorkload {
                         CorpusSource::wiki_vital_at(fetched.path)?
                     }
                 };
-                let dir = index::entry_dir(&options.cache_root, &source);
+                let corpus_docs = options.corpus_docs;
+                let dir = index::entry_dir(&options.cache_root, &source, corpus_docs);
                 let state = match index::open_cached(&dir, &source)? {
                     Some((index, meta)) => IndexState::Ready {
                         engine: Engine::new(&index)?,
                         meta,
                         cached: true,
                     },
-                    None => IndexState::ToBuild {
-                        documents: source.load()?,
-                    },
+                    None => {
+                        let (documents, subset_of) = first_documents(&source, corpus_docs)?;
+                        IndexState::ToBuild {
+                            documents,
+                            subset_of,
+                        }
+                    }
                 };
-                Backend::Engine { source, dir, state }
+                Backend::Engine {
+                    source,
+                    dir,
+                    state,
+                    corpus_docs,
+                }
             }
         };
         Ok(SearchWorkload {
@@ -206,10 +276,72 @@ impl SearchWorkload {
         )
     }
 
+    /// The next query of the cycle, with its index in the list.
+    fn next_query(&mut self) -> (usize, String) {
+        let index = self.next_query % self.queries.list.len();
+        self.next_query = self.next_query.wrapping_add(1);
+        (index, self.queries.list[index].clone())
+    }
+
+    /// The passages an answer is written from, read from the corpus (the index
+    /// stores titles only, as a results page shows them).
+    pub fn passage_store(&self) -> anyhow::Result<PassageStore> {
+        match &self.backend {
+            Backend::Engine {
+                source,
+                corpus_docs,
+                ..
+            } => {
+                let (documents, _) = first_documents(source, *corpus_docs)?;
+                Ok(PassageStore::new(documents))
+            }
+            Backend::Service(service) => anyhow::bail!(
+                "a search service ({}) returns no passages to answer from; use the built-in engine",
+                service.template()
+            ),
+        }
+    }
+
+    /// The next query of the cycle, searched as a plain search does (the top
+    /// `--top-k` hits), with the text of the first `passages` hits from `store`.
+    pub fn retrieve(
+        &mut self,
+        passages: usize,
+        store: &PassageStore,
+    ) -> Result<Retrieved, WorkloadError> {
+        let (query_index, query) = self.next_query();
+        let Backend::Engine {
+            state: IndexState::Ready { engine, .. },
+            ..
+        } = &self.backend
+        else {
+            return Err(WorkloadError::Fatal(anyhow::anyhow!(
+                "the search index is not ready (prepare failed or did not run)"
+            )));
+        };
+        let hits = engine.search(&query, self.top_k)?;
+        let passages = hits
+            .iter()
+            .take(passages)
+            .filter_map(|h| store.passage(&h.title))
+            .collect();
+        Ok(Retrieved {
+            query_index,
+            query,
+            results: hits.len() as u64,
+            passages,
+        })
+    }
+
+    /// How many queries the cycle holds.
+    pub fn query_count(&self) -> usize {
+        self.queries.list.len()
+    }
+
     /// Runs one query, the next in the cycle.
     fn request(&mut self) -> Result<Answer, WorkloadError> {
-        let query = &self.queries.list[self.next_query % self.queries.list.len()];
-        self.next_query = self.next_query.wrapping_add(1);
+        let (_, query) = self.next_query();
+        let query = &query;
         match &self.backend {
             Backend::Engine {
                 state: IndexState::Ready { engine, .. },
@@ -284,7 +416,14 @@ impl SearchWorkload {
                 "queries": queries,
                 "batch": batch,
             }),
-            Backend::Engine { source, dir, state } => {
+            Backend::Engine {
+                source, dir, state, ..
+            } => {
+                let subset_of = match state {
+                    IndexState::Ready { meta, .. } => meta.subset_of,
+                    IndexState::ToBuild { subset_of, .. } => *subset_of,
+                    IndexState::Empty => None,
+                };
                 let (documents, index) = match state {
                     IndexState::Ready { meta, cached, .. } => (
                         Some(meta.documents),
@@ -295,7 +434,7 @@ impl SearchWorkload {
                             "built_at": meta.built_at,
                         }),
                     ),
-                    IndexState::ToBuild { documents } => (
+                    IndexState::ToBuild { documents, .. } => (
                         Some(documents.len() as u64),
                         json!({
                             "path": dir.display().to_string(),
@@ -306,7 +445,7 @@ impl SearchWorkload {
                 };
                 let mut index = index;
                 index["schema_version"] = json!(index::SCHEMA_VERSION);
-                json!({
+                let mut details = json!({
                     "target": "engine",
                     "engine": format!(
                         "{} (BM25, {} tokenizer, title boost {})",
@@ -328,7 +467,15 @@ impl SearchWorkload {
                     "queries": queries,
                     "top_k": self.top_k,
                     "batch": batch,
-                })
+                });
+                // Only a subset says so: a whole-corpus record stays as it was.
+                if let Some(full) = subset_of {
+                    details["corpus"]["subset_of"] = json!(full);
+                    details["corpus"]["subset"] = json!(
+                        "the corpus's first documents, in its document order (--corpus-docs)"
+                    );
+                }
+                details
             }
         }
     }
@@ -349,11 +496,16 @@ impl Workload for SearchWorkload {
     }
 
     fn prepare(&mut self) -> anyhow::Result<()> {
-        if let Backend::Engine { source, dir, state } = &mut self.backend
+        if let Backend::Engine {
+            source, dir, state, ..
+        } = &mut self.backend
             && matches!(state, IndexState::ToBuild { .. })
-            && let IndexState::ToBuild { documents } = std::mem::replace(state, IndexState::Empty)
+            && let IndexState::ToBuild {
+                documents,
+                subset_of,
+            } = std::mem::replace(state, IndexState::Empty)
         {
-            let (index, meta) = index::build(dir, source, &documents)
+            let (index, meta) = index::build(dir, source, &documents, subset_of)
                 .with_context(|| format!("building the search index in {}", dir.display()))?;
             *state = IndexState::Ready {
                 engine: Engine::new(&index)?,
@@ -411,6 +563,7 @@ impl Workload for SearchWorkload {
             },
             exit_code: None,
             steady: None,
+            parts: None,
         })
     }
 }
