@@ -19,8 +19,8 @@ pub struct PartFigure {
     pub name: PartName,
     /// Energy per request on `basis`.
     pub energy_j: Describe,
-    /// The part's mean over the request's mean, 0 to 1 (beyond with net figures
-    /// near zero).
+    /// The part's mean over the request's mean, 0 to 1; `None` where that is not
+    /// a share (the request's mean at or below zero, or a part outside it).
     pub share: Option<f64>,
 }
 
@@ -68,7 +68,12 @@ impl PartsSplit {
                     })
                     .collect();
                 let energy_j = Describe::of(&values)?;
-                let share = (request_mean != 0.0).then(|| energy_j.mean / request_mean);
+                // A share is stated only where it means one: the request used
+                // energy and the part a part of it (net figures near zero, on a
+                // busy machine say, give shares of 200% or below 0).
+                let share = energy_j.mean / request_mean;
+                let share =
+                    (request_mean > 0.0 && (0.0..=1.0 + 1e-9).contains(&share)).then_some(share);
                 Some(PartFigure {
                     name,
                     energy_j,

@@ -42,6 +42,9 @@ pub struct Summary {
     pub degraded: bool,
     pub total_provenance: Option<Provenance>,
     pub total_domains: Vec<String>,
+    /// The boundary rung the total reaches, and the parts it holds.
+    pub rung: crate::Rung,
+    pub rung_parts: String,
     pub baseline_power_w: Option<f64>,
     /// Spread of the baseline's power over its slices.
     pub baseline_power_sd_w: Option<f64>,
@@ -152,6 +155,8 @@ impl Summary {
                 .filter(|d| d.in_total)
                 .map(|d| d.id.clone())
                 .collect(),
+            rung: crate::MeasuredParts::of(start).rung(),
+            rung_parts: crate::MeasuredParts::of(start).describe(),
             baseline_power_w: record.baseline.as_ref().map(|b| b.total_power_w),
             baseline_power_sd_w: record.baseline.as_ref().and_then(|b| b.total_power_sd_w),
             baseline_other_cpu_share: record.baseline.as_ref().and_then(|b| b.other_cpu_share),
@@ -251,6 +256,11 @@ impl Summary {
         let total_label = format!("Total ({})", self.total_domains.join(" + "));
         if let Some(s) = &self.gross_per_request_j {
             let _ = writeln!(out, "  {total_label} [{}]", prov(self.total_provenance));
+            let _ = writeln!(
+                out,
+                "    Boundary:       rung {} ({}): not the whole machine, its PSU or a datacentre",
+                self.rung, self.rung_parts
+            );
             let _ = writeln!(out, "    Energy, gross:  {}", fmt_spread(s, energy_unit));
         }
         if let Some(s) = &self.net_per_request_j {

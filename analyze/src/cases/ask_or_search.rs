@@ -517,67 +517,21 @@ fn measured_table(a: &Measured<'_>, q: &Measured<'_>) -> Table {
                 Cell::text(pr.basis.name()),
             ]);
         }
-        for part in parts_of(m.record, pr) {
+        let split = hoeveel_record::parts::PartsSplit::of(m.record, pr.basis);
+        for part in split.iter().flat_map(|s| &s.parts) {
             t.row(vec![
                 Cell::text(format!("  {} part", part.name)),
-                Cell::num(part.n as f64, 0),
-                Cell::text(fmt_energy(part.mean_j)),
-                Cell::text(format!(
-                    "{}% of the request",
-                    fmt_sig(part.share * 100.0, 2)
+                Cell::num(part.energy_j.n as f64, 0),
+                Cell::text(fmt_energy(part.energy_j.mean)),
+                Cell::text(part.share.map_or_else(
+                    || "no share (net near zero)".to_string(),
+                    |s| format!("{}% of the request", fmt_sig(s * 100.0, 2)),
                 )),
                 Cell::text(pr.basis.name()),
             ]);
         }
     }
     t
-}
-
-/// One part of a request (an AI search's retrieval or generation), per request.
-struct PartFigure {
-    name: hoeveel_record::PartName,
-    n: usize,
-    mean_j: f64,
-    /// Of the whole request, on the same repetitions.
-    share: f64,
-}
-
-/// The parts of the repetitions `pr` counts, on its basis.
-fn parts_of(record: &Record, pr: &PerRequest) -> Vec<PartFigure> {
-    use hoeveel_record::{EnergyBasis, PartName};
-    let reps: Vec<_> = record
-        .measured_complete()
-        .filter(|r| pr.repetitions.contains(&r.index) && !r.parts.is_empty())
-        .collect();
-    let mut out = Vec::new();
-    for name in [PartName::Retrieval, PartName::Generation] {
-        let (mut sum, mut whole, mut n) = (0.0, 0.0, 0usize);
-        for rep in &reps {
-            let Some(part) = rep.parts.iter().find(|p| p.name == name) else {
-                continue;
-            };
-            let (part_j, rep_j) = match pr.basis {
-                EnergyBasis::Net => (
-                    part.net_energy_j.unwrap_or(part.total_energy_j),
-                    rep.net_energy_j.unwrap_or(rep.total_energy_j),
-                ),
-                EnergyBasis::Gross => (part.total_energy_j, rep.total_energy_j),
-            };
-            let requests = rep.requests.max(1) as f64;
-            sum += part_j / requests;
-            whole += rep_j / requests;
-            n += 1;
-        }
-        if n > 0 {
-            out.push(PartFigure {
-                name,
-                n,
-                mean_j: sum / n as f64,
-                share: if whole != 0.0 { sum / whole } else { f64::NAN },
-            });
-        }
-    }
-    out
 }
 
 /// A count in words a reader scans: 135 M, 175 B, 10.0 k.
