@@ -388,17 +388,10 @@ pub fn compare(
         && mb.kind == WorkloadKind::Search
     {
         let inputs = ask_or_search::Inputs {
-            answer: Some(ask_or_search::Measured {
-                record: a,
-                per_request: ma.clone(),
-            }),
-            search: Some(ask_or_search::Measured {
-                record: b,
-                per_request: mb.clone(),
-            }),
             all_published,
             ..Default::default()
-        };
+        }
+        .measured(a, b)?;
         // Case 1 leads: the answer first, then the two records' table.
         let ratio = doc.sections.pop();
         doc.sections.push(ask_or_search::section(p, &inputs));

@@ -104,6 +104,25 @@ pub struct Inputs<'a> {
     pub all_published: bool,
 }
 
+impl<'a> Inputs<'a> {
+    /// With the two sides measured, on gross energy: the published figures count
+    /// every watt their machines drew, idle included, so a net figure (what a
+    /// request adds) would sit below all of them; and a net figure taken on a busy
+    /// machine can vanish altogether.
+    pub fn measured(mut self, answer: &'a Record, search: &'a Record) -> anyhow::Result<Self> {
+        let gross = Some(hoeveel_record::EnergyBasis::Gross);
+        self.answer = Some(Measured {
+            record: answer,
+            per_request: PerRequest::of(answer, gross)?,
+        });
+        self.search = Some(Measured {
+            record: search,
+            per_request: PerRequest::of(search, gross)?,
+        });
+        Ok(self)
+    }
+}
+
 /// Documents a search record searched.
 pub fn documents(record: &Record) -> Option<f64> {
     record.run_start.workload.details["corpus"]["documents"].as_f64()
@@ -162,6 +181,9 @@ pub fn section(p: &ProfileSet, i: &Inputs<'_>) -> Section {
             s.basis = Some(Basis::reference());
             s.lead.push("No AI-search and search records given: published figures stand in (reference inputs). Measure with `hoeveel-agent search --answer` and `hoeveel-agent search` on the same queries, then `hoeveel cases AI.jsonl SEARCH.jsonl`.".into());
         }
+    }
+    if i.answer.is_some() && i.search.is_some() {
+        s.notes.push("Energy basis: gross, as the published figures count all the power their machines drew, idle included.".into());
     }
     published_checks(p, ai_pub, search_pub, &mut check, &mut bars, &mut s);
     s.tables.push(check);

@@ -118,8 +118,8 @@ pub fn all(
         .first()
         .or(ai_records.first())
         .map(|r| PerRequest::auto(r));
-    // Case 1 compares the two: one basis for both, never one of each.
-    let mut basis_why = None;
+    // Case 1 compares the two on gross energy, the basis of the published figures
+    // it stands next to (see `Inputs::measured`).
     let mut inputs = ask_or_search::Inputs {
         corpus_series: search_records.clone(),
         model_series: ai_records.iter().chain(&llm_records).copied().collect(),
@@ -127,16 +127,7 @@ pub fn all(
         ..Default::default()
     };
     if let (Some(a), Some(q)) = (answer_record, search_record) {
-        let (basis, why) = hoeveel_record::per_request::common_basis(&[a, q], None)?;
-        basis_why = why;
-        inputs.answer = Some(ask_or_search::Measured {
-            record: a,
-            per_request: PerRequest::of(a, Some(basis))?,
-        });
-        inputs.search = Some(ask_or_search::Measured {
-            record: q,
-            per_request: PerRequest::of(q, Some(basis))?,
-        });
+        inputs = inputs.measured(a, q)?;
     }
     let mut doc = Document {
         title: "hoeveel cases: the four workshop cases".into(),
@@ -155,9 +146,6 @@ pub fn all(
     }
 
     let mut c1 = ask_or_search::section(p, &inputs);
-    if let Some(why) = &basis_why {
-        c1.notes.push(format!("Energy basis: {why}."));
-    }
     let b1 = c1.basis.clone().unwrap_or_else(Basis::reference);
     c1.basis = Some(b1.clone());
     doc.basis = doc.basis.combine(&b1);

@@ -67,8 +67,24 @@ pub fn render(doc: &Document, layout: TextLayout) -> String {
     if let Some(b) = doc.basis.banner() {
         push_paragraph(&mut out, &b, "", "  ", width);
     }
-    for w in &doc.warnings {
-        push_paragraph(&mut out, &format!("warning: {w}"), "", "  ", width);
+    // A few warnings lead; more go to the end, so the answer stays on the
+    // first screen, with a line here that says where they are.
+    let warnings_last = doc.warnings.len() > WARNINGS_FIRST;
+    if warnings_last {
+        push_paragraph(
+            &mut out,
+            &format!(
+                "warning: {} warnings about the records, listed at the end",
+                doc.warnings.len()
+            ),
+            "",
+            "  ",
+            width,
+        );
+    } else {
+        for w in &doc.warnings {
+            push_paragraph(&mut out, &format!("warning: {w}"), "", "  ", width);
+        }
     }
     for section in &doc.sections {
         // A long title wraps, and its rule is no wider than the text.
@@ -115,8 +131,17 @@ pub fn render(doc: &Document, layout: TextLayout) -> String {
             push_paragraph(&mut out, note, "  ", "    ", width);
         }
     }
+    if warnings_last {
+        let _ = writeln!(out, "\nWarnings\n--------");
+        for w in &doc.warnings {
+            push_paragraph(&mut out, &format!("warning: {w}"), "", "  ", width);
+        }
+    }
     out
 }
+
+/// Warnings printed above the sections; with more, all go below them.
+pub const WARNINGS_FIRST: usize = 2;
 
 /// An aligned plain-text table, one line per row; numbers right-aligned.
 pub fn table_text(table: &Table) -> String {
