@@ -13,14 +13,17 @@ use crate::per_request::EnergyBasis;
 use crate::reader::Record;
 use crate::stats::Describe;
 
+/// The smallest request energy, relative to its gross, that shares are given of.
+const SHARE_FLOOR: f64 = 1e-6;
+
 /// One part's figures.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PartFigure {
     pub name: PartName,
     /// Energy per request on `basis`.
     pub energy_j: Describe,
-    /// The part's mean over the request's mean, 0 to 1 (beyond with net figures
-    /// near zero).
+    /// The part's mean over the request's mean, 0 to 1 (beyond with a negative
+    /// net part); `None` when the request's energy is at or near zero.
     pub share: Option<f64>,
 }
 
@@ -48,6 +51,15 @@ impl PartsSplit {
             .filter_map(|r| energy(r.total_energy_j, r.net_energy_j).map(|e| e / r_requests(r)))
             .collect();
         let request_mean = Describe::of(&request)?.mean;
+        let gross: Vec<f64> = reps
+            .iter()
+            .map(|r| r.total_energy_j / r_requests(r))
+            .collect();
+        let gross_mean = Describe::of(&gross).map_or(0.0, |d| d.mean);
+        // A net request at or near zero (a machine as busy as during its baseline,
+        // a saturated power model) has no meaningful shares: rounding noise would
+        // be printed as a percentage.
+        let shares = request_mean > SHARE_FLOOR * gross_mean.abs();
         let mut names: Vec<PartName> = Vec::new();
         for p in reps.iter().flat_map(|r| &r.parts) {
             if !names.contains(&p.name) {
@@ -68,7 +80,7 @@ impl PartsSplit {
                     })
                     .collect();
                 let energy_j = Describe::of(&values)?;
-                let share = (request_mean != 0.0).then(|| energy_j.mean / request_mean);
+                let share = shares.then(|| energy_j.mean / request_mean);
                 Some(PartFigure {
                     name,
                     energy_j,
@@ -150,6 +162,16 @@ mod tests {
             ],
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_request_of_no_net_energy_has_no_shares() {
+        // Net: retrieval 1 − 0.5 J, generation 0.5 − 1.5 J; the request 1.5 − 2 J, below zero.
+        let record = record_with(true, vec![ai_search(0, 1.0, 0.5)]);
+        let net = PartsSplit::of(&record, EnergyBasis::Net).expect("parts");
+        assert!(net.parts.iter().all(|p| p.share.is_none()), "{net:?}");
+        let text = crate::summary::Summary::of(&record).render_text();
+        assert!(!text.contains("% of the request"), "{text}");
     }
 
     #[test]
