@@ -61,7 +61,9 @@ fn an_answer_in_process_records_retrieval_and_generation_that_add_up() {
         assert!(
             stdout
                 .lines()
-                .any(|l| l.trim_start().starts_with(part) && l.contains("% of the request")),
+                // The share is left out when the net request is near zero (a busy
+                // machine under a saturated power model): not asserted here.
+                .any(|l| l.trim_start().starts_with(part) && l.contains(" per request")),
             "{part} {stdout}"
         );
     }

@@ -13,6 +13,9 @@ use crate::per_request::EnergyBasis;
 use crate::reader::Record;
 use crate::stats::Describe;
 
+/// The smallest request energy, relative to its gross, that shares are given of.
+const SHARE_FLOOR: f64 = 1e-6;
+
 /// One part's figures.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PartFigure {
@@ -48,6 +51,15 @@ impl PartsSplit {
             .filter_map(|r| energy(r.total_energy_j, r.net_energy_j).map(|e| e / r_requests(r)))
             .collect();
         let request_mean = Describe::of(&request)?.mean;
+        let gross: Vec<f64> = reps
+            .iter()
+            .map(|r| r.total_energy_j / r_requests(r))
+            .collect();
+        let gross_mean = Describe::of(&gross).map_or(0.0, |d| d.mean);
+        // A net request at or near zero (a machine as busy as during its baseline,
+        // a saturated power model) has no meaningful shares: rounding noise would
+        // be printed as a percentage.
+        let shares = request_mean > SHARE_FLOOR * gross_mean.abs();
         let mut names: Vec<PartName> = Vec::new();
         for p in reps.iter().flat_map(|r| &r.parts) {
             if !names.contains(&p.name) {
@@ -72,8 +84,7 @@ impl PartsSplit {
                 // energy and the part a part of it (net figures near zero, on a
                 // busy machine say, give shares of 200% or below 0).
                 let share = energy_j.mean / request_mean;
-                let share =
-                    (request_mean > 0.0 && (0.0..=1.0 + 1e-9).contains(&share)).then_some(share);
+                let share = (shares && (0.0..=1.0 + 1e-9).contains(&share)).then_some(share);
                 Some(PartFigure {
                     name,
                     energy_j,
@@ -155,6 +166,16 @@ mod tests {
             ],
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_request_of_no_net_energy_has_no_shares() {
+        // Net: retrieval 1 − 0.5 J, generation 0.5 − 1.5 J; the request 1.5 − 2 J, below zero.
+        let record = record_with(true, vec![ai_search(0, 1.0, 0.5)]);
+        let net = PartsSplit::of(&record, EnergyBasis::Net).expect("parts");
+        assert!(net.parts.iter().all(|p| p.share.is_none()), "{net:?}");
+        let text = crate::summary::Summary::of(&record).render_text();
+        assert!(!text.contains("% of the request"), "{text}");
     }
 
     #[test]
