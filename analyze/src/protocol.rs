@@ -138,7 +138,7 @@ fn ml_energy(p: &ProfileSet, record: &Record) -> Option<Section> {
             Cell::num(*per_token, 4),
             Cell::text("–"),
             Cell::num(e.energy_j().map_or(f64::NAN, |j| j.centre()), 2),
-            Cell::text(format!("{} ({})", e.boundary, pr.hardware)),
+            Cell::text(format!("rung {}: {} ({})", e.rung, e.boundary, pr.hardware)),
         ]);
     }
     s.tables.push(t);
@@ -263,7 +263,7 @@ fn ai_energy_score(p: &ProfileSet, record: &Record) -> Option<Section> {
                 3,
             ),
             Cell::text("–"),
-            Cell::text(format!("{} ({})", e.boundary, pr.hardware)),
+            Cell::text(format!("rung {}: {} ({})", e.rung, e.boundary, pr.hardware)),
         ]);
     }
     s.tables.push(t);

@@ -184,13 +184,9 @@ pub fn co2e_section(
             Cell::text(format!("{} Wh [{}]", fmt_num(b.value.low(), 1), b.id)),
         ]);
     }
-    if let Some(g) = p.request("google-search-2009") {
-        e.row(vec![
-            Cell::text("Google searches of 2009 (0.3 Wh each)"),
-            Cell::sig(wh / g.energy.low(), 4),
-            Cell::text(format!("[{}] ({})", g.id, g.meta.status)),
-        ]);
-    }
+    // No "Google searches of 2009" here: that figure is the whole fleet's
+    // (provisioned rung) and this run is one machine's CPU; `hoeveel compare`
+    // sets the two side by side on one rung.
     if let Some(l) = p.device("laptop-browsing") {
         let secs = Interval::new(d.mean / l.value.high(), None, d.mean / l.value.low());
         e.row(vec![

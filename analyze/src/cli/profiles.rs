@@ -126,11 +126,12 @@ fn scan_rows(p: &ProfileSet) -> Vec<Vec<String>> {
         rows.push(row("site", &e.id, scan_quantity(&e.pue), &e.unit, &e.meta));
     }
     for (e, _) in &p.requests {
+        // A published figure is read with its rung: "Wh, node".
         rows.push(row(
             "request",
             &e.id,
             scan_quantity(&e.energy),
-            &e.unit,
+            &format!("{}, {}", e.unit, e.rung),
             &e.meta,
         ));
     }
