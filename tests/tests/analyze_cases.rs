@@ -269,8 +269,11 @@ fn case_1_leads_with_the_ai_search_ratio_and_a_chain_that_multiplies_to_the_dist
     ai.label = "search --answer: waste collection";
     ai.output_tokens = Some(40);
     ai.retrieval_share = Some(0.001);
-    ai.details = corpus(10_033.0);
-    ai.details["model"] = serde_json::json!({"parameters": 134_515_008.0});
+    // As the agent writes an AI search's details: retrieval.corpus, generation.model.
+    ai.details = serde_json::json!({
+        "retrieval": corpus(10_033.0),
+        "generation": {"model": {"parameters": 134_515_008.0}},
+    });
     let ai_path = write(dir.path(), "ai.jsonl", &ai);
     let mut search_paths = Vec::new();
     // Gross per request: 2 W idle x 1 s per batch of 100 plus the query's own work,

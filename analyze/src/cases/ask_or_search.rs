@@ -123,14 +123,29 @@ impl<'a> Inputs<'a> {
     }
 }
 
-/// Documents a search record searched.
-pub fn documents(record: &Record) -> Option<f64> {
-    record.run_start.workload.details["corpus"]["documents"].as_f64()
+/// The corpus a search or an AI search searched: `corpus` in a search's
+/// details, `retrieval.corpus` in an AI search's.
+pub fn corpus_details(record: &Record) -> &serde_json::Value {
+    let d = &record.run_start.workload.details;
+    if d["corpus"].is_object() {
+        &d["corpus"]
+    } else {
+        &d["retrieval"]["corpus"]
+    }
 }
 
-/// Parameters of the model a record ran.
+/// Documents a search or an AI search searched.
+pub fn documents(record: &Record) -> Option<f64> {
+    corpus_details(record)["documents"].as_f64()
+}
+
+/// Parameters of the model a record ran: `model` in an LLM's details,
+/// `generation.model` in an AI search's.
 pub fn parameters(record: &Record) -> Option<f64> {
-    record.run_start.workload.details["model"]["parameters"].as_f64()
+    let d = &record.run_start.workload.details;
+    d["model"]["parameters"]
+        .as_f64()
+        .or_else(|| d["generation"]["model"]["parameters"].as_f64())
 }
 
 /// Points of gross per-request figures (`y`) against a record's `x`, one per record.

@@ -69,7 +69,7 @@ pub fn llm_energy(p: &ProfileSet, llm: Option<&PerRequest>) -> (Interval, String
 /// fingerprint and document count), else the one over the most documents.
 pub fn main_search<'a>(answer: Option<&Record>, searches: &[&'a Record]) -> Option<&'a Record> {
     let corpus = |r: &Record| {
-        let c = &r.run_start.workload.details["corpus"];
+        let c = ask_or_search::corpus_details(r);
         (
             c["fingerprint_sha256"].as_str().map(str::to_string),
             c["documents"].as_f64(),
