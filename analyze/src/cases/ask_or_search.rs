@@ -212,6 +212,14 @@ pub fn section(p: &ProfileSet, i: &Inputs<'_>) -> Section {
         &["ai-search", "search"]
     };
     s.tables.push(published_table(p, kinds, i.all_published));
+    if !i.all_published {
+        // HTML and JSON keep every published figure.
+        let mut every = published_table(p, kinds, true);
+        every.id = "published_all".into();
+        every.caption = Some("Every published figure, nearest rung first".into());
+        every.complete_only = true;
+        s.tables.push(every);
+    }
     s.charts.push(Chart::Bars(BarChart {
         title: "Energy ratio to a plain search (whisker: 95% CI or range)".into(),
         unit: "times a search".into(),
@@ -883,6 +891,22 @@ mod tests {
         assert!(few.rows.len() <= PUBLISHED_SHOWN && !few.rows.is_empty());
         let all = published_table(&p, &[], true);
         assert_eq!(all.rows.len(), p.requests.len());
+        // The text leaves the complete table to HTML and JSON.
+        let s = section(&p, &Inputs::default());
+        let every = s
+            .tables
+            .iter()
+            .find(|t| t.id == "published_all")
+            .expect("all");
+        assert!(every.complete_only && every.rows.len() == p.requests.len());
+        let doc = crate::output::Document {
+            title: "t".into(),
+            basis: Basis::reference(),
+            sections: vec![s],
+            warnings: vec![],
+        };
+        let text = crate::output::render(&doc, crate::output::Format::Text);
+        assert!(!text.contains("Every published figure"), "{text}");
         let text = crate::output::text::table_text(&few);
         assert!(
             text.contains("provisioned") && text.contains("node"),

@@ -32,7 +32,7 @@ pub fn render(doc: &Document) -> String {
         if let Some(p) = &section.preformatted {
             let _ = writeln!(out, "```text\n{}\n```\n", p.trim_end());
         }
-        for table in &section.tables {
+        for table in section.tables.iter().filter(|t| !t.complete_only) {
             out.push_str(&table_markdown(table));
             out.push('\n');
         }

@@ -312,6 +312,10 @@ pub struct Table {
     pub caption: Option<String>,
     pub columns: Vec<Column>,
     pub rows: Vec<Vec<Cell>>,
+    /// Kept for the complete formats (HTML, JSON, CSV) and left out of the
+    /// terminal's text and Markdown, which show the short form beside it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub complete_only: bool,
 }
 
 impl Table {
@@ -321,6 +325,7 @@ impl Table {
             caption: None,
             columns,
             rows: Vec::new(),
+            complete_only: false,
         }
     }
 

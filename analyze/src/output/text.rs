@@ -123,7 +123,7 @@ pub fn render(doc: &Document, layout: TextLayout) -> String {
                 }
             }
         }
-        for table in &section.tables {
+        for table in section.tables.iter().filter(|t| !t.complete_only) {
             out.push('\n');
             out.push_str(&table_text_at(table, layout));
         }
