@@ -75,7 +75,20 @@ impl Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Check the measuring options before fetching or indexing anything.
     args.measure.loop_settings()?;
-    let mut workload = SearchWorkload::new(args.options()?)?;
+    // The queries file and a --corpus folder are read with the rights of the
+    // user who ran sudo; the shipped corpus and the index cache are the agent's.
+    let user_paths = crate::privilege::UserPaths::from_env()?;
+    if let Some(path) = &args.queries_file {
+        user_paths.check_readable(path)?;
+    }
+    let options = user_paths.as_user(|| args.options())??;
+    let mut workload = match &args.corpus {
+        Some(dir) => {
+            user_paths.check_readable(dir)?;
+            user_paths.as_user(|| SearchWorkload::new(options))??
+        }
+        None => SearchWorkload::new(options)?,
+    };
     common::measure(&args.measure, "search", &mut workload)
 }
 

@@ -2,6 +2,8 @@
 //! or through an Ollama or OpenAI-compatible server (`--endpoint`).
 
 use crate::cli::common::{self, MeasureArgs};
+use crate::privilege::UserPaths;
+use crate::privilege::user_workload::PreparedAsUser;
 use crate::workload::Workload;
 use crate::workload::llm::prompts::PromptSet;
 use crate::workload::llm::{self, ModelSpec, Sampling};
@@ -185,13 +187,27 @@ pub fn build(args: &Args, model: Option<&str>) -> anyhow::Result<Box<dyn Workloa
             args.max_tokens
         },
     };
+    // Files the user names are read with the rights of the user who ran sudo.
+    let user_paths = UserPaths::from_env()?;
     let prompts = match &args.prompts {
-        Some(set) => PromptSet::load(set)?,
+        Some(set) => {
+            user_paths.check_readable(std::path::Path::new(set))?;
+            user_paths.as_user(|| PromptSet::load(set))??
+        }
         None => PromptSet::single(&args.prompt),
     };
     let Some(endpoint) = &args.endpoint else {
         let spec = ModelSpec::parse(model.unwrap_or(llm::ShippedModel::Smollm2_135m.name()));
-        return in_process(args, spec, sampling, prompts);
+        let ModelSpec::File(path) = &spec else {
+            // A shipped model or Ollama's store: the agent's own cache, not a
+            // path the user named.
+            return in_process(args, spec, sampling, prompts);
+        };
+        // Its header and hash are read as the user, and llama.cpp loads it
+        // as the user (in `prepare`) too.
+        user_paths.check_readable(path)?;
+        let workload = user_paths.as_user(|| in_process(args, spec, sampling, prompts))??;
+        return Ok(Box::new(PreparedAsUser::new(workload, user_paths)));
     };
     let model = model.map(str::to_string).ok_or_else(|| {
         anyhow::anyhow!("--endpoint needs --model NAME: the model as the server names it")
