@@ -10,7 +10,8 @@
 //! calls run unswitched.
 //!
 //! A record is created, never truncated: `O_CREAT|O_EXCL|O_NOFOLLOW` refuses an
-//! existing file and a symbolic link in its place. That also keeps a second
+//! existing file and a symbolic link in its place (a device or a FIFO the user
+//! may write, such as `/dev/null`, is still accepted). That also keeps a second
 //! agent given the same `--output` from interleaving its lines with the first
 //! one's (both records would be lost).
 
@@ -124,16 +125,61 @@ impl UserPaths {
                 .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
                 .open(path)
         };
-        let file = self.as_user(open)?.map_err(|source| match source.kind() {
-            std::io::ErrorKind::AlreadyExists if is_symlink(path) => PathError::Symlink {
-                path: path.to_path_buf(),
-            },
-            std::io::ErrorKind::AlreadyExists => PathError::Exists {
-                path: path.to_path_buf(),
-            },
-            _ => self.cannot_write(path, source),
-        })?;
+        let file = match self.as_user(open)? {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return self.open_existing_stream(path);
+            }
+            Err(source) => return Err(self.cannot_write(path, source)),
+        };
         self.check_owner(path, &file)?;
+        Ok(file)
+    }
+
+    /// An existing `path` as a record: a regular file is refused (never
+    /// truncated, never appended to), and so is a symbolic link; a device or
+    /// FIFO the user may write (`/dev/null`, `/dev/full`, a pipe to another
+    /// program) is opened as the user. Non-blocking, so a FIFO nobody reads
+    /// is an error at once rather than a hang.
+    fn open_existing_stream(&self, path: &Path) -> Result<File, PathError> {
+        if is_symlink(path) {
+            return Err(PathError::Symlink {
+                path: path.to_path_buf(),
+            });
+        }
+        let open = || {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+                .open(path)
+        };
+        let file = match self.as_user(open)? {
+            Ok(file) => file,
+            Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
+                return Err(PathError::Open {
+                    path: path.to_path_buf(),
+                    source: std::io::Error::other("a FIFO that no program is reading"),
+                });
+            }
+            // A directory, or a symbolic link swapped in since (ELOOP).
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EISDIR | libc::ELOOP)) => {
+                return Err(PathError::Exists {
+                    path: path.to_path_buf(),
+                });
+            }
+            Err(source) => return Err(self.cannot_write(path, source)),
+        };
+        let is_file = file
+            .metadata()
+            .map_err(|source| self.cannot_write(path, source))?
+            .file_type()
+            .is_file();
+        if is_file {
+            return Err(PathError::Exists {
+                path: path.to_path_buf(),
+            });
+        }
+        clear_nonblock(&file).map_err(|source| self.cannot_write(path, source))?;
         Ok(file)
     }
 
@@ -258,6 +304,25 @@ mod tests {
         assert!(matches!(e, PathError::Symlink { .. }), "{e}");
         assert!(!dir.path().join("nowhere").exists());
         assert_eq!(std::fs::read_to_string(&victim).expect("read"), "keep");
+    }
+
+    #[test]
+    fn a_device_the_user_may_write_is_a_record_and_a_fifo_nobody_reads_fails_at_once() {
+        let paths = UserPaths::new(None);
+        let mut null = paths
+            .create_record(Path::new("/dev/null"))
+            .expect("/dev/null");
+        null.write_all(b"x\n").expect("write");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fifo = dir.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).expect("cstr");
+        // SAFETY: a NUL-terminated path that outlives the call.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let e = paths.create_record(&fifo).expect_err("no reader");
+        assert!(format!("{e:#}").contains("fifo"), "{e}");
+        // A folder is not a record either.
+        let e = paths.create_record(dir.path()).expect_err("a folder");
+        assert!(matches!(e, PathError::Exists { .. }), "{e}");
     }
 
     #[test]
