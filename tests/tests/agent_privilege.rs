@@ -8,6 +8,9 @@
 //! software PMU (`cpu-clock`), which every Linux machine has: opened system-wide,
 //! as RAPL must be, it needs the same privilege.
 
+#[path = "../../measure/tests/support/nvml_standin.rs"]
+mod nvml_standin;
+
 use hoeveel_sysfs_fixture::{PmuSpec, ZoneSpec, build_power_pmu, build_powercap};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -359,4 +362,296 @@ fn under_sudo_the_workload_runs_as_the_user_and_the_record_is_theirs() {
     }
     // The agent itself ran as root: the folder it did not create stays root's.
     assert_eq!(std::fs::metadata(&out_dir).expect("stat").uid(), 0);
+}
+
+/// What a hostile user aims at: a file only root may read or write.
+const VICTIM_TEXT: &str = "root:$6$secret-hash-only-root-may-read:19000::::::\n";
+
+/// The test folder (every user may enter it), a folder the unprivileged user
+/// may write, and a root-only victim file, mode 0600, beside them.
+struct SudoScene {
+    dir: tempfile::TempDir,
+    agent: PathBuf,
+    out: PathBuf,
+    victim: PathBuf,
+}
+
+impl SudoScene {
+    fn new() -> SudoScene {
+        let (dir, agent) = world_readable_dir();
+        let out = dir.path().join("out");
+        std::fs::create_dir(&out).expect("mkdir");
+        std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, VICTIM_TEXT).expect("write the victim");
+        std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        SudoScene {
+            dir,
+            agent,
+            out,
+            victim,
+        }
+    }
+
+    /// The agent as root, as sudo leaves it for the unprivileged user.
+    fn sudo(&self, args: &[&std::ffi::OsStr]) -> Output {
+        Command::new(&self.agent)
+            .args(args)
+            .current_dir(&self.out)
+            .env("SUDO_UID", NOBODY.to_string())
+            .env("SUDO_GID", NOBODY.to_string())
+            .env_remove("HOEVEEL_NVML_LIBRARY")
+            .env_remove("NVML_STANDIN_SCRIPT")
+            .output()
+            .expect("agent starts")
+    }
+
+    fn assert_victim_untouched(&self) {
+        let meta = std::fs::symlink_metadata(&self.victim).expect("the victim is still there");
+        assert!(meta.file_type().is_file());
+        assert_eq!(
+            (meta.uid(), meta.gid()),
+            (0, 0),
+            "the victim is still root's"
+        );
+        assert_eq!(meta.mode() & 0o7777, 0o600);
+        assert_eq!(
+            std::fs::read_to_string(&self.victim).expect("read"),
+            VICTIM_TEXT
+        );
+    }
+
+    /// No file the run left in the test folder, and neither stream, holds a
+    /// byte of the victim's secret.
+    fn assert_secret_nowhere(&self, out: &Output) {
+        let secret = "secret-hash-only-root-may-read";
+        for stream in [&out.stdout, &out.stderr] {
+            assert!(!String::from_utf8_lossy(stream).contains(secret));
+            assert!(!String::from_utf8_lossy(stream).contains("root:$6$"));
+        }
+        for entry in walk(&self.out) {
+            let bytes = std::fs::read(&entry).unwrap_or_default();
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(secret),
+                "{} holds the victim's secret",
+                entry.display()
+            );
+        }
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read_dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+fn os(args: &[&str]) -> Vec<std::ffi::OsString> {
+    args.iter().map(std::ffi::OsString::from).collect()
+}
+
+/// `run` of `true`, briefly, into `output`.
+fn quick_run_into(output: &Path) -> Vec<std::ffi::OsString> {
+    let mut args = os(&[
+        "run",
+        "--sensors",
+        "model",
+        "--runs",
+        "1",
+        "--warmup",
+        "0",
+        "--baseline",
+        "0",
+        "--no-progress",
+        "--output",
+    ]);
+    args.push(output.into());
+    args.extend(os(&["--", "true"]));
+    args
+}
+
+fn refs(args: &[std::ffi::OsString]) -> Vec<&std::ffi::OsStr> {
+    args.iter().map(|a| a.as_os_str()).collect()
+}
+
+fn stderr_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn under_sudo_an_output_that_links_to_a_root_file_is_refused_and_the_file_kept() {
+    if !root_or_skip("the sudo --output link test") {
+        return;
+    }
+    let scene = SudoScene::new();
+    let link = scene.out.join("r.jsonl");
+    std::os::unix::fs::symlink(&scene.victim, &link).expect("symlink");
+    let out = scene.sudo(&refs(&quick_run_into(&link)));
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("r.jsonl"), "names the path: {err}");
+    scene.assert_victim_untouched();
+    // The link itself is left as it was.
+    assert_eq!(std::fs::read_link(&link).expect("readlink"), scene.victim);
+}
+
+#[test]
+fn under_sudo_an_output_at_a_root_file_is_refused_and_the_file_kept() {
+    if !root_or_skip("the sudo --output test") {
+        return;
+    }
+    let scene = SudoScene::new();
+    let out = scene.sudo(&refs(&quick_run_into(&scene.victim)));
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("victim"), "names the path: {err}");
+    scene.assert_victim_untouched();
+    // Nor a new file in a folder only root may write.
+    let out = scene.sudo(&refs(&quick_run_into(&scene.dir.path().join("new.jsonl"))));
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("cannot write there"), "{err}");
+    assert!(!scene.dir.path().join("new.jsonl").exists());
+}
+
+#[test]
+fn under_sudo_input_files_the_user_cannot_read_are_refused_and_never_copied() {
+    if !root_or_skip("the sudo input-file test") {
+        return;
+    }
+    let scene = SudoScene::new();
+    let victim = scene.victim.to_str().expect("utf-8");
+    let record = scene.out.join("r.jsonl");
+    let record = record.to_str().expect("utf-8");
+    let measure = [
+        "--runs",
+        "1",
+        "--warmup",
+        "0",
+        "--baseline",
+        "0",
+        "--no-progress",
+        "--sensors",
+        "model",
+        "--output",
+        record,
+    ];
+    // A root-only folder of documents for --corpus, and a root-only .gguf name.
+    let corpus = scene.dir.path().join("corpus");
+    std::fs::create_dir(&corpus).expect("mkdir");
+    std::fs::write(corpus.join("doc.txt"), VICTIM_TEXT).expect("write");
+    std::fs::set_permissions(&corpus, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let model = scene.dir.path().join("model.gguf");
+    std::fs::copy(&scene.victim, &model).expect("copy");
+    std::fs::set_permissions(&model, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let server = "http://127.0.0.1:9";
+    let search_url = "http://127.0.0.1:9/?q={q}";
+    let cases: Vec<(Vec<&str>, &Path)> = vec![
+        (
+            vec![
+                "llm",
+                "--endpoint",
+                server,
+                "--model",
+                "m",
+                "--prompts",
+                victim,
+            ],
+            &scene.victim,
+        ),
+        (
+            vec!["llm", "--model", model.to_str().expect("utf-8")],
+            &model,
+        ),
+        (
+            vec!["search", "--url", search_url, "--queries", victim],
+            &scene.victim,
+        ),
+        (
+            vec![
+                "search",
+                "-q",
+                "root",
+                "--corpus",
+                corpus.to_str().expect("utf-8"),
+            ],
+            &corpus,
+        ),
+    ];
+    for (args, named) in cases {
+        let mut all = os(&args);
+        all.extend(os(&measure));
+        let out = scene.sudo(&refs(&all));
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(&named.display().to_string()) && err.contains("cannot read it"),
+            "{args:?}: names the file and says the user cannot read it: {err}"
+        );
+        assert!(!scene.out.join("r.jsonl").exists(), "{args:?}: no record");
+        scene.assert_secret_nowhere(&out);
+    }
+    scene.assert_victim_untouched();
+}
+
+#[test]
+fn under_sudo_an_nvml_library_the_user_owns_is_refused_before_it_is_loaded() {
+    if !root_or_skip("the sudo --nvml-library test") {
+        return;
+    }
+    let scene = SudoScene::new();
+    let standin = nvml_standin::StandIn::new(
+        "[device]\nname = NVIDIA T4\nuuid = GPU-1\nbus_id = 00000000:01:00.0\npower_limit_mw = 70000\nenergy_mj = unsupported\npower_mw = 61000\n",
+    );
+    // The user's own copy, in the test folder, beside the script it would replay.
+    let library = scene.dir.path().join("libnvidia-ml.so.1");
+    std::fs::copy(standin.library(), &library).expect("copy the library");
+    std::fs::copy(
+        standin.library().with_file_name("nvml-standin.script"),
+        scene.dir.path().join("nvml-standin.script"),
+    )
+    .expect("copy the script");
+    std::os::unix::fs::chown(&library, Some(NOBODY), Some(NOBODY)).expect("chown");
+    let run = |library: &Path, output: &str| {
+        let mut args = os(&["run", "--sensors", "nvml,model", "--nvml-library"]);
+        args.push(library.into());
+        let mut rest = quick_run_into(&scene.out.join(output));
+        rest.drain(..3); // `run --sensors model`
+        args.extend(rest);
+        scene.sudo(&refs(&args))
+    };
+    let out = run(&library, "user.jsonl");
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&library.display().to_string()) && err.contains("owned by uid 65534"),
+        "names the library and why: {err}"
+    );
+    assert!(!scene.out.join("user.jsonl").exists());
+    // The environment variable is the same option.
+    let mut args = quick_run_into(&scene.out.join("env.jsonl"));
+    args.splice(1..3, os(&["--sensors", "nvml,model"]));
+    let out = Command::new(&scene.agent)
+        .args(&args)
+        .env("SUDO_UID", NOBODY.to_string())
+        .env("SUDO_GID", NOBODY.to_string())
+        .env("HOEVEEL_NVML_LIBRARY", &library)
+        .env_remove("NVML_STANDIN_SCRIPT")
+        .output()
+        .expect("agent starts");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("owned by uid 65534"));
+    // A root-owned copy in a folder only root can write is loaded and read.
+    let out = run(standin.library(), "root.jsonl");
+    let err = stderr_of(&out);
+    assert!(out.status.success(), "{err}");
+    let record = hoeveel_record::read_record(&scene.out.join("root.jsonl")).expect("record");
+    assert_eq!(record.run_start.gpus.len(), 1, "the stand-in GPU was read");
 }

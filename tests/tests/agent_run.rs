@@ -247,3 +247,55 @@ fn sensors_explains_what_is_missing_here() {
     }
     assert!(stdout.contains("MODELLED"), "{stdout}");
 }
+
+#[test]
+fn an_existing_record_is_never_overwritten_and_a_second_agent_on_it_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("old.jsonl"), "keep\n").expect("write");
+    let out = run(
+        agent(),
+        &words("run --runs 1 --baseline 0 --output old.jsonl -- true"),
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("old.jsonl already exists"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("old.jsonl")).expect("read"),
+        "keep\n"
+    );
+    // Two agents given one --output: the first measures, the second is refused
+    // at once instead of interleaving its lines with the first one's.
+    let first = std::process::Command::new(agent())
+        .args(words(
+            "run --runs 2 --warmup 0 --baseline 0 --no-progress --output r.jsonl -- sleep 0.5",
+        ))
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("first agent starts");
+    let record = dir.path().join("r.jsonl");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !record.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first agent made no record"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let second = run(
+        agent(),
+        &words("run --runs 2 --warmup 0 --baseline 0 --no-progress --output r.jsonl -- true"),
+        dir.path(),
+    );
+    assert_eq!(second.status.code(), Some(2), "{}", text(&second.stderr));
+    let first = first.wait_with_output().expect("first agent ends");
+    assert!(first.status.success());
+    let r = hoeveel_record::read_record(&record).expect("the first agent's record reads whole");
+    assert_eq!(
+        r.measured_ok().count(),
+        2,
+        "both repetitions of the first agent"
+    );
+}

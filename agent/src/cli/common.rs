@@ -1,6 +1,7 @@
 //! Options every measuring subcommand shares (`run`, `llm`, `search`), and the
 //! one routine that turns them into a measured, recorded, summarised run.
 
+use crate::privilege::UserPaths;
 use crate::run_loop::{self, LoopSettings};
 use crate::sensors::discover::{self, DiscoverError, DiscoverOptions, TotalChoice};
 use crate::workload::Workload;
@@ -36,7 +37,7 @@ impl SensorArgs {
         DiscoverOptions::from_names(
             self.sysfs_root.clone(),
             self.sensors.as_deref(),
-            self.nvml_library.clone(),
+            self.nvml_library_to_load()?,
             self.total.into(),
         )
         .map_err(|e| match e {
@@ -45,6 +46,18 @@ impl SensorArgs {
             ),
             other => other.into(),
         })
+    }
+
+    /// `--nvml-library` as it may be loaded: under sudo only a library root
+    /// owns and only root can change, by its resolved path (see
+    /// [`crate::privilege::library`]); as given otherwise.
+    fn nvml_library_to_load(&self) -> anyhow::Result<Option<PathBuf>> {
+        match &self.nvml_library {
+            Some(path) if crate::privilege::invoking_user_from_env()?.is_some() => {
+                Ok(Some(crate::privilege::library::check_library(path)?))
+            }
+            other => Ok(other.clone()),
+        }
     }
 }
 
@@ -145,13 +158,30 @@ impl MeasureArgs {
         })
     }
 
-    /// The record path: `--output`, or `./runs/STEM-UTCTIME.jsonl`.
+    /// The record path: `--output`, or `./runs/STEM-UTCTIME.jsonl` (see
+    /// [`unused_name`]).
     pub fn output_path(&self, stem: &str) -> PathBuf {
         self.output.clone().unwrap_or_else(|| {
             let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
-            PathBuf::from("runs").join(format!("{stem}-{stamp}.jsonl"))
+            unused_name(&PathBuf::from("runs").join(format!("{stem}-{stamp}.jsonl")))
         })
     }
+}
+
+/// `path`, or with `-2`, `-3`, … before its extension when that name is taken
+/// (a run started in the same second): for the names the agent chooses
+/// itself. A record is never overwritten; a name the user chose that is taken
+/// is refused when the record is created.
+pub fn unused_name(path: &std::path::Path) -> PathBuf {
+    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+    let extension = path
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    std::iter::once(path.to_path_buf())
+        .chain((2..1000).map(|n| path.with_file_name(format!("{stem}-{n}{extension}"))))
+        .find(|p| std::fs::symlink_metadata(p).is_err())
+        .unwrap_or_else(|| path.to_path_buf())
 }
 
 /// Discovers sensors, opens the record (failing before anything is measured when
@@ -178,11 +208,13 @@ pub fn measure_into(
     let options = args.sensor.discover_options()?;
     let inventory = discover::discover(&options).map_err(render_discover_error)?;
     check_interval(settings.interval_s, &inventory)?;
-    // Still before anything is measured: a path that cannot be written fails here.
-    let mut created = crate::privilege::missing_folders(path);
-    let writer = RecordWriter::create(path)?;
-    created.push(path.to_path_buf());
-    crate::privilege::hand_over(&created)?;
+    // Still before anything is measured: a path that cannot be written fails
+    // here. Created as the user who ran sudo, if one did, and never over an
+    // existing file or through a link.
+    let file = UserPaths::from_env()?
+        .create_record(path)
+        .with_context(|| format!("cannot create the record file {}", path.display()))?;
+    let writer = RecordWriter::to_writer(path, Box::new(file));
     for note in inventory.notes() {
         eprintln!("hoeveel-agent: {note}");
     }
@@ -257,7 +289,18 @@ pub fn exit_code(record: &hoeveel_record::Record) -> u8 {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_duration_s;
+    use super::{parse_duration_s, unused_name};
+
+    #[test]
+    fn a_taken_name_the_agent_chose_gets_a_number() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("llm-m.jsonl");
+        assert_eq!(unused_name(&path), path);
+        std::fs::write(&path, "").expect("write");
+        assert_eq!(unused_name(&path), dir.path().join("llm-m-2.jsonl"));
+        std::fs::write(dir.path().join("llm-m-2.jsonl"), "").expect("write");
+        assert_eq!(unused_name(&path), dir.path().join("llm-m-3.jsonl"));
+    }
 
     #[test]
     fn durations_parse_to_seconds() {

@@ -108,15 +108,43 @@ impl Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Check the measuring options before fetching or indexing anything.
     args.measure.loop_settings()?;
-    if args.answer {
-        return answer(args);
+    // The queries file and a --corpus folder are read with the rights of the
+    // user who ran sudo; a shipped query set, the shipped corpus and the index
+    // cache are the agent's.
+    let user_paths = crate::privilege::UserPaths::from_env()?;
+    if let Some(path) = &args.queries_file
+        && !is_shipped_set(path)
+    {
+        user_paths.check_readable(path)?;
     }
-    let mut workload = SearchWorkload::new(args.options()?)?;
+    if let Some(dir) = &args.corpus {
+        user_paths.check_readable(dir)?;
+    }
+    let options = user_paths.as_user(|| args.options())??;
+    let new_search = |options| match &args.corpus {
+        Some(_) => user_paths.as_user(|| SearchWorkload::new(options))?,
+        None => SearchWorkload::new(options),
+    };
+    if args.answer {
+        return answer(&args, options, new_search);
+    }
+    let mut workload = new_search(options)?;
     common::measure(&args.measure, "search", &mut workload)
 }
 
 /// `--answer`: an AI search.
-fn answer(args: Args) -> anyhow::Result<ExitCode> {
+/// Whether `--queries` names a shipped set rather than a file.
+fn is_shipped_set(path: &std::path::Path) -> bool {
+    crate::workload::llm::prompts::SHIPPED
+        .iter()
+        .any(|(name, _)| path.to_str() == Some(*name))
+}
+
+fn answer(
+    args: &Args,
+    mut options: SearchOptions,
+    new_search: impl FnOnce(SearchOptions) -> anyhow::Result<SearchWorkload>,
+) -> anyhow::Result<ExitCode> {
     if args.passages > args.top_k {
         anyhow::bail!(
             "--passages {} is more than the {} results a search returns (--top-k)",
@@ -124,16 +152,16 @@ fn answer(args: Args) -> anyhow::Result<ExitCode> {
             args.top_k
         );
     }
-    let mut options = args.options()?;
     // One AI search per repetition: its generation lasts long enough to measure.
     options.batch = BatchPolicy::Fixed(1);
-    let search = SearchWorkload::new(options)?;
+    let search = new_search(options)?;
     // The backend's own prompt set is never asked: each prompt is written from
     // the passages of its query.
-    let llm = backend::build(
+    let llm = backend::build_as_user(
         &args.generation,
         args.model.as_deref(),
         backend::Request::single(PromptSet::single(ai_search::INSTRUCTION), &args.generation),
+        crate::privilege::UserPaths::from_env()?,
     )?;
     let mut workload = AiSearch::new(search, llm, args.passages)?;
     common::measure(&args.measure, "ai-search", &mut workload)

@@ -5,8 +5,9 @@
 //! record and summary carry a warning.
 //!
 //! The lock is `flock(2)` on `hoeveel-agent-measuring.lock`, opened read-only
-//! (a lock needs no write access, so agents of different users see each other)
-//! and never following a symbolic link. The kernel drops it when the process
+//! when it cannot be opened to write (a lock needs no write access, so agents
+//! of different users see each other), never following a symbolic link, never
+//! blocking, and only when it is a regular file. The kernel drops it when the process
 //! ends, however it ends.
 
 use std::fs::{File, OpenOptions};
@@ -37,22 +38,33 @@ pub fn lock_path() -> PathBuf {
 }
 
 fn open(path: &Path) -> std::io::Result<File> {
+    // Non-blocking: the folder is shared, and a FIFO another user planted at
+    // this name would block a plain open for ever (no writer ever comes).
+    let flags = libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
     let create = OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .mode(0o644)
-        .custom_flags(libc::O_NOFOLLOW)
+        .custom_flags(flags)
         .open(path);
-    match create {
-        Ok(file) => Ok(file),
+    let file = match create {
+        Ok(file) => file,
         // Another user's file in a sticky folder (fs.protected_regular), or no
         // write access: read-only is enough for a lock.
         Err(_) => OpenOptions::new()
             .read(true)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(path),
+            .custom_flags(flags)
+            .open(path)?,
+    };
+    // Only a regular file is a lock: a FIFO, a socket or a device at this name
+    // is someone else's doing, and locking it tells nothing.
+    if !file.metadata()?.file_type().is_file() {
+        return Err(std::io::Error::other(
+            "not a regular file (something else was put at the lock's name)",
+        ));
     }
+    Ok(file)
 }
 
 /// Tries the lock at `path` without waiting.
@@ -96,6 +108,23 @@ mod tests {
         assert!(matches!(try_lock(&path), Found::Another));
         drop(first);
         assert!(matches!(try_lock(&path), Found::Alone(_)));
+    }
+
+    #[test]
+    fn a_fifo_at_the_lock_s_name_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(FILE_NAME);
+        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("cstr");
+        // SAFETY: a NUL-terminated path that outlives the call.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        // Read-only too, as another user's FIFO would be opened: chmod it so.
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o444))
+            .expect("chmod");
+        // Blocking here would hang the test; it returns at once, lock unknown.
+        match try_lock(&path) {
+            Found::Unknown(why) => assert!(why.contains("not a regular file"), "{why}"),
+            _ => panic!("a FIFO is not a lock"),
+        }
     }
 
     #[test]

@@ -109,6 +109,33 @@ const ALL_LAYERS: u32 = 999;
 
 /// The backend for `model` (in-process: the default model when `None`; with
 /// `--endpoint`: required, the server's name for it).
+/// [`build`], with a model file the user named (`--model FILE`) read as the user
+/// who ran sudo: its header and hash here, and llama.cpp's load in `prepare`.
+/// A shipped model or Ollama's store is the agent's own cache, not a path the
+/// user named, and a server reads nothing here.
+pub fn build_as_user(
+    args: &GenerationArgs,
+    model: Option<&str>,
+    request: Request,
+    user_paths: crate::privilege::UserPaths,
+) -> anyhow::Result<Box<dyn LlmBackend>> {
+    let named_file = args.endpoint.is_none()
+        && matches!(
+            ModelSpec::parse(model.unwrap_or(llm::ShippedModel::Smollm2_135m.name())),
+            ModelSpec::File(_)
+        );
+    if !named_file {
+        return build(args, model, request);
+    }
+    if let Some(path) = model {
+        user_paths.check_readable(std::path::Path::new(path))?;
+    }
+    let backend = user_paths.as_user(|| build(args, model, request))??;
+    Ok(Box::new(
+        crate::privilege::user_workload::PreparedAsUser::new(backend, user_paths),
+    ))
+}
+
 pub fn build(
     args: &GenerationArgs,
     model: Option<&str>,

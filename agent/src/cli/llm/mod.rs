@@ -2,6 +2,7 @@
 //! or through an Ollama or OpenAI-compatible server (`--endpoint`).
 
 use crate::cli::common::{self, MeasureArgs};
+use crate::privilege::UserPaths;
 use crate::workload::llm::prompts::PromptSet;
 use crate::workload::llm::{self, LlmBackend};
 use std::process::ExitCode;
@@ -115,8 +116,13 @@ pub fn build(args: &Args, model: Option<&str>) -> anyhow::Result<Box<dyn LlmBack
             );
         }
     }
+    // Files the user names are read with the rights of the user who ran sudo.
+    let user_paths = UserPaths::from_env()?;
     let prompts = match &args.prompts {
-        Some(set) => PromptSet::load(set)?,
+        Some(set) => {
+            user_paths.check_readable(std::path::Path::new(set))?;
+            user_paths.as_user(|| PromptSet::load(set))??
+        }
         None => PromptSet::single(&args.prompt),
     };
     let concurrency = args.concurrency.unwrap_or(if steady_state {
@@ -139,25 +145,22 @@ pub fn build(args: &Args, model: Option<&str>) -> anyhow::Result<Box<dyn LlmBack
             );
         }
     }
-    backend::build(
-        g,
-        model,
-        backend::Request {
-            prompts,
-            max_tokens: if protocol == Some(Protocol::AiEnergyScore) {
-                AI_ENERGY_SCORE_NEW_TOKENS
-            } else {
-                g.max_tokens
-            },
-            // AI Energy Score measures prefill with probes, as --split-prefill does.
-            split_prefill: args.split_prefill || protocol == Some(Protocol::AiEnergyScore),
-            ignore_eos: protocol == Some(Protocol::AiEnergyScore),
-            protocol: protocol.map(|p| p.name().to_string()),
-            concurrency,
-            steady_state,
-            stream: g.stream || steady_state,
+    let request = backend::Request {
+        prompts,
+        max_tokens: if protocol == Some(Protocol::AiEnergyScore) {
+            AI_ENERGY_SCORE_NEW_TOKENS
+        } else {
+            g.max_tokens
         },
-    )
+        // AI Energy Score measures prefill with probes, as --split-prefill does.
+        split_prefill: args.split_prefill || protocol == Some(Protocol::AiEnergyScore),
+        ignore_eos: protocol == Some(Protocol::AiEnergyScore),
+        protocol: protocol.map(|p| p.name().to_string()),
+        concurrency,
+        steady_state,
+        stream: g.stream || steady_state,
+    };
+    backend::build_as_user(g, model, request, user_paths)
 }
 
 #[cfg(test)]

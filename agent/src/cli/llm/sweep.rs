@@ -76,17 +76,16 @@ fn record_paths(args: &Args) -> anyhow::Result<Vec<PathBuf>> {
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
     let folder = args.measure.output.clone();
     if let Some(folder) = &folder {
-        let mut created = crate::privilege::missing_folders(folder);
-        if !folder.exists() {
-            created.push(folder.clone());
-        }
-        std::fs::create_dir_all(folder).map_err(|e| {
-            anyhow::anyhow!(
-                "--output {}: with several models it is a folder for their records, and it cannot be created: {e}",
-                folder.display()
-            )
-        })?;
-        crate::privilege::hand_over(&created)?;
+        // As the user who ran sudo, if one did: the folder and those above it
+        // that are missing are theirs.
+        crate::privilege::UserPaths::from_env()?
+            .create_folders(folder)
+            .map_err(|e| {
+                anyhow::anyhow!(e).context(format!(
+                    "--output {}: with several models it is a folder for their records, and it cannot be created",
+                    folder.display()
+                ))
+            })?;
     }
     let mut seen = Vec::new();
     Ok(args
@@ -101,7 +100,8 @@ fn record_paths(args: &Args) -> anyhow::Result<Vec<PathBuf>> {
                 slug = format!("{slug}-{}", n + 1);
             }
             match &folder {
-                Some(f) => f.join(format!("llm-{slug}.jsonl")),
+                // A folder used before keeps its records: new ones get new names.
+                Some(f) => common::unused_name(&f.join(format!("llm-{slug}.jsonl"))),
                 None => Path::new("runs").join(format!("llm-{slug}-{stamp}.jsonl")),
             }
         })

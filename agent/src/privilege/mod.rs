@@ -1,11 +1,25 @@
 //! Least privilege under sudo: only the agent needs the right to read energy
-//! counters. Started through `sudo` as root, the agent runs the workload as the
-//! user who ran sudo (`SUDO_UID`/`SUDO_GID`), and hands the files it writes for
-//! that user (the record and the folders it created for it) to that user, so a
-//! measurement never leaves root-owned files in someone's home.
+//! counters. Started through `sudo` as root, the agent
+//!
+//! - runs the workload as the user who ran sudo (`SUDO_UID`/`SUDO_GID`);
+//! - opens every path that user names (the record and its folders, prompt,
+//!   query and model files, a corpus folder) with that user's rights
+//!   ([`paths::UserPaths`], on [`fs_identity`]), so that naming a file gains
+//!   nobody anything root could do and they could not;
+//! - loads a shared library the user names (`--nvml-library`) only when root
+//!   owns it and only root can change it ([`library`]).
+//!
+//! Only opening the energy counters, the NVML devices and the lock file keeps
+//! root's rights.
 
 use anyhow::Context;
-use std::path::{Path, PathBuf};
+
+pub mod fs_identity;
+pub mod library;
+pub mod paths;
+pub mod user_workload;
+
+pub use paths::{PathError, UserPaths};
 
 /// The user a workload runs as, and who owns what the agent writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,38 +63,6 @@ pub fn invoking_user_from_env() -> anyhow::Result<Option<RunAs>> {
     )
 }
 
-/// The folders above `path` that do not exist yet, outermost first: the ones
-/// that writing `path` will create.
-pub fn missing_folders(path: &Path) -> Vec<PathBuf> {
-    let mut missing: Vec<PathBuf> = path
-        .ancestors()
-        .skip(1)
-        .filter(|p| !p.as_os_str().is_empty())
-        .take_while(|p| !p.exists())
-        .map(Path::to_path_buf)
-        .collect();
-    missing.reverse();
-    missing
-}
-
-/// Gives `paths` to the invoking user under sudo; does nothing otherwise.
-pub fn hand_over(paths: &[PathBuf]) -> anyhow::Result<()> {
-    let Some(user) = invoking_user_from_env()? else {
-        return Ok(());
-    };
-    for path in paths {
-        std::os::unix::fs::chown(path, Some(user.uid), Some(user.gid)).with_context(|| {
-            format!(
-                "giving {} to the user who ran sudo (uid {}, gid {})",
-                path.display(),
-                user.uid,
-                user.gid
-            )
-        })?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,17 +83,5 @@ mod tests {
         assert_eq!(invoking_user(0, None, None).expect("ok"), None);
         assert_eq!(invoking_user(0, Some("0"), Some("0")).expect("ok"), None);
         assert!(invoking_user(0, Some("bob"), Some("1")).is_err());
-    }
-
-    #[test]
-    fn the_folders_a_write_creates_are_listed_outermost_first() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("a/b/r.jsonl");
-        assert_eq!(
-            missing_folders(&path),
-            [dir.path().join("a"), dir.path().join("a/b")]
-        );
-        assert!(missing_folders(&dir.path().join("r.jsonl")).is_empty());
-        assert!(missing_folders(Path::new("r.jsonl")).is_empty());
     }
 }
