@@ -211,34 +211,31 @@ impl UserPaths {
     }
 
     fn cannot_read(&self, path: &Path, source: std::io::Error) -> PathError {
-        match self.user {
-            Some(user) if source.kind() == std::io::ErrorKind::PermissionDenied => {
-                PathError::UserCannotRead {
-                    path: path.to_path_buf(),
-                    uid: user.uid,
-                    source,
-                }
-            }
-            _ => PathError::Open {
-                path: path.to_path_buf(),
-                source,
-            },
-        }
+        self.denied(path, source, Access::Read)
     }
 
     fn cannot_write(&self, path: &Path, source: std::io::Error) -> PathError {
+        self.denied(path, source, Access::Write)
+    }
+
+    /// A permission error under sudo is the invoking user's; any other error,
+    /// or one without sudo, is the open's own.
+    fn denied(&self, path: &Path, source: std::io::Error, access: Access) -> PathError {
+        let path = path.to_path_buf();
         match self.user {
-            Some(user) if source.kind() == std::io::ErrorKind::PermissionDenied => {
-                PathError::UserCannotWrite {
-                    path: path.to_path_buf(),
+            Some(user) if source.kind() == std::io::ErrorKind::PermissionDenied => match access {
+                Access::Read => PathError::UserCannotRead {
+                    path,
                     uid: user.uid,
                     source,
-                }
-            }
-            _ => PathError::Open {
-                path: path.to_path_buf(),
-                source,
+                },
+                Access::Write => PathError::UserCannotWrite {
+                    path,
+                    uid: user.uid,
+                    source,
+                },
             },
+            _ => PathError::Open { path, source },
         }
     }
 }
@@ -264,6 +261,13 @@ fn clear_nonblock(file: &File) -> std::io::Result<()> {
         return Err(std::io::Error::last_os_error());
     }
     Ok(())
+}
+
+/// What an open was for, to name the right refusal.
+#[derive(Debug, Clone, Copy)]
+enum Access {
+    Read,
+    Write,
 }
 
 #[cfg(test)]
