@@ -211,6 +211,8 @@ fn corpus_docs_indexes_a_subset_and_refuses_zero() {
     let subset_index = record.run_start.workload.details["index"]["path"].clone();
 
     // The whole corpus keeps its own index, and its record says nothing of subsets.
+    // (The agent never overwrites a record: the first one goes first.)
+    std::fs::remove_file(dir.path().join("r.jsonl")).expect("remove the first record");
     let out = run(&[]);
     assert!(out.status.success(), "{}", said(&out));
     let record = read_record(&dir.path().join("r.jsonl")).expect("record reads");
