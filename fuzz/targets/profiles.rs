@@ -19,7 +19,7 @@ fn main() {
             return;
         }
         for (site, _) in &set.sites {
-            let _ = set.site_factor(site);
+            let _ = set.site_factor(site, hoeveel_profiles::GridChoice::Named);
             let _ = site.pue.display(2);
         }
         for (request, _) in &set.requests {
