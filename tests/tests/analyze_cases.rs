@@ -318,6 +318,9 @@ fn case_1_leads_with_the_ai_search_ratio_and_a_chain_that_multiplies_to_the_dist
         );
     }
     assert!(text.contains("retrieval part"), "{text}");
+    // The search set against the AI search is the one over the same corpus.
+    assert!(!text.contains("did not search the same corpus"), "{text}");
+    assert!(text.contains("search-10033.jsonl"), "{text}");
     assert!(text.contains("EXTRAPOLATED"), "{text}");
     // The JSON: the chain's factors multiply exactly to the distance.
     let mut json_args = vec!["--json"];
@@ -356,6 +359,13 @@ fn case_1_leads_with_the_ai_search_ratio_and_a_chain_that_multiplies_to_the_dist
         })
         .expect("corpus link");
     assert_eq!(corpus_link["extrapolated"], true);
+    // Against a search over another corpus size, case 1 says so.
+    let o = run(&["compare", args[1], args[2]]);
+    assert!(
+        stdout(&o).contains("did not search the same corpus"),
+        "{}",
+        stdout(&o)
+    );
     assert!(
         chain["links"]
             .as_array()

@@ -134,6 +134,20 @@ pub fn corpus_details(record: &Record) -> &serde_json::Value {
     }
 }
 
+/// Whether two records searched the same corpus (the same fingerprint and
+/// count); `None` where either record does not say.
+pub fn same_corpus(a: &Record, b: &Record) -> Option<bool> {
+    let key = |r: &Record| {
+        let c = corpus_details(r);
+        (
+            c["fingerprint_sha256"].as_str().map(str::to_string),
+            c["documents"].as_f64(),
+        )
+    };
+    let (ka, kb) = (key(a), key(b));
+    (ka.0.is_some() && kb.0.is_some()).then(|| ka == kb)
+}
+
 /// Documents a search or an AI search searched.
 pub fn documents(record: &Record) -> Option<f64> {
     corpus_details(record)["documents"].as_f64()
@@ -189,9 +203,9 @@ pub fn section(p: &ProfileSet, i: &Inputs<'_>) -> Section {
     let mut check = super::answer_check_table();
     let mut bars = Vec::new();
     match (&i.answer, &i.search) {
-        (Some(a), Some(q)) => measured_part(
-            p, i, a, q, ai_pub, search_pub, &mut s, &mut check, &mut bars,
-        ),
+        (Some(a), Some(q)) => {
+            measured_part(i, a, q, ai_pub, search_pub, &mut s, &mut check, &mut bars)
+        }
         _ => {
             s.basis = Some(Basis::reference());
             s.lead.push("No AI-search and search records given: published figures stand in (reference inputs). Measure with `hoeveel-agent search --answer` and `hoeveel-agent search` on the same queries, then `hoeveel cases AI.jsonl SEARCH.jsonl`.".into());
@@ -244,7 +258,6 @@ fn ratio_text(r: &RatioCi) -> String {
 
 #[allow(clippy::too_many_arguments)]
 fn measured_part(
-    p: &ProfileSet,
     i: &Inputs<'_>,
     a: &Measured<'_>,
     q: &Measured<'_>,
@@ -291,10 +304,9 @@ fn measured_part(
                 Cell::text(format!("{what} (measured)")),
                 Cell::text(ratio_text(r)),
                 Cell::text("23–30x (AI search vs search)"),
-                Cell::text(format!(
-                    "{}x the workshop's 30x",
-                    fmt_sig(r.ratio / WORKSHOP_RATIO.1, 2)
-                )),
+                Cell::text(
+                    "not comparable as it stands: other rungs and scales (the factors above)",
+                ),
                 Cell::text(format!("this machine; {}", ma.provenance_label())),
             ]);
             s.data = serde_json::json!({ "ratio": r, "basis": ma.basis, "kind": what });
@@ -311,7 +323,13 @@ fn measured_part(
             sp.rung,
             one_rung_published(ap, sp)
         ));
-        explain(p, i, a, q, r, ap, sp, s);
+        explain(i, a, q, r, ap, sp, s);
+    }
+    if is_ai && same_corpus(a.record, q.record) == Some(false) {
+        s.lead.push(format!(
+            "Note: {} and {} did not search the same corpus (documents or fingerprint differ), so the ratio mixes corpus sizes.",
+            ma.record, mq.record
+        ));
     }
     s.tables.push(measured_table(a, q));
 }
@@ -347,9 +365,7 @@ fn one_rung_published(ai: &RequestEntry, search: &RequestEntry) -> String {
 }
 
 /// The chain from the measured ratio to the published one.
-#[allow(clippy::too_many_arguments)]
 fn explain(
-    p: &ProfileSet,
     i: &Inputs<'_>,
     a: &Measured<'_>,
     q: &Measured<'_>,
@@ -358,7 +374,6 @@ fn explain(
     sp: &RequestEntry,
     s: &mut Section,
 ) {
-    let _ = p;
     let (Some(ma), Some(mq)) = (
         crate::rungs::measured(a.record),
         crate::rungs::measured(q.record),
@@ -594,21 +609,11 @@ pub fn fmt_count(v: f64) -> String {
     format!("{}{unit}", fmt_sig(v * k, 3))
 }
 
-/// Joules with a unit prefix that keeps three significant figures: 66.1 µJ, 10.2 J.
+/// Joules in the unit the run summary chooses ([`hoeveel_record::summary::energy_unit`]),
+/// to three significant figures: 66.1 µJ, 10.2 J, 3.00 Wh.
 pub fn fmt_energy(j: f64) -> String {
-    let a = j.abs();
-    let (k, unit) = if a >= 3.6e3 {
-        (1.0 / 3600.0, "Wh")
-    } else if a >= 1.0 || a == 0.0 {
-        (1.0, "J")
-    } else if a >= 1e-3 {
-        (1e3, "mJ")
-    } else if a >= 1e-6 {
-        (1e6, "µJ")
-    } else {
-        (1e9, "nJ")
-    };
-    format!("{} {unit}", fmt_sig(j * k, 3))
+    let unit = hoeveel_record::summary::energy_unit(j);
+    format!("{} {}", fmt_sig(j / unit.per_unit, 3), unit.unit)
 }
 
 /// The published ratios, checked: the circular one said to be circular.

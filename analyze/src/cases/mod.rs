@@ -68,17 +68,10 @@ pub fn llm_energy(p: &ProfileSet, llm: Option<&PerRequest>) -> (Interval, String
 /// The plain search to set against `answer`: one over the same corpus (the same
 /// fingerprint and document count), else the one over the most documents.
 pub fn main_search<'a>(answer: Option<&Record>, searches: &[&'a Record]) -> Option<&'a Record> {
-    let corpus = |r: &Record| {
-        let c = ask_or_search::corpus_details(r);
-        (
-            c["fingerprint_sha256"].as_str().map(str::to_string),
-            c["documents"].as_f64(),
-        )
-    };
     if let Some(a) = answer
         && let Some(same) = searches
             .iter()
-            .find(|q| corpus(q) == corpus(a) && corpus(a).0.is_some())
+            .find(|q| ask_or_search::same_corpus(a, q) == Some(true))
     {
         return Some(same);
     }
