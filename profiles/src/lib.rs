@@ -17,6 +17,7 @@ pub mod sources;
 
 use check::{Checker, ProfileProblem};
 pub use grid_dataset::{DatasetInfo, GridChoice, GridDataset, GridLookup, UnknownGridDataset};
+use hoeveel_record::capped::{CappedError, read_file_text_at_most};
 pub use quantity::Quantity;
 pub use schema::*;
 use std::path::{Path, PathBuf};
@@ -111,19 +112,21 @@ impl ProfileSet {
                 .collect();
             paths.sort();
             for path in paths {
-                let bytes = std::fs::metadata(&path).map_or(0, |m| m.len());
-                if bytes > MAX_PROFILE_FILE_BYTES {
+                // Capped whatever the file is: a FIFO or a device named `x.toml`
+                // has no size to check beforehand.
+                let read = read_file_text_at_most(&path, MAX_PROFILE_FILE_BYTES);
+                if let Err(too_large @ CappedError::TooLarge { .. }) = &read {
                     problems.push(ProfileProblem {
                         file: path.display().to_string(),
                         entry: None,
                         field: None,
                         message: format!(
-                            "{bytes} bytes is more than the {MAX_PROFILE_FILE_BYTES} a profile file may have (the shipped ones are a few kilobytes); not read"
+                            "{too_large} for a profile file (the shipped ones are a few kilobytes); not read"
                         ),
                     });
                     continue;
                 }
-                match std::fs::read_to_string(&path) {
+                match read {
                     Ok(text) => set.add_file(&path.display().to_string(), &text, &mut problems),
                     Err(e) => problems.push(ProfileProblem {
                         file: path.display().to_string(),
@@ -386,6 +389,21 @@ mod tests {
         assert!(text.contains("big.toml"), "{text}");
         assert!(
             text.contains("1000000000 bytes is more than the 4194304"),
+            "{text}"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_device_named_like_a_profile_is_read_only_to_the_cap() {
+        // /dev/zero has no size to check; it used to be read until memory ran out.
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::os::unix::fs::symlink("/dev/zero", dir.path().join("zero.toml")).expect("symlink");
+        let errors = ProfileSet::load(&[dir.path().to_path_buf()]).expect_err("endless");
+        let text = errors.to_string();
+        assert!(text.contains("zero.toml"), "{text}");
+        assert!(
+            text.contains("what it streams is more than the 4194304 bytes allowed"),
             "{text}"
         );
     }

@@ -195,7 +195,8 @@ pub fn read_record_with(path: &Path, samples: Samples) -> Result<Record, ReadErr
         path: path.to_path_buf(),
         source,
     };
-    let file = std::fs::File::open(path).map_err(io)?;
+    // Not waiting for a FIFO's writer: one nobody writes to reads as empty.
+    let file = crate::capped::open_without_waiting(path).map_err(io)?;
     let mut record = read_lines(
         std::io::BufReader::with_capacity(256 * 1024, file),
         path,

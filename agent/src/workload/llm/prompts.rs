@@ -8,6 +8,7 @@
 //! workshop's domain (waste, energy, municipal services), written for this
 //! project (`profiles/prompts/everyday.txt`).
 
+use hoeveel_record::capped::{CappedError, read_file_text_at_most};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -20,6 +21,10 @@ pub const SHIPPED: [(&str, &str); 1] = [(
 
 /// Largest prompt file read: far above any prompt set, far below memory trouble.
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Why a prompt with a NUL is refused where it is read rather than when it is
+/// asked: neither llama.cpp's C strings nor a server's JSON carry it faithfully.
+const NUL_IN_PROMPT: &str = "the prompt holds a NUL character (\\0), which no model is asked";
 
 /// Where the prompts come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,8 +54,10 @@ pub struct PromptSet {
 pub enum PromptsError {
     #[error("{path}: cannot read the prompt file: {message}")]
     Unreadable { path: String, message: String },
-    #[error("{path}: {bytes} bytes is more than the {MAX_FILE_BYTES} a prompt file may have")]
-    TooLarge { path: String, bytes: u64 },
+    /// Over [`MAX_FILE_BYTES`]; `bytes` is the file's size where it has one (a
+    /// regular file), `None` for a pipe or device, read only to the cap plus one.
+    #[error("{path}: {} is more than the {MAX_FILE_BYTES} bytes a prompt file may have", size_text(*.bytes))]
+    TooLarge { path: String, bytes: Option<u64> },
     #[error("{path}: has no prompts (only blank lines)")]
     Empty { path: String },
     #[error("{path}:{line}: {message}")]
@@ -90,14 +97,17 @@ impl PromptSet {
                 e.to_string()
             },
         };
-        let bytes = std::fs::metadata(path).map_err(unreadable)?.len();
-        if bytes > MAX_FILE_BYTES {
-            return Err(PromptsError::TooLarge { path: shown, bytes });
-        }
-        let raw = std::fs::read(path).map_err(unreadable)?;
-        let text = String::from_utf8(raw).map_err(|e| PromptsError::Unreadable {
-            path: shown.clone(),
-            message: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+        // Capped whatever the file is: a pipe or a device has no size to check.
+        let text = read_file_text_at_most(path, MAX_FILE_BYTES).map_err(|e| match e {
+            CappedError::TooLarge { size_bytes, .. } => PromptsError::TooLarge {
+                path: shown.clone(),
+                bytes: size_bytes,
+            },
+            CappedError::Io(e) => unreadable(e),
+            not_utf8 @ CappedError::NotUtf8 { .. } => PromptsError::Unreadable {
+                path: shown.clone(),
+                message: not_utf8.to_string(),
+            },
         })?;
         let mut set = PromptSet::parse(&shown, &text)?;
         set.source = Source::File(path.to_path_buf());
@@ -126,6 +136,9 @@ impl PromptSet {
                 message,
             };
             if !json_lines {
+                if content.contains('\0') {
+                    return Err(at(NUL_IN_PROMPT.into()));
+                }
                 prompts.push(content.to_string());
                 continue;
             }
@@ -135,6 +148,9 @@ impl PromptSet {
                 ))
             })?;
             match value.get("prompt") {
+                Some(Value::String(p)) if p.contains('\0') => {
+                    return Err(at(NUL_IN_PROMPT.into()));
+                }
                 Some(Value::String(p)) if !p.trim().is_empty() => prompts.push(p.clone()),
                 Some(Value::String(_)) => return Err(at("`prompt` is empty".into())),
                 Some(_) => return Err(at("`prompt` is not a string".into())),
@@ -217,6 +233,13 @@ impl PromptSet {
     }
 }
 
+fn size_text(bytes: Option<u64>) -> String {
+    match bytes {
+        Some(bytes) => format!("{bytes} bytes"),
+        None => "what it streams".to_string(),
+    }
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -236,13 +259,35 @@ mod tests {
             matches!(
                 err,
                 PromptsError::TooLarge {
-                    bytes: 1_000_000_000,
+                    bytes: Some(1_000_000_000),
                     ..
                 }
             ),
             "{err}"
         );
         assert!(err.to_string().contains("huge.txt"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_device_with_no_size_is_read_only_to_the_cap() {
+        // /dev/zero reports a size of 0 and streams without end: the size check
+        // alone let it grow until memory ran out.
+        let err = PromptSet::load("/dev/zero").expect_err("endless");
+        assert!(
+            matches!(err, PromptsError::TooLarge { bytes: None, .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("/dev/zero"), "{err}");
+    }
+
+    #[test]
+    fn a_nul_in_a_prompt_is_refused_with_its_file_and_line() {
+        let err = PromptSet::parse("p.txt", "fine\nbad\0prompt\n").expect_err("NUL");
+        assert!(matches!(err, PromptsError::Line { line: 2, .. }), "{err}");
+        assert!(err.to_string().starts_with("p.txt:2: "), "{err}");
+        let err = PromptSet::parse("p.jsonl", "{\"prompt\": \"a\\u0000b\"}\n").expect_err("NUL");
+        assert!(matches!(err, PromptsError::Line { line: 1, .. }), "{err}");
     }
 
     #[test]

@@ -7,7 +7,10 @@
 //! A folder's corpus is read into memory to be indexed, so its size is bounded:
 //! a file over [`MAX_CORPUS_FILE_BYTES`], or one that looks binary (a NUL byte in
 //! its first 8 KiB, as `grep` decides), is skipped with a note; a folder over
-//! [`MAX_CORPUS_BYTES`] in all is refused, naming the limit.
+//! [`MAX_CORPUS_BYTES`] in all is refused, naming the limit. The walk stays inside
+//! the folder: a symbolic link out of it, or one that leads nowhere, is skipped
+//! with a note, and a document reached through several links is indexed once,
+//! so that links neither leak other files into the index nor skew BM25.
 
 /// The most bytes one corpus file may have; a larger one is skipped with a note.
 pub const MAX_CORPUS_FILE_BYTES: u64 = 256 * 1024 * 1024;
@@ -21,7 +24,9 @@ const SNIFF_BYTES: u64 = 8 * 1024;
 use super::extract::{self, Document, Kind};
 use crate::workload::fetch::{self, Artifact};
 use anyhow::Context;
+use hoeveel_record::capped::read_file_text_at_most;
 use sha2::{Digest, Sha256};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
@@ -36,7 +41,8 @@ pub struct CorpusSource {
     pub files: Vec<CorpusFile>,
     /// sha256 over what identifies the content (see the module docs).
     pub fingerprint: String,
-    /// Files left out, each with why (too large, binary).
+    /// Entries left out, each with why (too large, binary, unreadable, a link
+    /// that leads nowhere or out of the folder, a document already counted).
     pub skipped: Vec<String>,
 }
 
@@ -75,22 +81,39 @@ impl CorpusSource {
     }
 
     /// Every `.txt`, `.md`, `.html` and `.json` file under `dir`, recursively; hidden
-    /// files and folders are skipped. Fails, naming the folder, when it is missing or
-    /// holds no such file.
+    /// files and folders are skipped. Symbolic links are followed inside the folder
+    /// only, and a document reached by several paths is counted once; an entry
+    /// that cannot be read is skipped with a note. Fails, naming the folder, when
+    /// it is missing or holds no such file.
     pub fn folder(dir: &Path) -> anyhow::Result<CorpusSource> {
         let meta = std::fs::metadata(dir)
             .with_context(|| format!("corpus folder {} cannot be read", dir.display()))?;
         if !meta.is_dir() {
             anyhow::bail!("corpus {} is not a folder", dir.display());
         }
-        let mut found = Vec::new();
+        let root = dir
+            .canonicalize()
+            .with_context(|| format!("corpus folder {} cannot be read", dir.display()))?;
+        std::fs::read_dir(dir)
+            .with_context(|| format!("listing corpus folder {}", dir.display()))?;
+        let mut walk = Walk {
+            seen: HashSet::from([root.clone()]),
+            root,
+            found: Vec::new(),
+            skipped: Vec::new(),
+        };
+        walk.folder(dir);
+        let Walk {
+            root: canonical,
+            mut found,
+            mut skipped,
+            ..
+        } = walk;
         let mut hasher = Sha256::new();
-        walk(dir, &mut found)?;
         found.sort_by(|a, b| a.0.path.cmp(&b.0.path));
         let mut files = Vec::with_capacity(found.len());
-        let mut skipped = Vec::new();
         for (file, mtime_ns) in found {
-            match why_skipped(&file)? {
+            match why_skipped(&file) {
                 Some(why) => skipped.push(format!("skipped {}: {why}", file.path.display())),
                 None => files.push((file, mtime_ns)),
             }
@@ -113,7 +136,6 @@ impl CorpusSource {
                 }
             );
         }
-        let canonical = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
         hasher.update(canonical.as_os_str().as_encoded_bytes());
         for (file, mtime_ns) in &files {
             hasher.update([0u8]);
@@ -143,15 +165,9 @@ impl CorpusSource {
     pub fn load(&self) -> anyhow::Result<Vec<Document>> {
         let mut documents = Vec::new();
         for file in &self.files {
-            let bytes = std::fs::read(&file.path)
+            // Capped again as it is read: the file may have grown since it was listed.
+            let text = read_file_text_at_most(&file.path, MAX_CORPUS_FILE_BYTES)
                 .with_context(|| format!("reading corpus file {}", file.path.display()))?;
-            let text = String::from_utf8(bytes).map_err(|e| {
-                anyhow::anyhow!(
-                    "corpus file {} is not UTF-8 text (invalid byte at offset {})",
-                    file.path.display(),
-                    e.utf8_error().valid_up_to()
-                )
-            })?;
             documents.extend(extract::documents(&file.path, file.kind, &text)?);
         }
         if documents.is_empty() {
@@ -162,54 +178,132 @@ impl CorpusSource {
 }
 
 /// Why a file of a folder's corpus is left out, if it is.
-fn why_skipped(file: &CorpusFile) -> anyhow::Result<Option<String>> {
+fn why_skipped(file: &CorpusFile) -> Option<String> {
     use std::io::Read;
     if file.size_bytes > MAX_CORPUS_FILE_BYTES {
-        return Ok(Some(format!(
+        return Some(format!(
             "{} bytes, more than the {MAX_CORPUS_FILE_BYTES} a corpus file may have",
             file.size_bytes
-        )));
+        ));
     }
     let mut head = Vec::new();
-    std::fs::File::open(&file.path)
-        .and_then(|f| f.take(SNIFF_BYTES).read_to_end(&mut head))
-        .with_context(|| format!("reading corpus file {}", file.path.display()))?;
-    Ok(head
-        .contains(&0)
-        .then(|| "binary, not text (a NUL byte in its first 8 KiB)".to_string()))
+    if let Err(e) =
+        std::fs::File::open(&file.path).and_then(|f| f.take(SNIFF_BYTES).read_to_end(&mut head))
+    {
+        return Some(format!("cannot be read ({e})"));
+    }
+    head.contains(&0)
+        .then(|| "binary, not text (a NUL byte in its first 8 KiB)".to_string())
 }
 
-fn walk(dir: &Path, out: &mut Vec<(CorpusFile, u128)>) -> anyhow::Result<()> {
-    let entries = std::fs::read_dir(dir)
-        .with_context(|| format!("listing corpus folder {}", dir.display()))?;
-    for entry in entries {
-        let entry = entry.with_context(|| format!("listing corpus folder {}", dir.display()))?;
-        if entry.file_name().to_string_lossy().starts_with('.') {
-            continue;
+/// What the walk of a folder's corpus has seen, so that no document is counted
+/// twice and no link leads out of the folder or round in a circle.
+struct Walk {
+    /// The corpus folder, canonical: nothing outside it is read.
+    root: PathBuf,
+    /// Canonical paths of the files taken and the folders entered.
+    seen: HashSet<PathBuf>,
+    found: Vec<(CorpusFile, u128)>,
+    /// Entries left out, each with why.
+    skipped: Vec<String>,
+}
+
+impl Walk {
+    /// Walks `dir` (inside the root); an entry that cannot be listed, followed or
+    /// read is left out with a note rather than refusing the whole corpus.
+    fn folder(&mut self, dir: &Path) {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) => {
+                self.skipped
+                    .push(format!("skipped {}: cannot be listed ({e})", dir.display()));
+                return;
+            }
+        };
+        let mut paths = Vec::new();
+        for entry in entries {
+            match entry {
+                Ok(entry) if entry.file_name().to_string_lossy().starts_with('.') => {}
+                Ok(entry) => paths.push(entry.path()),
+                Err(e) => self
+                    .skipped
+                    .push(format!("skipped an entry of {}: {e}", dir.display())),
+            }
         }
-        let path = entry.path();
-        // Follows symbolic links, as a person listing the folder would expect.
-        let meta =
-            std::fs::metadata(&path).with_context(|| format!("reading {}", path.display()))?;
-        if meta.is_dir() {
-            walk(&path, out)?;
-        } else if let Some(kind) = Kind::of(&path).filter(|_| meta.is_file()) {
-            let mtime_ns = meta
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_nanos());
-            out.push((
-                CorpusFile {
-                    path,
-                    kind,
-                    size_bytes: meta.len(),
-                },
-                mtime_ns,
-            ));
+        // In name order, so that of two paths to one document the same one is
+        // kept every time (the corpus's fingerprint, and its cached index, hold).
+        paths.sort();
+        for path in paths {
+            self.entry(path);
         }
     }
-    Ok(())
+
+    fn entry(&mut self, path: PathBuf) {
+        let skip = |why: String| format!("skipped {}: {why}", path.display());
+        // A symbolic link is followed only to a place inside the folder, and a
+        // file or folder reached twice is taken once.
+        let canonical = match path.canonicalize() {
+            Ok(canonical) => canonical,
+            Err(e) => {
+                let why = if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_symlink()) {
+                    format!("a symbolic link that leads nowhere ({e})")
+                } else {
+                    format!("cannot be resolved ({e})")
+                };
+                self.skipped.push(skip(why));
+                return;
+            }
+        };
+        if !canonical.starts_with(&self.root) {
+            self.skipped.push(skip(format!(
+                "leads out of the corpus folder (to {})",
+                canonical.display()
+            )));
+            return;
+        }
+        let meta = match std::fs::metadata(&canonical) {
+            Ok(meta) => meta,
+            Err(e) => {
+                self.skipped.push(skip(format!("cannot be read ({e})")));
+                return;
+            }
+        };
+        if meta.is_dir() {
+            if self.seen.insert(canonical) {
+                self.folder(&path);
+            } else {
+                self.skipped
+                    .push(skip("a folder already walked, walked once".to_string()));
+            }
+            return;
+        }
+        let Some(kind) = Kind::of(&path) else {
+            return;
+        };
+        if !meta.is_file() {
+            self.skipped.push(skip("not a regular file".to_string()));
+            return;
+        }
+        if !self.seen.insert(canonical) {
+            self.skipped.push(skip(
+                "the same document as another path, counted once".to_string(),
+            ));
+            return;
+        }
+        let mtime_ns = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        self.found.push((
+            CorpusFile {
+                path,
+                kind,
+                size_bytes: meta.len(),
+            },
+            mtime_ns,
+        ));
+    }
 }
 
 #[cfg(test)]
@@ -311,5 +405,60 @@ mod tests {
             .load()
             .expect_err("not utf-8");
         assert!(err.to_string().contains("latin1.txt"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_stay_inside_the_folder_and_count_a_document_once() {
+        use std::os::unix::fs::symlink;
+        let outside = tempfile::tempdir().expect("tempdir");
+        std::fs::write(outside.path().join("secret.txt"), "not for the index").expect("write");
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("a.txt"), "alpha").expect("write");
+        for i in 0..30 {
+            symlink(
+                dir.path().join("a.txt"),
+                dir.path().join(format!("link-{i:02}.txt")),
+            )
+            .expect("symlink");
+        }
+        symlink(outside.path(), dir.path().join("away")).expect("symlink");
+        symlink(outside.path().join("secret.txt"), dir.path().join("s.txt")).expect("symlink");
+        symlink(dir.path().join("gone.txt"), dir.path().join("dangling.txt")).expect("symlink");
+        std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
+        symlink(dir.path(), dir.path().join("sub/loop")).expect("symlink");
+
+        let source = CorpusSource::folder(dir.path()).expect("the real document is kept");
+        assert_eq!(source.files.len(), 1, "{:?}", source.files);
+        assert!(
+            source.files[0].path.ends_with("a.txt"),
+            "{:?}",
+            source.files
+        );
+        let notes = source.skipped.join("\n");
+        assert_eq!(
+            notes.matches("the same document as another path").count(),
+            30,
+            "{notes}"
+        );
+        assert!(
+            notes.contains("away: leads out of the corpus folder"),
+            "{notes}"
+        );
+        assert!(
+            notes.contains("s.txt: leads out of the corpus folder"),
+            "{notes}"
+        );
+        assert!(
+            notes.contains("dangling.txt: a symbolic link that leads nowhere"),
+            "{notes}"
+        );
+        assert!(notes.contains("loop: a folder already walked"), "{notes}");
+        assert_eq!(source.load().expect("loads").len(), 1);
+        assert_eq!(
+            CorpusSource::folder(dir.path()).expect("again").fingerprint,
+            source.fingerprint,
+            "the same paths are kept every time"
+        );
     }
 }
