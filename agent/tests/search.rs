@@ -140,7 +140,9 @@ fn a_corpus_folder_is_indexed_once_then_served_from_the_cache() {
     first.prepare().expect("build");
     let interrupted = AtomicBool::new(false);
     let ctx = RunContext::new(&interrupted);
-    first.calibrate(&model_target()).expect("calibrate");
+    first
+        .calibrate(&model_target(), &AtomicBool::new(false))
+        .expect("calibrate");
     let outcome = first.run_once(&ctx).expect("search");
     assert_eq!(outcome.requests, 2);
     assert_eq!(outcome.metrics.results, Some(2));
@@ -161,7 +163,9 @@ fn a_corpus_folder_is_indexed_once_then_served_from_the_cache() {
     assert_eq!(second.info().details["corpus"]["documents"], 3);
     let mut second = second;
     second.prepare().expect("nothing to build");
-    second.calibrate(&model_target()).expect("calibrate");
+    second
+        .calibrate(&model_target(), &AtomicBool::new(false))
+        .expect("calibrate");
     let outcome = second.run_once(&ctx).expect("search the cached index");
     assert_eq!(
         outcome.metrics.output_text.as_deref(),
@@ -196,7 +200,7 @@ fn auto_calibration_batches_many_queries_and_interrupts_stop_them() {
         slowest_sensor: Some(hoeveel_record::SensorKind::Model),
     };
     let calibration = workload
-        .calibrate(&target)
+        .calibrate(&target, &AtomicBool::new(false))
         .expect("calibrate")
         .expect("a batch");
     // A query over 50 short documents takes far less than 50 ms.
@@ -214,6 +218,23 @@ fn auto_calibration_batches_many_queries_and_interrupts_stop_them() {
         workload.run_once(&ctx),
         Err(WorkloadError::Interrupted)
     ));
+    // Calibration sees the signal too: a minute-long target is not timed out
+    // (it used to be, 25 s after a SIGTERM).
+    let long = BatchPolicy::Auto {
+        min_repetition_s: Some(60.0),
+    };
+    let mut workload = prepared(options(
+        Target::Engine {
+            corpus: Some(docs.path().to_path_buf()),
+        },
+        &["bins"],
+        long,
+        cache.path(),
+    ));
+    let err = workload
+        .calibrate(&target, &interrupted)
+        .expect_err("interrupted");
+    assert!(format!("{err:#}").contains("interrupted"), "{err:#}");
 }
 
 #[test]
@@ -349,7 +370,9 @@ fn a_search_service_is_requested_once_per_query_and_bytes_are_counted() {
     ));
     assert_eq!(workload.prepare_phase(), None);
     assert_eq!(workload.info().details["url_template"], server.url);
-    workload.calibrate(&model_target()).expect("calibrate");
+    workload
+        .calibrate(&model_target(), &AtomicBool::new(false))
+        .expect("calibrate");
     let interrupted = AtomicBool::new(false);
     let ctx = RunContext::new(&interrupted);
     let outcome = workload.run_once(&ctx).expect("requests");
@@ -374,7 +397,9 @@ fn a_service_that_goes_down_mid_run_fails_the_repetition() {
         BatchPolicy::Fixed(5),
         cache.path(),
     ));
-    workload.calibrate(&model_target()).expect("calibrate");
+    workload
+        .calibrate(&model_target(), &AtomicBool::new(false))
+        .expect("calibrate");
     let interrupted = AtomicBool::new(false);
     let ctx = RunContext::new(&interrupted);
     workload.run_once(&ctx).expect("first repetition is served");
@@ -439,7 +464,7 @@ fn an_unreachable_service_fails_calibration_clearly() {
         cache.path(),
     ));
     let err = workload
-        .calibrate(&model_target())
+        .calibrate(&model_target(), &AtomicBool::new(false))
         .expect_err("unreachable");
     let message = format!("{err:#}");
     assert!(message.contains(&format!("127.0.0.1:{port}")), "{message}");

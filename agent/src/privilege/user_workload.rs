@@ -43,8 +43,12 @@ impl<W: Workload + ?Sized> Workload for PreparedAsUser<W> {
         self.paths.as_user(|| inner.prepare())?
     }
 
-    fn calibrate(&mut self, target: &Resolution) -> anyhow::Result<Option<Calibration>> {
-        self.inner.calibrate(target)
+    fn calibrate(
+        &mut self,
+        target: &Resolution,
+        interrupted: &std::sync::atomic::AtomicBool,
+    ) -> anyhow::Result<Option<Calibration>> {
+        self.inner.calibrate(target, interrupted)
     }
 
     fn run_once(&mut self, ctx: &RunContext<'_>) -> Result<Outcome, WorkloadError> {

@@ -307,7 +307,9 @@ fn run_phases(
         }
     }
     run.notices_from_sampler()?;
-    prepare(run, workload, progress)?;
+    if !prepare(run, workload, interrupted, progress)? {
+        return Ok(RunStatus::Interrupted);
+    }
     let sampler = run.sampler;
     let mark = move || sampler.mark();
     let ctx = RunContext {
@@ -375,12 +377,14 @@ fn measure_baseline(
 }
 
 /// The workload's one-off preparation (measured as a phase when it names one) and
-/// its batch calibration (unmeasured).
+/// its batch calibration (unmeasured). Returns false when a signal stopped the
+/// calibration.
 fn prepare(
     run: &mut Run<'_>,
     workload: &mut dyn Workload,
+    interrupted: &AtomicBool,
     progress: &ProgressBar,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<bool> {
     let sampler = run.sampler;
     // CPU the workload's own preparation and calibration use is not agent overhead.
     let cpu_before = thread_cpu_time_s();
@@ -406,9 +410,10 @@ fn prepare(
         }
         None => workload.prepare().context("preparing the workload")?,
     }
-    let calibration = workload
-        .calibrate(&run.layout.resolution)
-        .context("calibrating the batch size")?;
+    let calibration = match workload.calibrate(&run.layout.resolution, interrupted) {
+        Err(_) if interrupted.load(Ordering::SeqCst) => return Ok(false),
+        calibrated => calibrated.context("calibrating the batch size")?,
+    };
     run.main_thread_workload_cpu_s += thread_cpu_time_s() - cpu_before;
     if let Some(calibration) = calibration {
         let t_s = sampler.mark()?.t_s;
@@ -422,7 +427,7 @@ fn prepare(
             ),
         }))?;
     }
-    Ok(())
+    Ok(true)
 }
 
 /// One warm-up or measured repetition, written to the record. Returns the run's

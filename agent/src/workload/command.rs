@@ -161,14 +161,16 @@ impl Workload for CommandWorkload {
         }
     }
 
-    fn calibrate(&mut self, target: &Resolution) -> anyhow::Result<Option<Calibration>> {
+    fn calibrate(
+        &mut self,
+        target: &Resolution,
+        interrupted: &std::sync::atomic::AtomicBool,
+    ) -> anyhow::Result<Option<Calibration>> {
         if !self.batching() {
             return Ok(None);
         }
-        // Calibration runs before the repetitions, outside Ctrl-C's reach here: a
-        // Ctrl-C also stops the command, whose failure then ends the calibration.
-        let never = std::sync::atomic::AtomicBool::new(false);
-        let ctx = RunContext::new(&never);
+        // A signal stops the command, and is seen before the next one starts.
+        let ctx = RunContext::new(interrupted);
         let calibration = self
             .policy
             .calibrate(target, 1, || self.run_one(&ctx))
@@ -301,7 +303,10 @@ mod tests {
             min_window_s: 0.1,
             slowest_sensor: Some(hoeveel_record::SensorKind::Model),
         };
-        let c = w.calibrate(&target).expect("calibrate").expect("a batch");
+        let c = w
+            .calibrate(&target, &std::sync::atomic::AtomicBool::new(false))
+            .expect("calibrate")
+            .expect("a batch");
         // `true` starts and exits in about a millisecond.
         assert!(c.requests_per_repetition > 1, "{c:?}");
         assert!(
@@ -324,7 +329,11 @@ mod tests {
             min_window_s: 0.1,
             slowest_sensor: Some(hoeveel_record::SensorKind::Model),
         };
-        assert_eq!(w.calibrate(&target).expect("calibrate"), None);
+        assert_eq!(
+            w.calibrate(&target, &std::sync::atomic::AtomicBool::new(false))
+                .expect("calibrate"),
+            None
+        );
         assert!(
             CommandWorkload::new(vec!["true".into()], false)
                 .expect("true")

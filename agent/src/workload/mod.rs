@@ -143,8 +143,13 @@ pub trait Workload {
     }
 
     /// Chooses a batch size after `prepare`, unmeasured, so that a repetition
-    /// lasts at least `target`. `None`: one request per repetition.
-    fn calibrate(&mut self, _target: &Resolution) -> anyhow::Result<Option<Calibration>> {
+    /// lasts at least `target`. `None`: one request per repetition. Stops, with
+    /// an error, between requests once `interrupted` is set.
+    fn calibrate(
+        &mut self,
+        _target: &Resolution,
+        _interrupted: &AtomicBool,
+    ) -> anyhow::Result<Option<Calibration>> {
         Ok(None)
     }
 

@@ -29,6 +29,7 @@ use anyhow::Context;
 use corpus::CorpusSource;
 use engine::Engine;
 use extract::Document;
+use hoeveel_record::capped::read_file_text_at_most;
 use hoeveel_record::{Metrics, WorkloadInfo, WorkloadKind};
 use index::IndexMeta;
 use passages::{Passage, PassageStore};
@@ -36,6 +37,10 @@ use serde_json::json;
 use service::Service;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
+
+/// Largest queries file read (as for a prompt file): far above any query set,
+/// far below memory trouble.
+pub const MAX_QUERIES_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// What to search.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,7 +92,8 @@ impl Queries {
     /// One query per line; blank lines are skipped. Fails naming the file when it cannot
     /// be read or holds no query.
     pub fn from_file(path: &Path) -> anyhow::Result<Queries> {
-        let text = std::fs::read_to_string(path)
+        // Capped whatever the file is: a pipe or a device has no size to check.
+        let text = read_file_text_at_most(path, MAX_QUERIES_FILE_BYTES)
             .with_context(|| format!("reading the queries file {}", path.display()))?;
         let list: Vec<String> = text
             .lines()
@@ -516,11 +522,21 @@ impl Workload for SearchWorkload {
         Ok(())
     }
 
-    fn calibrate(&mut self, target: &Resolution) -> anyhow::Result<Option<Calibration>> {
+    fn calibrate(
+        &mut self,
+        target: &Resolution,
+        interrupted: &std::sync::atomic::AtomicBool,
+    ) -> anyhow::Result<Option<Calibration>> {
         let policy = self.policy;
         let cycle = self.queries.list.len() as u64;
         let calibration = policy
-            .calibrate(target, cycle, || self.request().map(|_| ()))
+            .calibrate(target, cycle, || {
+                // A signal stops calibration between requests, as it stops a run.
+                if interrupted.load(Ordering::SeqCst) {
+                    return Err(WorkloadError::Interrupted);
+                }
+                self.request().map(|_| ())
+            })
             .map_err(|e| anyhow::anyhow!("{e}"))
             .context("timing requests to choose the batch size")?;
         self.requests_per_repetition = calibration.requests_per_repetition;
