@@ -73,7 +73,7 @@ pub fn measure(
 /// Sleeps `seconds` in short steps so that an interruption is seen quickly.
 /// Returns false when interrupted.
 pub fn idle(seconds: f64, interrupted: &AtomicBool) -> bool {
-    let until = Instant::now() + Duration::from_secs_f64(seconds);
+    let until = Instant::now() + crate::clock::span(seconds);
     while Instant::now() < until {
         if interrupted.load(Ordering::SeqCst) {
             return false;

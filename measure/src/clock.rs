@@ -1,5 +1,22 @@
 //! CPU time and memory of the agent itself, so its overhead can be shown.
 
+/// The longest span a sleep or a sampling pace is given, in seconds (about 31
+/// years): callers bound what they accept far below it (the command line takes
+/// a day at most); this only keeps a larger number from panicking in
+/// `Duration` or `Instant` arithmetic.
+pub const MAX_SPAN_S: f64 = 1e9;
+
+/// `seconds` as a `Duration`: NaN and negatives are zero, and anything above
+/// [`MAX_SPAN_S`] is that.
+pub fn span(seconds: f64) -> std::time::Duration {
+    let bounded = if seconds.is_nan() {
+        0.0
+    } else {
+        seconds.clamp(0.0, MAX_SPAN_S)
+    };
+    std::time::Duration::from_secs_f64(bounded)
+}
+
 /// CPU time (user + system) the calling thread has used, in seconds.
 pub fn thread_cpu_time_s() -> f64 {
     cpu_time_s(libc::CLOCK_THREAD_CPUTIME_ID)
@@ -39,4 +56,23 @@ pub fn resident_bytes() -> Option<u64> {
     // SAFETY: sysconf has no preconditions.
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     (page > 0).then(|| pages * page as u64)
+}
+
+#[cfg(test)]
+mod span_tests {
+    use super::*;
+
+    #[test]
+    fn a_span_never_panics_and_is_bounded() {
+        assert_eq!(span(1e300), std::time::Duration::from_secs(1_000_000_000));
+        assert_eq!(
+            span(f64::INFINITY),
+            std::time::Duration::from_secs(1_000_000_000)
+        );
+        assert_eq!(span(f64::NAN), std::time::Duration::ZERO);
+        assert_eq!(span(-3.0), std::time::Duration::ZERO);
+        assert_eq!(span(0.25), std::time::Duration::from_millis(250));
+        // Far in the future, but still a time an Instant can hold.
+        assert!(std::time::Instant::now().checked_add(span(1e300)).is_some());
+    }
 }

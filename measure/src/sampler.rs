@@ -173,7 +173,7 @@ impl Sampler {
         writer: Option<Arc<Mutex<RecordWriter>>>,
     ) -> f64 {
         let cpu_start = thread_cpu_time_s();
-        let interval = Duration::from_secs_f64(interval_s);
+        let interval = crate::clock::span(interval_s);
         // Everything a tick needs, allocated once.
         let Ok(state) = self.state.lock() else {
             return thread_cpu_time_s() - cpu_start;
@@ -191,7 +191,7 @@ impl Sampler {
         let paces: Vec<Duration> = state
             .slots
             .iter()
-            .map(|slot| interval.max(Duration::from_secs_f64(slot.sensor.update_period_s())))
+            .map(|slot| interval.max(crate::clock::span(slot.sensor.update_period_s())))
             .collect();
         let n_domains = state.domain_ids.len();
         drop(state);

@@ -324,3 +324,79 @@ fn a_record_with_a_warning_notice_shows_it_in_every_command() {
         "the HTML report carries the warning"
     );
 }
+
+#[test]
+fn numbers_out_of_range_are_refused_when_parsed_and_nothing_is_measured() {
+    // Each used to panic inside the run (a Duration from 1e300 seconds, a
+    // collector sized for u64::MAX results) and then hang or exit 0.
+    let cases: [(&[&str], &str); 5] = [
+        (&["run", "--baseline", "1e300", "--", "true"], "--baseline"),
+        (&["run", "--baseline", "nan", "--", "true"], "--baseline"),
+        (&["run", "--interval", "1e19s", "--", "true"], "too long"),
+        (
+            &["search", "--top-k", "18446744073709551615"],
+            "--top-k is 1 to 10000",
+        ),
+        (&["serve", "--resolution", "1e300s"], "too long"),
+    ];
+    for (args, said) in cases {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = run(agent(), args, dir.path());
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(said), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(
+            !dir.path().join("runs").exists(),
+            "{args:?}: nothing is recorded"
+        );
+    }
+}
+
+#[test]
+fn a_fifo_nobody_writes_is_refused_at_once_as_a_record_and_as_an_output() {
+    // `hoeveel report FIFO` and `--output FIFO` with no peer used to wait for
+    // one forever.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("fifo");
+    let c_path = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).expect("path");
+    // SAFETY: mkfifo with a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    let fifo_arg = fifo.to_str().expect("utf-8");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (report_dir, agent_dir) = (dir.path().to_path_buf(), dir.path().to_path_buf());
+    let fifo_report = fifo_arg.to_string();
+    let fifo_output = fifo_arg.to_string();
+    let tx2 = tx.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send((
+            "report",
+            run(hoeveel(), &["report", &fifo_report], &report_dir),
+        ));
+    });
+    std::thread::spawn(move || {
+        let args = [
+            "run",
+            "--runs",
+            "1",
+            "--warmup",
+            "0",
+            "--baseline",
+            "0",
+            "--no-progress",
+            "--output",
+            &fifo_output,
+            "--",
+            "true",
+        ];
+        let _ = tx2.send(("output", run(agent(), &args, &agent_dir)));
+    });
+    for _ in 0..2 {
+        let (what, out) = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("both return instead of waiting for a peer");
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{what}: {stderr}");
+        assert!(stderr.contains(fifo_arg), "{what} names the FIFO: {stderr}");
+    }
+}

@@ -655,3 +655,81 @@ fn under_sudo_an_nvml_library_the_user_owns_is_refused_before_it_is_loaded() {
     let record = hoeveel_record::read_record(&scene.out.join("root.jsonl")).expect("record");
     assert_eq!(record.run_start.gpus.len(), 1, "the stand-in GPU was read");
 }
+
+#[test]
+fn under_sudo_a_sysfs_root_or_cache_of_the_user_is_refused() {
+    if !root_or_skip("the sudo --sysfs-root and cache test") {
+        return;
+    }
+    let scene = SudoScene::new();
+    // The user's own "sysfs": a powercap zone whose counter is a link to the
+    // root-only victim, read by root it would have been echoed.
+    let fake = scene.dir.path().join("fake-sys");
+    let zone = fake.join("class/powercap/intel-rapl:0");
+    std::fs::create_dir_all(&zone).expect("mkdir");
+    std::fs::write(zone.join("name"), "package-0\n").expect("write");
+    std::os::unix::fs::symlink(&scene.victim, zone.join("energy_uj")).expect("symlink");
+    std::os::unix::fs::symlink(&scene.victim, zone.join("max_energy_range_uj")).expect("symlink");
+    for entry in [
+        &fake,
+        &fake.join("class"),
+        &fake.join("class/powercap"),
+        &zone,
+    ] {
+        std::os::unix::fs::lchown(entry, Some(NOBODY), Some(NOBODY)).expect("chown");
+    }
+    let fake_arg = fake.clone().into_os_string();
+    for command in [
+        [
+            os(&["sensors", "--json", "--sysfs-root"]),
+            vec![fake_arg.clone()],
+        ]
+        .concat(),
+        {
+            let mut args = quick_run_into(&scene.out.join("r.jsonl"));
+            args.splice(
+                1..1,
+                [std::ffi::OsString::from("--sysfs-root"), fake_arg.clone()],
+            );
+            args
+        },
+    ] {
+        let out = scene.sudo(&refs(&command));
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(2), "{command:?}: {err}");
+        assert!(
+            err.contains(
+                "under sudo the agent reads a root other than /sys only when root owns it"
+            ) && err.contains("owned by uid 65534"),
+            "{command:?}: {err}"
+        );
+        scene.assert_secret_nowhere(&out);
+    }
+    assert!(!scene.out.join("r.jsonl").exists(), "nothing was measured");
+
+    // `sudo -E`: the cache the user's environment names is the user's.
+    let cache = scene.dir.path().join("user-cache");
+    std::fs::create_dir(&cache).expect("mkdir");
+    std::os::unix::fs::chown(&cache, Some(NOBODY), Some(NOBODY)).expect("chown");
+    let out = Command::new(&scene.agent)
+        .arg("fetch")
+        .current_dir(&scene.out)
+        .env("SUDO_UID", NOBODY.to_string())
+        .env("SUDO_GID", NOBODY.to_string())
+        .env("HOEVEEL_CACHE_DIR", &cache)
+        .output()
+        .expect("agent starts");
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("under sudo the agent writes and reads its cache only where root owns it")
+            && err.contains("owned by uid 65534"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_dir(&cache).expect("read_dir").count(),
+        0,
+        "nothing was written into the user's cache"
+    );
+    scene.assert_victim_untouched();
+}

@@ -34,6 +34,7 @@ pub struct SensorArgs {
 
 impl SensorArgs {
     pub fn discover_options(&self) -> anyhow::Result<DiscoverOptions> {
+        self.check_roots()?;
         DiscoverOptions::from_names(
             self.sysfs_root.clone(),
             self.sensors.as_deref(),
@@ -48,16 +49,29 @@ impl SensorArgs {
         })
     }
 
-    /// `--nvml-library` as it may be loaded: under sudo only a library root
-    /// owns and only root can change, by its resolved path (see
-    /// [`crate::privilege::library`]); as given otherwise.
-    fn nvml_library_to_load(&self) -> anyhow::Result<Option<PathBuf>> {
-        match &self.nvml_library {
-            Some(path) if crate::privilege::invoking_user_from_env()?.is_some() => {
-                Ok(Some(crate::privilege::library::check_library(path)?))
-            }
-            other => Ok(other.clone()),
+    /// Under sudo, the sysfs and procfs roots must be root's (see
+    /// [`crate::privilege::roots`]).
+    pub fn check_roots(&self) -> anyhow::Result<()> {
+        if crate::privilege::invoking_user_from_env()?.is_some() {
+            crate::privilege::roots::check_roots(&self.sysfs_root, &self.proc_root)?;
         }
+        Ok(())
+    }
+
+    fn nvml_library_to_load(&self) -> anyhow::Result<Option<PathBuf>> {
+        nvml_library_to_load(self.nvml_library.as_deref())
+    }
+}
+
+/// `--nvml-library` as it may be loaded: under sudo only a library root owns
+/// and only root can change, by its resolved path (see
+/// [`crate::privilege::library`]); as given otherwise.
+pub fn nvml_library_to_load(path: Option<&std::path::Path>) -> anyhow::Result<Option<PathBuf>> {
+    match path {
+        Some(path) if crate::privilege::invoking_user_from_env()?.is_some() => {
+            Ok(Some(crate::privilege::library::check_library(path)?))
+        }
+        other => Ok(other.map(std::path::Path::to_path_buf)),
     }
 }
 
@@ -70,7 +84,7 @@ pub struct MeasureArgs {
     #[arg(short = 'w', long, default_value_t = 1)]
     pub warmup: u32,
     /// Seconds of idle baseline before the workload (0 disables it, and net energy with it).
-    #[arg(long, value_name = "SECS", default_value_t = 3.0)]
+    #[arg(long, value_name = "SECS", default_value_t = 3.0, value_parser = parse_baseline_s)]
     pub baseline: f64,
     /// Sampling interval of the time series, e.g. 100ms or 0.5s.
     #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = parse_duration_s)]
@@ -110,7 +124,15 @@ impl From<TotalArg> for TotalChoice {
     }
 }
 
-/// Parses `100ms`, `0.5s`, `2s` or a bare number of milliseconds into seconds.
+/// The longest duration an option takes (`--interval`, `--min-repetition-time`,
+/// `serve --resolution`, `llm --timeout`): a day.
+pub const MAX_DURATION_S: f64 = 86_400.0;
+
+/// The longest idle baseline: an hour, far above the seconds a baseline needs.
+pub const MAX_BASELINE_S: f64 = 3_600.0;
+
+/// Parses `100ms`, `0.5s`, `2s` or a bare number of milliseconds into seconds,
+/// from 1 ms to [`MAX_DURATION_S`].
 pub fn parse_duration_s(text: &str) -> Result<f64, String> {
     let text = text.trim();
     let (number, scale) = if let Some(n) = text.strip_suffix("ms") {
@@ -130,11 +152,31 @@ pub fn parse_duration_s(text: &str) -> Result<f64, String> {
             "`{text}` is too short: the interval must be at least 1ms"
         ));
     }
+    if seconds > MAX_DURATION_S {
+        return Err(format!(
+            "`{text}` is too long: at most {MAX_DURATION_S}s (a day)"
+        ));
+    }
+    Ok(seconds)
+}
+
+/// Parses `--baseline`: seconds, from 0 (no baseline) to [`MAX_BASELINE_S`].
+pub fn parse_baseline_s(text: &str) -> Result<f64, String> {
+    let seconds: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !(seconds.is_finite() && (0.0..=MAX_BASELINE_S).contains(&seconds)) {
+        return Err(format!(
+            "`{text}`: the baseline is 0 to {MAX_BASELINE_S} seconds"
+        ));
+    }
     Ok(seconds)
 }
 
 impl MeasureArgs {
     pub fn loop_settings(&self) -> anyhow::Result<LoopSettings> {
+        self.sensor.check_roots()?;
         if self.runs == 0 {
             anyhow::bail!("--runs must be at least 1");
         }

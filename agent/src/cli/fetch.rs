@@ -17,7 +17,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         args.artifacts
     };
-    let cache = fetch::cache_dir();
+    let cache = fetch::checked_cache_dir()?;
     for artifact in artifacts {
         let fetched = fetch::fetch_into(artifact, &cache, &mut |note| {
             eprintln!("hoeveel-agent: {note}");

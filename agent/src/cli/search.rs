@@ -39,7 +39,7 @@ pub struct Args {
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
     /// Results returned per query.
-    #[arg(short = 'k', long, value_name = "N", default_value_t = 10)]
+    #[arg(short = 'k', long, value_name = "N", default_value_t = 10, value_parser = parse_top_k)]
     pub top_k: usize,
     /// Each repetition runs a batch of queries lasting at least this long, e.g. 200ms or 1s
     /// (default: 10 update periods of the slowest sensor in the total, the shortest
@@ -77,7 +77,8 @@ pub struct Args {
 }
 
 impl Args {
-    pub fn options(&self) -> anyhow::Result<SearchOptions> {
+    /// The workload's options, with the cache at `cache_root`.
+    pub fn options(&self, cache_root: std::path::PathBuf) -> anyhow::Result<SearchOptions> {
         let queries = match &self.queries_file {
             Some(path) => Queries::from_set_or_file(path)?,
             None => Queries::given(self.query.clone())?,
@@ -99,7 +100,7 @@ impl Args {
             queries,
             top_k: self.top_k,
             batch,
-            cache_root: fetch::cache_dir(),
+            cache_root,
             corpus_docs: self.corpus_docs,
         })
     }
@@ -120,7 +121,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(dir) = &args.corpus {
         user_paths.check_readable(dir)?;
     }
-    let options = user_paths.as_user(|| args.options())??;
+    // Checked as root, whose cache it is under sudo.
+    let cache_root = fetch::checked_cache_dir()?;
+    let options = user_paths.as_user(|| args.options(cache_root))??;
     let new_search = |options| match &args.corpus {
         Some(_) => user_paths.as_user(|| SearchWorkload::new(options))?,
         None => SearchWorkload::new(options),
@@ -132,7 +135,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     common::measure(&args.measure, "search", &mut workload)
 }
 
-/// `--answer`: an AI search.
+/// The most results a query may ask for: far above a results page, far below
+/// what would make the collector's buffer a memory problem.
+pub const MAX_TOP_K: usize = 10_000;
+
+/// Parses `--top-k`: 1 to [`MAX_TOP_K`].
+fn parse_top_k(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(k) if (1..=MAX_TOP_K).contains(&k) => Ok(k),
+        _ => Err(format!("`{text}`: --top-k is 1 to {MAX_TOP_K} results")),
+    }
+}
+
 /// Whether `--queries` names a shipped set rather than a file.
 fn is_shipped_set(path: &std::path::Path) -> bool {
     crate::workload::llm::prompts::SHIPPED
@@ -140,6 +154,7 @@ fn is_shipped_set(path: &std::path::Path) -> bool {
         .any(|(name, _)| path.to_str() == Some(*name))
 }
 
+/// `--answer`: an AI search.
 fn answer(
     args: &Args,
     mut options: SearchOptions,
@@ -186,7 +201,9 @@ mod tests {
     fn queries_urls_and_batches_parse() {
         let args =
             parse(&["-q", "a", "--query", "b c", "--batch", "100", "-k", "3"]).expect("parse");
-        let options = args.options().expect("options");
+        let options = args
+            .options(std::path::PathBuf::from("cache"))
+            .expect("options");
         assert_eq!(options.queries.list, ["a", "b c"]);
         assert_eq!(options.batch, BatchPolicy::Fixed(100));
         assert_eq!(options.top_k, 3);
@@ -201,7 +218,9 @@ mod tests {
             "1s",
         ])
         .expect("parse");
-        let options = args.options().expect("options");
+        let options = args
+            .options(std::path::PathBuf::from("cache"))
+            .expect("options");
         assert_eq!(
             options.batch,
             BatchPolicy::Auto {
@@ -213,7 +232,7 @@ mod tests {
         // By default the batch aims at the sensors' calibration target.
         let options = parse(&["-q", "x"])
             .expect("parse")
-            .options()
+            .options(std::path::PathBuf::from("cache"))
             .expect("options");
         assert_eq!(
             options.batch,
@@ -284,7 +303,7 @@ mod tests {
         assert_eq!(
             parse(&["-q", "x", "--corpus-docs", "100"])
                 .expect("parse")
-                .options()
+                .options(std::path::PathBuf::from("cache"))
                 .expect("options")
                 .corpus_docs,
             Some(100)
@@ -297,7 +316,7 @@ mod tests {
     fn the_shipped_question_set_works_as_queries() {
         let options = parse(&["--queries", "everyday"])
             .expect("parse")
-            .options()
+            .options(std::path::PathBuf::from("cache"))
             .expect("options");
         assert_eq!(options.queries.list.len(), 20);
         assert_eq!(options.queries.source, "everyday (shipped set)");

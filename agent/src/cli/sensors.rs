@@ -31,6 +31,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    // Under sudo: roots only root can change, a library only root can change.
+    if crate::privilege::invoking_user_from_env()?.is_some() {
+        crate::privilege::roots::check_roots(&args.sysfs_root, &args.proc_root)?;
+    }
+    let nvml_library = super::common::nvml_library_to_load(args.nvml_library.as_deref())?;
     let watch_start = Instant::now();
     let cpu_start = CpuUse::read(&args.proc_root);
     let mut rows = Vec::new();
@@ -38,7 +43,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let options = DiscoverOptions {
             sysfs_root: args.sysfs_root.clone(),
             only: Some(vec![kind]),
-            nvml_library: args.nvml_library.clone(),
+            nvml_library: nvml_library.clone(),
             total: TotalChoice::Package,
         };
         let row = match discover::discover(&options) {
@@ -82,7 +87,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let chosen = discover::discover(&DiscoverOptions {
         sysfs_root: args.sysfs_root.clone(),
         only: None,
-        nvml_library: args.nvml_library.clone(),
+        nvml_library,
         total: TotalChoice::Package,
     })?;
     let chosen_names: Vec<&str> = chosen.sensors.iter().map(|s| s.kind().name()).collect();

@@ -18,7 +18,7 @@ pub struct Stat {
 }
 
 impl Stat {
-    fn of(meta: &std::fs::Metadata) -> Stat {
+    pub fn of(meta: &std::fs::Metadata) -> Stat {
         Stat {
             uid: meta.uid(),
             mode: meta.mode(),
@@ -26,11 +26,13 @@ impl Stat {
     }
 }
 
-/// Whether the entry is the library itself or a folder above it.
+/// Whether the entry is the library itself, a folder above it, or a folder
+/// whose tree root reads (`--sysfs-root`, see [`super::roots`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     Library,
     Folder,
+    Root,
 }
 
 /// Why a library is not loaded as root.
@@ -42,6 +44,8 @@ pub enum Untrusted {
     Writable { mode: u32 },
     #[error("it is not a regular file")]
     NotAFile,
+    #[error("it is not a folder")]
+    NotAFolder,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +81,11 @@ pub fn verdict(stat: Stat, role: Role) -> Result<(), Untrusted> {
     match role {
         Role::Library if stat.mode & FILE_TYPE != REGULAR => Err(Untrusted::NotAFile),
         Role::Library if stat.mode & GROUP_OR_OTHER_WRITE != 0 => Err(Untrusted::Writable {
+            mode: stat.mode & 0o7777,
+        }),
+        Role::Root if stat.mode & FILE_TYPE != libc::S_IFDIR => Err(Untrusted::NotAFolder),
+        // Sticky or not: anyone who may create entries in it could plant one.
+        Role::Root if stat.mode & GROUP_OR_OTHER_WRITE != 0 => Err(Untrusted::Writable {
             mode: stat.mode & 0o7777,
         }),
         Role::Folder if stat.mode & GROUP_OR_OTHER_WRITE != 0 && stat.mode & STICKY == 0 => {
@@ -200,5 +209,22 @@ mod tests {
             check_library(&dir.path().join("absent.so")),
             Err(LibraryError::Unreadable { .. })
         ));
+    }
+
+    #[test]
+    fn a_tree_root_must_be_a_closed_root_folder_even_when_sticky() {
+        assert_eq!(verdict(folder(0, 0o755), Role::Root), Ok(()));
+        assert_eq!(
+            verdict(folder(0, 0o1777), Role::Root),
+            Err(Untrusted::Writable { mode: 0o1777 })
+        );
+        assert_eq!(
+            verdict(folder(1000, 0o755), Role::Root),
+            Err(Untrusted::NotRoot { uid: 1000 })
+        );
+        assert_eq!(
+            verdict(file(0, 0o644), Role::Root),
+            Err(Untrusted::NotAFolder)
+        );
     }
 }

@@ -7,7 +7,9 @@
 //!   ([`paths::UserPaths`], on [`fs_identity`]), so that naming a file gains
 //!   nobody anything root could do and they could not;
 //! - loads a shared library the user names (`--nvml-library`) only when root
-//!   owns it and only root can change it ([`library`]).
+//!   owns it and only root can change it ([`library`]);
+//! - reads a `--sysfs-root` or `--proc-root` other than `/sys` and `/proc` only
+//!   when root owns it and only root can change it ([`roots`]).
 //!
 //! Only opening the energy counters, the NVML devices and the lock file keeps
 //! root's rights.
@@ -17,6 +19,7 @@ use anyhow::Context;
 pub mod fs_identity;
 pub mod library;
 pub mod paths;
+pub mod roots;
 pub mod user_workload;
 
 pub use paths::{PathError, UserPaths};

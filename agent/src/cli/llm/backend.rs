@@ -109,26 +109,26 @@ const ALL_LAYERS: u32 = 999;
 
 /// The backend for `model` (in-process: the default model when `None`; with
 /// `--endpoint`: required, the server's name for it).
-/// [`build`], with a model file the user named (`--model FILE`) read as the user
-/// who ran sudo: its header and hash here, and llama.cpp's load in `prepare`.
-/// A shipped model or Ollama's store is the agent's own cache, not a path the
-/// user named, and a server reads nothing here.
+/// [`build`], with a model file the user named (`--model FILE`), or one in the
+/// Ollama store (`ollama:NAME`, found through the user's `OLLAMA_MODELS` or
+/// home under `sudo -E`), read as the user who ran sudo: its manifest, header
+/// and hash here, and llama.cpp's load in `prepare`. A shipped model is the
+/// agent's own cache (checked to be root's under sudo), and a server reads
+/// nothing here.
 pub fn build_as_user(
     args: &GenerationArgs,
     model: Option<&str>,
     request: Request,
     user_paths: crate::privilege::UserPaths,
 ) -> anyhow::Result<Box<dyn LlmBackend>> {
-    let named_file = args.endpoint.is_none()
-        && matches!(
-            ModelSpec::parse(model.unwrap_or(llm::ShippedModel::Smollm2_135m.name())),
-            ModelSpec::File(_)
-        );
-    if !named_file {
+    let spec = ModelSpec::parse(model.unwrap_or(llm::ShippedModel::Smollm2_135m.name()));
+    let users =
+        args.endpoint.is_none() && matches!(spec, ModelSpec::File(_) | ModelSpec::Ollama(_));
+    if !users {
         return build(args, model, request);
     }
-    if let Some(path) = model {
-        user_paths.check_readable(std::path::Path::new(path))?;
+    if let ModelSpec::File(path) = &spec {
+        user_paths.check_readable(path)?;
     }
     let backend = user_paths.as_user(|| build(args, model, request))??;
     Ok(Box::new(
@@ -159,8 +159,9 @@ pub fn build(
     if args.gpu_layers.is_some() {
         anyhow::bail!("--gpu-layers applies in-process only; the server decides its offload");
     }
-    if !(args.timeout.is_finite() && args.timeout > 0.0) {
-        anyhow::bail!("--timeout must be more than 0 seconds");
+    let most_s = crate::cli::common::MAX_DURATION_S;
+    if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= most_s) {
+        anyhow::bail!("--timeout must be more than 0 and at most {most_s} seconds (a day)");
     }
     Ok(match args.api {
         Api::Ollama => Box::new(llm::http_ollama::OllamaClient::new(

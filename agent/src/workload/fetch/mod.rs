@@ -62,6 +62,17 @@ pub fn cache_dir_from(
     }
 }
 
+/// [`cache_dir`], checked for this process: under sudo the agent is root, and
+/// the cache must be a folder only root can change (see
+/// [`crate::privilege::roots::check_cache`]).
+pub fn checked_cache_dir() -> anyhow::Result<PathBuf> {
+    let dir = cache_dir();
+    if crate::privilege::invoking_user_from_env()?.is_some() {
+        crate::privilege::roots::check_cache(&dir)?;
+    }
+    Ok(dir)
+}
+
 /// How an artifact came to be in the cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
@@ -85,7 +96,7 @@ pub struct Fetched {
 /// the corpus), downloading it first when it is missing or does not match its checksum.
 /// Progress of a download goes to stderr.
 pub fn ensure(artifact: Artifact) -> anyhow::Result<PathBuf> {
-    Ok(fetch_into(artifact, &cache_dir(), &mut |note| {
+    Ok(fetch_into(artifact, &checked_cache_dir()?, &mut |note| {
         eprintln!("hoeveel-agent: {note}")
     })?
     .path)
