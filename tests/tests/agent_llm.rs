@@ -565,3 +565,65 @@ fn the_ml_energy_protocol_is_refused_in_process_and_for_one_request() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("give --concurrency 2 or more"), "{stderr}");
 }
+
+#[test]
+fn threads_beyond_the_process_limit_are_refused_before_llama_cpp_starts_them() {
+    // RLIMIT_NPROC binds users other than root: the agent runs as nobody with
+    // a limit of 12 threads, and is asked for 40. libgomp used to exit the
+    // agent inside llama.cpp, with no summary and no run_end.
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI runs as root, where this test switches users"
+        );
+        eprintln!("\n*** SKIPPED: the --threads limit test needs root to switch users ***\n");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Nobody may enter the folder, not write in it: no cache can be made there.
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
+    let out = Command::new("prlimit")
+        .args([
+            "--nproc=12:12",
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+        ])
+        .arg(hoeveel_e2e::bin("hoeveel-agent"))
+        .args([
+            "llm",
+            "--sensors",
+            "model",
+            "--runs",
+            "1",
+            "--warmup",
+            "0",
+            "--baseline",
+            "0",
+            "--threads",
+            "40",
+            "--no-progress",
+            "--output",
+            "/dev/null",
+        ])
+        .current_dir(dir.path())
+        .env("HOEVEEL_CACHE_DIR", dir.path().join("cache"))
+        .output()
+        .expect("prlimit and setpriv start");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--threads 40: this user may start") && stderr.contains("RLIMIT_NPROC 12"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("cache").exists(),
+        "refused before any model was fetched"
+    );
+}

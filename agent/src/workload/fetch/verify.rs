@@ -189,6 +189,8 @@ fn write_marker(file: &Path, sha256: &str) -> anyhow::Result<()> {
 
 /// Whether the cached `file` is present and matches `expected_sha256`: trusted without
 /// hashing while its marker matches its size and mtime, hashed (and re-marked) otherwise.
+/// The marker only saves a hash next time: where it cannot be written (a cache
+/// shared read-only) the file is still valid, and hashed again next time.
 pub fn check_cached(file: &Path, expected_sha256: &str) -> anyhow::Result<CacheState> {
     if !file.exists() {
         return Ok(CacheState::Missing);
@@ -208,7 +210,8 @@ pub fn check_cached(file: &Path, expected_sha256: &str) -> anyhow::Result<CacheS
     }
     let actual = sha256_file(file)?;
     if actual == expected_sha256 {
-        write_marker(file, expected_sha256)?;
+        // Best-effort, see above: the hash just matched, which is what counts.
+        let _ = write_marker(file, expected_sha256);
         Ok(CacheState::Valid)
     } else {
         Ok(CacheState::Mismatch { actual })
@@ -314,5 +317,25 @@ mod tests {
             check_cached(&dest, HELLO_SHA256).expect("check"),
             CacheState::Missing
         );
+    }
+
+    #[test]
+    fn a_cache_where_the_marker_cannot_be_written_is_still_valid() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("model.gguf");
+        std::fs::write(&file, b"weights").expect("write");
+        let pin = hex(&Sha256::digest(b"weights"));
+        // A marker path that cannot be written, as in a cache shared read-only
+        // (root writes through permissions, so a folder stands in the way).
+        std::fs::create_dir(marker_path(&file)).expect("mkdir");
+        assert_eq!(
+            check_cached(&file, &pin).expect("checked"),
+            CacheState::Valid
+        );
+        assert_eq!(check_cached(&file, &pin).expect("again"), CacheState::Valid);
+        assert!(matches!(
+            check_cached(&file, &"0".repeat(64)).expect("checked"),
+            CacheState::Mismatch { .. }
+        ));
     }
 }

@@ -394,7 +394,7 @@ impl<R: Read + Seek> Reader<R> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::io::Write;
 

@@ -10,8 +10,9 @@
 //! llama.cpp logs to stderr by default; the agent captures its log instead (shown
 //! with `--verbose`) and quotes llama.cpp's errors when a load fails.
 
-use super::model_info::ModelInfo;
+use super::model_info::{ModelInfo, PinMismatch};
 use super::prompts::PromptSet;
+use super::thread_room::ThreadRoom;
 use super::{Chat, Generation, ModelSpec, Sampling, decode_rate, label};
 use crate::workload::{Outcome, RunContext, Workload, WorkloadError};
 use anyhow::Context;
@@ -65,6 +66,23 @@ pub struct InProcess {
     requests: u64,
 }
 
+/// Resolves the model and inspects it against its pin. A cached shipped model
+/// that no longer matches (damaged while its size and modification time stayed,
+/// so its `.verified` stamp still matched) is removed and fetched again, once.
+fn inspect_pinned(spec: &ModelSpec) -> anyhow::Result<ModelInfo> {
+    let path = spec.resolve()?;
+    let pin = spec.pinned_sha256(&path);
+    match ModelInfo::inspect(&path, pin.as_deref()) {
+        Err(e) if matches!(spec, ModelSpec::Shipped(_)) && e.is::<PinMismatch>() => {
+            eprintln!("hoeveel-agent: {e}; removing it and fetching it again");
+            crate::workload::fetch::verify::remove_cached(&path)?;
+            let path = spec.resolve()?;
+            ModelInfo::inspect(&path, spec.pinned_sha256(&path).as_deref())
+        }
+        inspected => inspected,
+    }
+}
+
 impl InProcess {
     /// Resolves the model (fetching a shipped one), checks its GGUF header and
     /// hashes it. Nothing is loaded yet.
@@ -81,13 +99,17 @@ impl InProcess {
         if settings.threads == 0 {
             anyhow::bail!("--threads must be at least 1");
         }
+        // Before anything is fetched or loaded: llama.cpp cannot fail to start a
+        // thread gracefully.
+        if let Some(warning) = ThreadRoom::of_this_process().check(settings.threads)? {
+            eprintln!("hoeveel-agent: {warning}");
+        }
         if settings.gpu_layers > 0 && !cfg!(feature = "cuda") {
             anyhow::bail!(
                 "--gpu-layers needs a build with GPU offload (cargo feature `cuda`); this build runs on the CPU"
             );
         }
-        let path = spec.resolve()?;
-        let model = ModelInfo::inspect(&path)?;
+        let model = inspect_pinned(&spec)?;
         Ok(Self {
             spec,
             model,

@@ -21,6 +21,7 @@ pub mod in_process;
 pub mod model_info;
 pub mod ollama_store;
 pub mod prompts;
+pub mod thread_room;
 
 use super::fetch::Artifact;
 use super::{Outcome, RunContext, Workload, WorkloadError};
@@ -101,6 +102,20 @@ impl ModelSpec {
                 }
                 Ok(path.clone())
             }
+        }
+    }
+
+    /// The sha256 the file must have: a shipped model's pin, or the digest an
+    /// Ollama blob is named by; `None` for a file the user names.
+    pub fn pinned_sha256(&self, path: &std::path::Path) -> Option<String> {
+        match self {
+            ModelSpec::Shipped(model) => Some(model.artifact().spec().sha256.to_string()),
+            ModelSpec::Ollama(_) => path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_prefix("sha256-"))
+                .map(str::to_string),
+            ModelSpec::File(_) => None,
         }
     }
 

@@ -18,10 +18,24 @@ pub struct ModelInfo {
     pub header: GgufHeader,
 }
 
+/// A model file whose sha256 is not the one it is pinned to (a shipped model's,
+/// an Ollama blob's digest): damaged since it was verified, however its size
+/// and modification time look.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "model file {} does not match its pinned sha256 (expected {expected}, found {actual})",
+    path.display()
+)]
+pub struct PinMismatch {
+    pub path: PathBuf,
+    pub expected: String,
+    pub actual: String,
+}
+
 impl ModelInfo {
     /// Checks the GGUF header (refusing a damaged file with its name in the error)
-    /// and hashes the file.
-    pub fn inspect(path: &Path) -> anyhow::Result<Self> {
+    /// and hashes the file; with a `pin`, the hash must be it ([`PinMismatch`]).
+    pub fn inspect(path: &Path, pin: Option<&str>) -> anyhow::Result<Self> {
         let metadata = std::fs::metadata(path)
             .with_context(|| format!("model file {} cannot be read", path.display()))?;
         if !metadata.is_file() {
@@ -39,6 +53,14 @@ impl ModelInfo {
         let header = gguf::read_header(path)
             .with_context(|| format!("model file {} is not usable", path.display()))?;
         let sha256 = crate::workload::fetch::verify::sha256_file(path)?;
+        if let Some(expected) = pin.filter(|p| !p.eq_ignore_ascii_case(&sha256)) {
+            return Err(PinMismatch {
+                path: path.to_path_buf(),
+                expected: expected.to_string(),
+                actual: sha256,
+            }
+            .into());
+        }
         Ok(Self {
             path: path.to_path_buf(),
             file_name: path
@@ -119,7 +141,8 @@ mod tests {
 
     #[test]
     fn a_missing_file_is_named_in_the_error() {
-        let err = ModelInfo::inspect(Path::new("/nonexistent/model.gguf")).expect_err("missing");
+        let err =
+            ModelInfo::inspect(Path::new("/nonexistent/model.gguf"), None).expect_err("missing");
         assert!(
             format!("{err:#}").contains("/nonexistent/model.gguf"),
             "{err:#}"
@@ -127,10 +150,28 @@ mod tests {
     }
 
     #[test]
+    fn a_model_is_compared_with_its_pin_not_only_hashed() {
+        let mut file = tempfile::NamedTempFile::new().expect("temp");
+        file.write_all(&super::gguf::tests::tiny_gguf())
+            .expect("write");
+        let info = ModelInfo::inspect(file.path(), None).expect("a valid GGUF");
+        let same = ModelInfo::inspect(file.path(), Some(&info.sha256.to_uppercase()))
+            .expect("matches its pin");
+        assert_eq!(same.sha256, info.sha256);
+        let err = ModelInfo::inspect(file.path(), Some(&"ab".repeat(32))).expect_err("damaged");
+        let mismatch = err.downcast_ref::<PinMismatch>().expect("a pin mismatch");
+        assert_eq!(mismatch.actual, info.sha256);
+        assert!(
+            err.to_string().contains("does not match its pinned sha256"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn a_corrupt_file_is_refused_with_its_name() {
         let mut file = tempfile::NamedTempFile::new().expect("temp");
         file.write_all(b"GGUF\x03\0\0\0garbage").expect("write");
-        let err = ModelInfo::inspect(file.path()).expect_err("corrupt");
+        let err = ModelInfo::inspect(file.path(), None).expect_err("corrupt");
         let text = format!("{err:#}");
         assert!(text.contains(&file.path().display().to_string()), "{text}");
         assert!(text.contains("damaged GGUF header"), "{text}");
@@ -171,7 +212,7 @@ mod tests {
         let file = std::fs::File::create(&path).expect("create");
         // Sparse: no disk used; hashing it would read it all.
         file.set_len(total + (1 << 30)).expect("sparse");
-        let err = ModelInfo::inspect(&path).expect_err("refused");
+        let err = ModelInfo::inspect(&path, None).expect_err("refused");
         assert!(
             format!("{err:#}").contains("cannot be held in memory"),
             "{err:#}"
