@@ -95,6 +95,10 @@ pub enum MonitorError {
     Discover(#[from] DiscoverError),
     #[error("window `{name}` is already open: end it before beginning it again")]
     AlreadyOpen { name: String },
+    /// A name that could not be shown or stored as one line: `shown` is it
+    /// with its control characters escaped.
+    #[error("window name {shown} {why}")]
+    BadWindowName { shown: String, why: &'static str },
     #[error("window `{name}` was never begun")]
     NotBegun { name: String },
     #[error("window `{name}` has already ended")]
@@ -115,6 +119,38 @@ impl MonitorError {
             MonitorError::Discover(e) => e.fix(),
             _ => None,
         }
+    }
+}
+
+/// The longest window name, in characters.
+pub const MAX_WINDOW_NAME_CHARS: usize = 200;
+
+/// A window name is one line of text that reads back as it was given: not
+/// empty, no NUL, newline or other control character (they would reach the
+/// terminal and the reports), at most [`MAX_WINDOW_NAME_CHARS`].
+pub fn check_window_name(name: &str) -> Result<(), MonitorError> {
+    let why = if name.trim().is_empty() {
+        Some("is empty")
+    } else if name.contains('\0') {
+        Some("holds a NUL character")
+    } else if name.contains(['\n', '\r']) {
+        Some("holds a line break")
+    } else if name.chars().any(char::is_control) {
+        Some("holds a control character")
+    } else if name.chars().count() > MAX_WINDOW_NAME_CHARS {
+        Some("is longer than 200 characters")
+    } else {
+        None
+    };
+    match why {
+        Some(why) => Err(MonitorError::BadWindowName {
+            shown: format!(
+                "{:?}",
+                name.chars().take(MAX_WINDOW_NAME_CHARS).collect::<String>()
+            ),
+            why,
+        }),
+        None => Ok(()),
     }
 }
 
@@ -323,6 +359,7 @@ impl Monitor {
     /// Begins the window `name`. Windows may overlap and nest; a name can be used
     /// again once its window has ended.
     pub fn begin(&self, name: &str) -> Result<(), MonitorError> {
+        check_window_name(name)?;
         let mut book = self.book();
         if book.open.contains_key(name) {
             return Err(MonitorError::AlreadyOpen {

@@ -247,3 +247,32 @@ fn a_sensor_asked_for_that_cannot_be_read_names_the_reason() {
             .starts_with("sensor rapl-powercap was asked for but cannot be used")
     );
 }
+
+#[test]
+fn a_window_name_that_is_not_one_plain_line_is_refused() {
+    // A NUL or a line break would have reached the record and the reports
+    // (a NUL the HTML); an empty name reads as no name.
+    let (dir, _fake, _driver) = driven(hoeveel_sysfs_fixture::INTEL_MAX_ENERGY_RANGE_UJ);
+    let monitor = Monitor::start(options(dir.path())).expect("monitor");
+    for (name, why) in [
+        ("", "is empty"),
+        ("  ", "is empty"),
+        ("a\0b", "holds a NUL character"),
+        ("two\nlines", "holds a line break"),
+        ("\x1b[2Jclear", "holds a control character"),
+    ] {
+        let err = monitor.begin(name).expect_err(name);
+        assert!(
+            matches!(&err, MonitorError::BadWindowName { why: w, .. } if *w == why),
+            "{name:?}: {err}"
+        );
+        assert!(
+            !err.to_string().contains('\0') && !err.to_string().contains('\x1b'),
+            "{err}"
+        );
+    }
+    assert!(monitor.open_windows().is_empty());
+    monitor
+        .begin("café: ünïcode is fine")
+        .expect("a plain name");
+}

@@ -56,7 +56,9 @@ fn py_error(py: Python<'_>, e: MonitorError) -> PyErr {
         | MonitorError::AlreadyEnded { .. }
         | MonitorError::BaselineDuringWindow { .. } => WindowError::new_err(message),
         MonitorError::Record { .. } => RecordError::new_err(message),
-        MonitorError::BadDuration { .. } => pyo3::exceptions::PyValueError::new_err(message),
+        MonitorError::BadDuration { .. } | MonitorError::BadWindowName { .. } => {
+            pyo3::exceptions::PyValueError::new_err(message)
+        }
     };
     // Setting an attribute on a fresh exception cannot fail in practice; if it
     // did, the message still carries the fix.

@@ -193,6 +193,13 @@ def test_bad_input_is_a_clear_exception(tmp_path):
         monitor.end_window("once")
         with pytest.raises(hoeveel.WindowError, match=r"window `once` has already ended"):
             monitor.end_window("once")
+    # A window name is one plain line: a NUL used to reach the HTML report.
+    with hoeveel.Monitor(sensors=["model"]) as monitor:
+        for name, why in [("", "is empty"), ("a\0b", "holds a NUL character"),
+                          ("two\nlines", "holds a line break")]:
+            with pytest.raises(ValueError, match=f"window name .* {why}"):
+                monitor.begin_window(name)
+        assert monitor.open_windows() == []
     # Every error is a HoeveelError.
     assert issubclass(hoeveel.WindowError, hoeveel.HoeveelError)
     assert issubclass(hoeveel.SensorError, hoeveel.HoeveelError)
