@@ -135,7 +135,9 @@ impl Record {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
-    #[error("cannot read {path}: {source}")]
+    // The cause is the error's source, not part of its message: `{:#}` prints the
+    // chain, and would print it twice.
+    #[error("cannot read {path}")]
     Io {
         path: PathBuf,
         #[source]
@@ -617,6 +619,32 @@ mod tests {
             "{message}"
         );
         assert!(matches!(err, crate::ReadError::LineTooLong { line: 1, .. }));
+    }
+
+    /// The message and its causes as `{:#}` of an error chain prints them.
+    fn chain(err: &dyn std::error::Error) -> String {
+        let mut text = err.to_string();
+        let mut cause = err.source();
+        while let Some(c) = cause {
+            text.push_str(&format!(": {c}"));
+            cause = c.source();
+        }
+        text
+    }
+
+    #[test]
+    fn a_folder_is_refused_with_its_os_error_named_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = crate::read_record(dir.path()).expect_err("a folder is not a record");
+        let text = chain(&err);
+        let os = std::fs::read(dir.path())
+            .expect_err("the OS refuses to read a folder")
+            .to_string();
+        assert_eq!(text.matches(&os).count(), 1, "{text}");
+        assert!(
+            text.starts_with(&format!("cannot read {}: ", dir.path().display())),
+            "{text}"
+        );
     }
 
     #[test]

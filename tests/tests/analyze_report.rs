@@ -267,3 +267,17 @@ fn a_record_without_repetitions_is_reported_as_such() {
         stderr(&o)
     );
 }
+
+#[test]
+fn a_folder_given_as_a_record_names_the_os_error_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let o = run(&["report", dir.path().to_str().expect("path")]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    let os = std::io::Error::from_raw_os_error(libc::EISDIR).to_string();
+    assert_eq!(err.matches(&os).count(), 1, "{err}");
+    assert!(
+        err.contains(&format!("cannot read {}", dir.path().display())),
+        "{err}"
+    );
+}
