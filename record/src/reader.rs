@@ -3,6 +3,7 @@
 //! or averaged down while reading ([`Samples`]), so a command that needs no chart
 //! reads a long record in the time it takes to scan it.
 
+use crate::SCHEMA_VERSION;
 use crate::events::*;
 use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
@@ -160,6 +161,14 @@ pub enum ReadError {
         path: PathBuf,
         found: String,
         supported: String,
+    },
+    #[error(
+        "{path}:{line}: schema_version `{found}` is not a version: every writer of this format writes MAJOR.MINOR, two decimal numbers without leading zeros (this build writes {SCHEMA_VERSION})"
+    )]
+    SchemaForm {
+        path: PathBuf,
+        line: usize,
+        found: String,
     },
     #[error(
         "{path}:{line}: the line is longer than {MAX_LINE_BYTES} bytes; no event is that long, so this is not a record (or a damaged one). Nothing more was read"
@@ -558,7 +567,7 @@ fn event_kind(event: &Event) -> &'static str {
 
 /// Looks at the first line's schema version before parsing the rest, so that a
 /// record from a future major version is refused by name rather than failing on
-/// some renamed field.
+/// some renamed field. Only the form writers write is read ([`schema_major`]).
 fn check_schema(first: &str, line_no: usize, path: &Path) -> Result<(), ReadError> {
     let value: serde_json::Value = serde_json::from_str(first).map_err(|e| ReadError::Parse {
         path: path.to_path_buf(),
@@ -572,30 +581,51 @@ fn check_schema(first: &str, line_no: usize, path: &Path) -> Result<(), ReadErro
             found: kind.to_string(),
         });
     }
-    let version = value
-        .pointer("/data/schema_version")
-        .and_then(|v| v.as_str())
-        .unwrap_or("");
-    let major = version
-        .split('.')
-        .next()
-        .and_then(|m| m.parse::<u32>().ok());
-    if !major.is_some_and(|m| crate::READS_MAJORS.contains(&m)) {
-        return Err(ReadError::UnknownSchema {
-            path: path.to_path_buf(),
-            found: if version.is_empty() {
-                "(missing)".to_string()
-            } else {
-                version.to_string()
-            },
-            supported: crate::READS_MAJORS
-                .iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(" and "),
-        });
+    let form = |found: String| ReadError::SchemaForm {
+        path: path.to_path_buf(),
+        line: line_no,
+        found,
+    };
+    let version = match value.pointer("/data/schema_version") {
+        None => return Err(unknown_schema(path, "(missing)")),
+        Some(serde_json::Value::String(v)) => v.as_str(),
+        // A number or anything else: no writer writes the version unquoted.
+        Some(other) => return Err(form(other.to_string())),
+    };
+    let Some(major) = schema_major(version) else {
+        return Err(form(version.to_string()));
+    };
+    if !crate::READS_MAJORS.contains(&major) {
+        return Err(unknown_schema(path, version));
     }
     Ok(())
+}
+
+fn unknown_schema(path: &Path, found: &str) -> ReadError {
+    ReadError::UnknownSchema {
+        path: path.to_path_buf(),
+        found: found.to_string(),
+        supported: crate::READS_MAJORS
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(" and "),
+    }
+}
+
+/// The major version of `MAJOR.MINOR`, each a decimal number without a leading
+/// zero, as every writer writes it (`2.1`); None for any other form (`2`,
+/// `02.0`, `2.0.0`, `1.x`, ` 2.0`).
+fn schema_major(version: &str) -> Option<u32> {
+    let (major, minor) = version.split_once('.')?;
+    let number = |part: &str| {
+        let plain = !part.is_empty()
+            && part.bytes().all(|b| b.is_ascii_digit())
+            && (part == "0" || !part.starts_with('0'));
+        plain.then(|| part.parse::<u32>().ok()).flatten()
+    };
+    number(minor)?;
+    number(major)
 }
 
 #[cfg(test)]
@@ -647,13 +677,60 @@ mod tests {
         );
     }
 
+    /// A record's lines as a writer writes them: run_start, then its repetitions.
+    fn lines_of(record: &crate::Record) -> String {
+        let start = crate::Event::RunStart(Box::new(record.run_start.clone()));
+        let mut text = serde_json::to_string(&start).expect("json");
+        text.push('\n');
+        for r in &record.repetitions {
+            text.push_str(
+                &serde_json::to_string(&crate::Event::Repetition(r.clone())).expect("json"),
+            );
+            text.push('\n');
+        }
+        text
+    }
+
+    #[test]
+    fn only_the_schema_versions_writers_write_are_read() {
+        let text = lines_of(&record_with(true, vec![repetition(0, 5.0)]));
+        let path = std::path::Path::new("forms.jsonl");
+        let with = |version: &str| {
+            let field = format!("\"schema_version\":{version}");
+            let text = text.replacen("\"schema_version\":\"1.1\"", &field, 1);
+            assert!(text.contains(&field), "{text}");
+            crate::read_record_str(&text, path)
+        };
+        for good in ["1.0", "1.1", "1.99", "2.0", "2.1", "2.10"] {
+            let read = with(&format!("\"{good}\""));
+            assert!(read.is_ok(), "{good}: {:?}", read.err());
+        }
+        for bad in [
+            "1.x", "02.0", "2", "2.0.0.0", "2.01", "+2.0", " 2.0", "2.0 ", "2.", ".1", "",
+        ] {
+            let err = with(&format!("\"{bad}\"")).expect_err(bad);
+            assert!(
+                matches!(err, crate::ReadError::SchemaForm { line: 1, .. }),
+                "{bad}: {err}"
+            );
+            let message = err.to_string();
+            assert!(
+                message.starts_with(&format!("forms.jsonl:1: schema_version `{bad}`")),
+                "{message}"
+            );
+        }
+        let err = with("2.1").expect_err("a number, not a string");
+        assert!(
+            err.to_string()
+                .starts_with("forms.jsonl:1: schema_version `2.1`"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn the_version_this_crate_writes_is_one_it_reads() {
-        let major: u32 = crate::SCHEMA_VERSION
-            .split('.')
-            .next()
-            .and_then(|m| m.parse().ok())
-            .expect("SCHEMA_VERSION is MAJOR.MINOR");
+        let major = super::schema_major(crate::SCHEMA_VERSION)
+            .expect("SCHEMA_VERSION is MAJOR.MINOR, the form the reader reads");
         assert!(crate::READS_MAJORS.contains(&major), "{major}");
     }
 

@@ -281,3 +281,29 @@ fn a_folder_given_as_a_record_names_the_os_error_once() {
         "{err}"
     );
 }
+
+#[test]
+fn a_schema_version_in_a_form_no_writer_writes_is_refused_by_file_line_and_field() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(
+        dir.path(),
+        "forms.jsonl",
+        &Spec::new(WorkloadKind::Command, vec![5.0, 6.0]),
+    );
+    let text = std::fs::read_to_string(&path).expect("read");
+    for bad in ["02.0", "2", "2.0.0.0", "1.x"] {
+        let field = format!("\"schema_version\":\"{}\"", hoeveel_record::SCHEMA_VERSION);
+        std::fs::write(
+            &path,
+            text.replacen(&field, &format!("\"schema_version\":\"{bad}\""), 1),
+        )
+        .expect("write");
+        let o = run(&["report", path.to_str().expect("path")]);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {}", stdout(&o));
+        assert!(
+            stderr(&o).contains(&format!("forms.jsonl:1: schema_version `{bad}`")),
+            "{bad}: {}",
+            stderr(&o)
+        );
+    }
+}
