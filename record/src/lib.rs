@@ -22,6 +22,7 @@
 //! `duration_s`, `power_w`). Energies are joules, times seconds, powers watts.
 //! Domain maps are keyed by domain id (`package-0`, `dram-0`, `gpu-0`, `cpu-model`).
 
+pub mod bounds;
 pub mod events;
 pub mod parts;
 pub mod per_request;

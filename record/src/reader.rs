@@ -170,6 +170,13 @@ pub enum ReadError {
         line: usize,
         found: String,
     },
+    // Not a `source`: its text is the message, which `{:#}` would print twice.
+    #[error("{path}:{line}: {range}")]
+    OutOfRange {
+        path: PathBuf,
+        line: usize,
+        range: crate::bounds::OutOfRange,
+    },
     #[error(
         "{path}:{line}: the line is longer than {MAX_LINE_BYTES} bytes; no event is that long, so this is not a record (or a damaged one). Nothing more was read"
     )]
@@ -300,6 +307,13 @@ fn read_lines(mut input: impl BufRead, path: &Path, samples: Samples) -> Result<
             }),
             _ => serde_json::from_str::<Event>(line),
         };
+        if let Ok(event) = &event {
+            crate::bounds::check(event).map_err(|range| ReadError::OutOfRange {
+                path: path_buf.clone(),
+                line: line_no,
+                range,
+            })?;
+        }
         match event {
             Ok(Event::RunStart(start)) => {
                 if run_start.is_some() {
@@ -723,6 +737,93 @@ mod tests {
         assert!(
             err.to_string()
                 .starts_with("forms.jsonl:1: schema_version `2.1`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn figures_out_of_range_are_refused_naming_file_line_and_field() {
+        let text = lines_of(&record_with(
+            true,
+            vec![repetition(0, 5.0), repetition(1, 6.0)],
+        ));
+        let path = std::path::Path::new("range.jsonl");
+        let read = |from: &str, to: &str| {
+            let changed = text.replacen(from, to, 1);
+            assert_ne!(changed, text, "{from} is in the record");
+            crate::read_record_str(&changed, path)
+        };
+        for (from, to, message) in [
+            (
+                "\"total_energy_j\":6.0",
+                "\"total_energy_j\":-6.0",
+                "range.jsonl:3: repetition.total_energy_j is -6: a gross energy is never negative",
+            ),
+            (
+                "\"duration_s\":2.0",
+                "\"duration_s\":-2.0",
+                "range.jsonl:2: repetition.duration_s is -2: a duration is never negative",
+            ),
+            (
+                "\"total_energy_j\":5.0",
+                "\"total_energy_j\":1.7e308",
+                "range.jsonl:2: repetition.total_energy_j is 1.7e308: larger than 1e15 J",
+            ),
+            (
+                "{\"cpu-model\":6.0}",
+                "{\"cpu-model\":2e15}",
+                "range.jsonl:3: repetition.energy_j[\"cpu-model\"] is 2e15: larger than 1e15 J",
+            ),
+            (
+                "\"net_energy_j\":3.0",
+                "\"net_energy_j\":-1.6e15",
+                "range.jsonl:2: repetition.net_energy_j is -1.6e15: larger than 1e15 J",
+            ),
+            (
+                "\"interval_s\":0.1",
+                "\"interval_s\":2e9",
+                "range.jsonl:1: run_start.settings.interval_s is 2e9: larger than 1e9 s",
+            ),
+        ] {
+            let err = read(from, to).expect_err(to);
+            assert!(
+                matches!(err, crate::ReadError::OutOfRange { .. }),
+                "{to}: {err}"
+            );
+            assert!(err.to_string().starts_with(message), "{err}");
+        }
+        // A net energy may be negative (the baseline drew more), and the bounds
+        // themselves are in range.
+        let r = read("\"net_energy_j\":3.0", "\"net_energy_j\":-3.0").expect("reads");
+        assert_eq!(r.repetitions[0].net_energy_j, Some(-3.0));
+        read("\"total_energy_j\":5.0", "\"total_energy_j\":1e15").expect("reads");
+    }
+
+    #[test]
+    fn a_sample_beyond_the_power_bound_is_refused_in_either_form() {
+        let record = record_with(false, vec![repetition(0, 5.0)]);
+        let mut start = record.run_start.clone();
+        start.schema_version = "2.0".into();
+        let mut text =
+            serde_json::to_string(&crate::Event::RunStart(Box::new(start))).expect("json");
+        text.push_str("\n[1.5,2.5]\n[1.6,3e7]\n");
+        let err =
+            crate::read_record_str(&text, std::path::Path::new("w.jsonl")).expect_err("30 MW");
+        assert!(
+            err.to_string()
+                .starts_with("w.jsonl:3: sample.power_w[\"cpu-model\"] is 3e7: larger than 1e7 W"),
+            "{err}"
+        );
+        let old = lines_of(&record).replacen(
+            "\n",
+            "\n{\"type\":\"sample\",\"data\":{\"t_s\":-2e9,\"phase\":\"baseline\",\"repetition\":null,\"power_w\":{}}}\n",
+            1,
+        );
+        let err = crate::read_record_str(&old, std::path::Path::new("v1.jsonl"))
+            .expect_err("a time 63 years before the run");
+        assert!(
+            err.to_string()
+                .starts_with("v1.jsonl:2: sample.t_s is -2e9"),
             "{err}"
         );
     }

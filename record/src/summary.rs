@@ -171,7 +171,9 @@ impl Summary {
             gross_per_request_j: Describe::of(&p.gross_j),
             net_per_request_j: Describe::of(&p.net_j),
             duration_per_request_s: Describe::of(&p.duration_s),
-            mean_power_w: (total_time > 0.0).then(|| total_energy / total_time),
+            // Not printed when it is no number: a window of almost no time.
+            mean_power_w: Some(total_energy / total_time)
+                .filter(|p| total_time > 0.0 && p.is_finite()),
             domains,
             prompt_tokens_per_request: Describe::of(&p.prompt_tokens),
             output_tokens_per_request: Describe::of(&p.output_tokens),
@@ -567,6 +569,18 @@ mod tests {
             text.push('\n');
         }
         crate::reader::read_record_str(&text, std::path::Path::new("llm.jsonl")).expect("parses")
+    }
+
+    #[test]
+    fn a_mean_power_that_is_not_a_finite_number_is_not_printed() {
+        // Built in memory, past the reader's bounds: 1 PJ in 1e-310 s.
+        let mut r = crate::testdata::repetition(0, 1e15);
+        r.duration_s = 1e-310;
+        let record = crate::testdata::record_with(false, vec![r]);
+        let text = Summary::of(&record).render_text();
+        assert!(text.contains("Energy, gross:"), "{text}");
+        assert!(!text.contains("Mean power"), "{text}");
+        assert!(!text.contains("inf") && !text.contains("NaN"), "{text}");
     }
 
     #[test]

@@ -307,3 +307,59 @@ fn a_schema_version_in_a_form_no_writer_writes_is_refused_by_file_line_and_field
         );
     }
 }
+
+/// The first line of the record at `path` that contains `text`, counted from 1.
+fn line_with(path: &std::path::Path, text: &str) -> usize {
+    std::fs::read_to_string(path)
+        .expect("read")
+        .lines()
+        .position(|l| l.contains(text))
+        .map(|i| i + 1)
+        .unwrap_or_else(|| panic!("no line with {text} in {}", path.display()))
+}
+
+#[test]
+fn figures_out_of_range_are_refused_naming_file_line_and_field() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Means of these overflow to infinity: "Mean power: NaN W" if they were read.
+    let huge = write(
+        dir.path(),
+        "huge.jsonl",
+        &Spec::new(WorkloadKind::Command, vec![1.7e308, 1.7e308]),
+    );
+    let mut negative = Spec::new(WorkloadKind::Command, vec![5.0, -6.0]);
+    negative.baseline_w = None;
+    let negative = write(dir.path(), "negative.jsonl", &negative);
+    let mut backwards = Spec::new(WorkloadKind::Command, vec![5.0, 6.0]);
+    backwards.duration_s = -1.0;
+    let backwards = write(dir.path(), "backwards.jsonl", &backwards);
+    for (path, value, field) in [
+        (
+            &huge,
+            "1.7e+308",
+            "repetition.energy_j[\"package-0\"] is 1.7e308",
+        ),
+        (
+            &negative,
+            "-6.0",
+            "repetition.energy_j[\"package-0\"] is -6",
+        ),
+        (
+            &backwards,
+            "\"duration_s\":-1.0",
+            "repetition.duration_s is -1",
+        ),
+    ] {
+        let svg = dir.path().join("chart.svg");
+        let (p, s) = (path.to_str().expect("path"), svg.to_str().expect("svg"));
+        for args in [vec!["report", p], vec!["plot", p, "-o", s]] {
+            let command = args[0];
+            let o = run(&args);
+            assert_eq!(o.status.code(), Some(2), "{command}: {}", stdout(&o));
+            let name = path.file_name().expect("name").to_string_lossy();
+            let at = format!("{name}:{}: {field}", line_with(path, value));
+            assert!(stderr(&o).contains(&at), "{at}: {}", stderr(&o));
+            assert!(!stdout(&o).contains("NaN") && !svg.exists(), "{command}");
+        }
+    }
+}
