@@ -25,7 +25,8 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-pub fn render(doc: &Document) -> String {
+/// The report; an error where a chart cannot be drawn ([`plot::NotFinite`]).
+pub fn render(doc: &Document) -> Result<String, plot::NotFinite> {
     let mut h = String::new();
     let _ = write!(
         h,
@@ -68,7 +69,7 @@ pub fn render(doc: &Document) -> String {
             let _ = writeln!(h, "<p class=\"lead\"><strong>{}</strong></p>", esc(line));
         }
         for c in &s.charts {
-            let _ = writeln!(h, "<figure>{}</figure>", plot::svg(c));
+            let _ = writeln!(h, "<figure>{}</figure>", plot::svg(c)?);
         }
         if let Some(p) = &s.preformatted {
             let _ = writeln!(h, "<pre>{}</pre>", esc(p));
@@ -86,7 +87,7 @@ pub fn render(doc: &Document) -> String {
         h.push_str("</section>\n");
     }
     h.push_str("<p class=\"prov\">Written by hoeveel. This file loads nothing from the network.</p>\n</body></html>\n");
-    h
+    Ok(h)
 }
 
 fn table(t: &Table) -> String {
@@ -129,7 +130,7 @@ mod tests {
             sections: vec![Section::new("a", "A")],
             warnings: vec![],
         };
-        let h = render(&doc);
+        let h = render(&doc).expect("html");
         assert!(h.contains("MODELLED"));
         assert!(h.contains("t &lt;x&gt;"));
         assert!(!h.contains("<script") && !h.contains("<link") && !h.contains("src="));
