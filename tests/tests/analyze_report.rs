@@ -363,3 +363,43 @@ fn figures_out_of_range_are_refused_naming_file_line_and_field() {
         }
     }
 }
+
+#[test]
+fn compare_names_the_record_whose_net_energy_is_below_zero() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (llm, search) = llm_and_search(dir.path(), Provenance::Counter);
+    // The baseline ran on a busier machine: 40 W idle, 32 J gross in 1 s.
+    let mut busy = Spec::new(WorkloadKind::Llm, vec![32.0, 31.0, 33.5, 32.5]);
+    busy.baseline_w = Some(40.0);
+    let busy = write(dir.path(), "busy.jsonl", &busy);
+    let (b, l, s) = (
+        busy.to_str().expect("b"),
+        llm.to_str().expect("l"),
+        search.to_str().expect("s"),
+    );
+    for (args, named, other) in [
+        (
+            vec!["compare", "--wide", b, s],
+            "busy.jsonl",
+            "search.jsonl",
+        ),
+        (vec!["compare", "--wide", l, b], "busy.jsonl", "llm.jsonl"),
+        (
+            vec!["compare", "--wide", b, l, s],
+            "busy.jsonl",
+            "search.jsonl",
+        ),
+    ] {
+        let o = run(&args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        let text = stdout(&o);
+        let why = format!("{named}: its net energy per request has a 95% CI from -");
+        assert!(text.contains(&why), "{args:?}: {text}");
+        assert!(text.contains("lies wholly below zero"), "{args:?}: {text}");
+        assert!(!text.contains("includes zero"), "{args:?}: {text}");
+        assert!(
+            !text.contains(&format!("{other}: the bootstrap")),
+            "{args:?}: the other record is not blamed: {text}"
+        );
+    }
+}
