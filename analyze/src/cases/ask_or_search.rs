@@ -944,6 +944,17 @@ mod tests {
     }
 
     #[test]
+    fn a_ratio_that_overflows_is_refused_not_printed_as_inf() {
+        let llm = measured("llm.jsonl", &[10.0, 11.0, 9.0]);
+        let tiny = measured("tiny.jsonl", &[1e-310, 1e-310]);
+        let why = measured_ratio(&llm, &tiny).expect_err("10 J / 1e-310 J is inf");
+        assert!(
+            why.starts_with("llm.jsonl / tiny.jsonl: the ratio is inf, not a finite number"),
+            "{why}"
+        );
+    }
+
+    #[test]
     fn no_ratio_across_bases() {
         let llm = measured("llm.jsonl", &[10.0, 11.0]);
         let mut search = measured("search.jsonl", &[0.01, 0.011]);
