@@ -27,6 +27,7 @@ pub mod events;
 pub mod parts;
 pub mod per_request;
 pub mod prefill;
+pub mod printable;
 pub mod reader;
 pub mod rung;
 pub mod stats;
