@@ -211,8 +211,12 @@ fn phase_name(p: RunPhase) -> &'static str {
     }
 }
 
+/// Text as SVG (XML): entities for the markup characters, and control
+/// characters other than newline and tab, which XML does not allow, as visible
+/// escapes ([`hoeveel_record::printable`]).
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
+    hoeveel_record::printable::text(s)
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
@@ -631,6 +635,24 @@ mod tests {
         assert_eq!(s.matches(r#"class="bar""#).count(), 2);
         assert_eq!(s.matches(r#"class="range""#).count(), 1);
         assert!(s.contains("x &amp; y") && s.contains("a &lt;b&gt;"));
+    }
+
+    #[test]
+    fn control_characters_in_labels_are_escaped_for_xml() {
+        let chart = Chart::Bars(BarChart {
+            title: "t\u{1b}[2J".into(),
+            unit: "g\u{0}".into(),
+            bars: vec![Bar {
+                label: "x\u{9b}".into(),
+                low: 1.0,
+                typical: None,
+                high: 2.0,
+                highlight: false,
+            }],
+        });
+        let s = svg(&chart).expect("svg");
+        assert!(!s.chars().any(char::is_control), "{s:?}");
+        assert!(s.contains("t\\x1b[2J") && s.contains("g\\x00") && s.contains("x\\u{9b}"));
     }
 
     #[test]

@@ -403,3 +403,90 @@ fn compare_names_the_record_whose_net_energy_is_below_zero() {
         );
     }
 }
+
+/// Control characters in `text` other than newline, as `(index, char)`.
+fn controls(text: &str) -> Vec<(usize, char)> {
+    text.char_indices()
+        .filter(|(_, c)| c.is_control() && *c != '\n')
+        .collect()
+}
+
+/// Markdown without its fenced code blocks.
+fn unfenced(markdown: &str) -> String {
+    let mut inside = false;
+    let mut out = String::new();
+    for line in markdown.lines() {
+        if line.starts_with("```") {
+            inside = !inside;
+        } else if !inside {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn control_characters_and_markup_from_a_record_are_not_passed_through() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut spec = Spec::new(WorkloadKind::Command, vec![5.0, 6.0, 7.0]);
+    // Clears the screen, forges a line of the summary, and carries C1 CSI, DEL
+    // and raw HTML.
+    spec.label =
+        "\u{1b}[2J<script>alert(1)</script>\n    Energy, gross:  0.000 J\r\u{9b}31m\u{7f} a|b & c";
+    let path = write(dir.path(), "hostile.jsonl", &spec);
+    let p = path.to_str().expect("path");
+    let html = dir.path().join("r.html");
+    let text = stdout(&run(&["report", p, "--html", html.to_str().expect("html")]));
+    assert!(controls(&text).is_empty(), "{:?}", controls(&text));
+    assert!(text.contains("\\x1b[2J<script>"), "escaped visibly: {text}");
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.trim_start().starts_with("Energy, gross:  0.000 J")),
+        "no forged line: {text}"
+    );
+    let markdown = stdout(&run(&["report", "--markdown", p]));
+    assert!(controls(&markdown).is_empty(), "{:?}", controls(&markdown));
+    // Raw HTML only inside the summary's code fence, where it is shown as text.
+    assert!(!unfenced(&markdown).contains("<script>"), "{markdown}");
+    assert!(
+        markdown.contains("<script>"),
+        "the label is in the fence: {markdown}"
+    );
+    let csv = stdout(&run(&["report", "--csv", p]));
+    assert!(controls(&csv).is_empty(), "{:?}", controls(&csv));
+    let page = std::fs::read_to_string(&html).expect("html");
+    assert!(
+        controls(&page).iter().all(|(_, c)| *c == '\t'),
+        "{:?}",
+        controls(&page)
+    );
+    assert!(!page.contains("<script>"));
+    for args in [
+        vec!["compare", "--wide", p, p],
+        vec!["compare", "--markdown", p, p, p],
+    ] {
+        let out = stdout(&run(&args));
+        assert!(controls(&out).is_empty(), "{args:?}: {:?}", controls(&out));
+        if args[1] == "--markdown" {
+            assert!(!unfenced(&out).contains("<script>"), "{out}");
+            // The label in a table cell: markup as entities, its pipe escaped.
+            assert!(
+                out.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+                "{out}"
+            );
+            assert!(out.contains("a\\|b &amp; c"), "{out}");
+        }
+    }
+    // And in a message: a schema version that sets the terminal's title.
+    let field = format!("\"schema_version\":\"{}\"", hoeveel_record::SCHEMA_VERSION);
+    let record = std::fs::read_to_string(&path).expect("read");
+    let titled = record.replacen(&field, "\"schema_version\":\"\\u001b]0;owned\\u0007\"", 1);
+    assert_ne!(titled, record);
+    std::fs::write(&path, titled).expect("write");
+    let o = run(&["report", p]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(controls(&stderr(&o)).is_empty(), "{:?}", stderr(&o));
+    assert!(stderr(&o).contains("\\x1b]0;owned\\x07"), "{}", stderr(&o));
+}
