@@ -9,8 +9,8 @@
 //! hex digits, as in a shell), `\u{9b}` for C1. A backslash itself is kept as
 //! it is: the escapes are for reading, not for decoding.
 //!
-//! [`line`] is for a field printed on one line (a label, a warning, a cell):
-//! a newline or tab is escaped too. [`text`] is for text laid out in lines
+//! [`line()`] is for a field printed on one line (a label, a warning, a cell):
+//! a newline or tab is escaped too. [`text()`] is for text laid out in lines
 //! (the run summary, an error message): newline and tab are kept.
 
 use std::borrow::Cow;

@@ -193,7 +193,7 @@ impl Summary {
     }
 
     /// The human summary, hyperfine style. Every string from the record is
-    /// printed through [`line`], so none can move the cursor or forge a line.
+    /// printed through [`line()`], so none can move the cursor or forge a line.
     pub fn render_text(&self) -> String {
         let mut out = String::new();
         let prov = |p: Option<Provenance>| p.map(|p| p.as_str()).unwrap_or("none");
