@@ -179,7 +179,7 @@ fn main() -> anyhow::Result<()> {
         let record = read_record(&path)?;
         let doc = hoeveel::report::report(&profiles, std::slice::from_ref(&record), &opts)?;
         let text = hoeveel::output::render(&doc, hoeveel::output::Format::Text);
-        let html = hoeveel::html::render(&doc);
+        let html = hoeveel::html::render(&doc)?;
         out_len = text.len() + html.len();
         times.push(t.elapsed().as_secs_f64());
         assert_eq!(record.samples.len(), samples);

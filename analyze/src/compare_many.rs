@@ -3,12 +3,37 @@
 //! 95% intervals and its ratio to the first, and a chart of energy per output
 //! token against parameter count on log axes.
 
+use crate::cases::ask_or_search::measured_ratio;
 use crate::output::{Basis, Cell, Column, Document, Section, Table, fmt_num};
 use crate::plot::{Chart, Point, ScatterChart};
-use crate::stats::{CiInterval, Describe, ratio_of_means};
+use crate::stats::{CiInterval, Describe};
 use hoeveel_record::per_request::common_basis;
 use hoeveel_record::prefill::PrefillDecode;
 use hoeveel_record::{EnergyBasis, PerRequest, Provenance, Record};
+
+/// The ratio of `m` to the first record, with its 95% CI; "–" where there is no
+/// ratio, and why in `notes` (once), naming the record at fault.
+fn ratio_cell(m: &PerRequest, first: &PerRequest, notes: &mut Vec<String>) -> Cell {
+    match measured_ratio(m, first) {
+        Ok(r) => Cell::text(match (r.ci_low, r.ci_high) {
+            (Some(lo), Some(hi)) => format!(
+                "{} ({}–{})",
+                fmt_num(r.ratio, 3),
+                fmt_num(lo, 3),
+                fmt_num(hi, 3)
+            ),
+            _ => fmt_num(r.ratio, 3),
+        }),
+        Err(why) => {
+            // A first record at fault is named once, not once per row.
+            let note = format!("No ratio to the first: {why}.");
+            if !notes.contains(&note) {
+                notes.push(note);
+            }
+            Cell::text("–")
+        }
+    }
+}
 
 fn ci_cell(values: &[f64], scale: f64) -> (Cell, Cell) {
     match Describe::of(values) {
@@ -67,22 +92,14 @@ pub fn compare_many(records: &[Record], basis: Option<EnergyBasis>) -> anyhow::R
     );
     let first = &ms[0];
     let mut points = Vec::new();
+    let mut no_ratio = Vec::new();
     for (m, record) in ms.iter().zip(records) {
         let (mean, ci) = ci_cell(&m.energy_j, 1.0);
         let (tok, tok_ci) = ci_cell(&m.energy_per_output_token_j, 1e3);
         let model = &record.run_start.workload.details["model"];
         let parameters = model["parameters"].as_f64();
         let prefill = PrefillDecode::of(record).and_then(|p| p.prefill_per_input_token_j);
-        let ratio =
-            ratio_of_means(&m.energy_j, &first.energy_j).map(|r| match (r.ci_low, r.ci_high) {
-                (Some(lo), Some(hi)) => format!(
-                    "{} ({}–{})",
-                    fmt_num(r.ratio, 3),
-                    fmt_num(lo, 3),
-                    fmt_num(hi, 3)
-                ),
-                _ => fmt_num(r.ratio, 3),
-            });
+        let ratio = ratio_cell(m, first, &mut no_ratio);
         t.row(vec![
             Cell::text(format!("{} ({})", m.label, m.record)),
             Cell::num(m.energy_j.len() as f64, 0),
@@ -96,7 +113,7 @@ pub fn compare_many(records: &[Record], basis: Option<EnergyBasis>) -> anyhow::R
                 .map_or(Cell::text("–"), |d| Cell::num(d.mean * 1e3, 1)),
             parameters.map_or(Cell::text("–"), |n| Cell::num(n / 1e6, 0)),
             Cell::text(model["quantisation"].as_str().unwrap_or("–")),
-            Cell::text(ratio.unwrap_or_else(|| "–".into())),
+            ratio,
             Cell::text(m.provenance_label()),
         ]);
         if let (Some(n), Some(d)) = (parameters, Describe::of(&m.energy_per_output_token_j)) {
@@ -112,6 +129,7 @@ pub fn compare_many(records: &[Record], basis: Option<EnergyBasis>) -> anyhow::R
         }
     }
     s.tables.push(t);
+    s.notes.extend(no_ratio);
     s.notes.push(format!(
         "Energy basis: {}{}. Intervals are 95% Student-t intervals of the mean; the ratio to the first is a ratio of means with a 95% percentile bootstrap interval. Per input token is the prefill probes' energy over their prompt tokens (runs with --split-prefill or a protocol), else –.",
         basis.name(),
@@ -131,4 +149,60 @@ pub fn compare_many(records: &[Record], basis: Option<EnergyBasis>) -> anyhow::R
     });
     doc.sections.push(s);
     Ok(doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn measured(record: &str, energy_j: &[f64]) -> PerRequest {
+        PerRequest {
+            record: record.into(),
+            label: record.into(),
+            kind: hoeveel_record::WorkloadKind::Llm,
+            provenance: Some(Provenance::Counter),
+            basis: EnergyBasis::Net,
+            requests_per_repetition: 1,
+            repetitions: (0..energy_j.len() as u32).collect(),
+            energy_j: energy_j.to_vec(),
+            gross_j: energy_j.iter().map(|e| e + 40.0).collect(),
+            net_j: energy_j.to_vec(),
+            duration_s: vec![1.0; energy_j.len()],
+            prompt_tokens: Vec::new(),
+            output_tokens: Vec::new(),
+            energy_per_output_token_j: Vec::new(),
+            time_to_first_token_s: Vec::new(),
+            tokens_per_s: Vec::new(),
+            left_out: Vec::new(),
+            failed: 0,
+            interrupted: 0,
+        }
+    }
+
+    #[test]
+    fn a_ratio_to_or_of_an_energy_below_zero_is_a_dash_and_a_note_naming_it() {
+        let first = measured("small.jsonl", &[10.0, 11.0, 9.0]);
+        let busy = measured("busy.jsonl", &[-8.0, -7.5, -8.5]);
+        let mut notes = Vec::new();
+        let to_itself = ratio_cell(&first, &first, &mut notes).display();
+        assert!(to_itself.starts_with("1.000 ("), "{to_itself}");
+        assert!(notes.is_empty(), "{notes:?}");
+        assert_eq!(ratio_cell(&busy, &first, &mut notes).display(), "–");
+        assert_eq!(ratio_cell(&busy, &first, &mut notes).display(), "–");
+        assert_eq!(notes.len(), 1, "one note per reason: {notes:?}");
+        assert!(
+            notes[0].starts_with("No ratio to the first: busy.jsonl: its net energy"),
+            "{notes:?}"
+        );
+        assert!(notes[0].contains("lies wholly below zero"), "{notes:?}");
+        // Below zero as the first: every ratio names it.
+        let mut notes = Vec::new();
+        assert_eq!(ratio_cell(&first, &busy, &mut notes).display(), "–");
+        assert_eq!(ratio_cell(&busy, &busy, &mut notes).display(), "–");
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(
+            notes[0].starts_with("No ratio to the first: busy.jsonl: its net energy"),
+            "{notes:?}"
+        );
+    }
 }

@@ -18,14 +18,19 @@ th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .warning{color:#8a4b00}pre{background:#f7f7f7;padding:1em;overflow-x:auto}figure{margin:1em 0}svg{max-width:100%;height:auto}\
 .prov{font-size:.85em;color:#555}";
 
+/// Text as HTML: entities for the markup characters, and control characters
+/// other than newline and tab as visible escapes ([`hoeveel_record::printable`]),
+/// which HTML does not allow.
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
+    hoeveel_record::printable::text(s)
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
 }
 
-pub fn render(doc: &Document) -> String {
+/// The report; an error where a chart cannot be drawn ([`plot::NotFinite`]).
+pub fn render(doc: &Document) -> Result<String, plot::NotFinite> {
     let mut h = String::new();
     let _ = write!(
         h,
@@ -68,7 +73,7 @@ pub fn render(doc: &Document) -> String {
             let _ = writeln!(h, "<p class=\"lead\"><strong>{}</strong></p>", esc(line));
         }
         for c in &s.charts {
-            let _ = writeln!(h, "<figure>{}</figure>", plot::svg(c));
+            let _ = writeln!(h, "<figure>{}</figure>", plot::svg(c)?);
         }
         if let Some(p) = &s.preformatted {
             let _ = writeln!(h, "<pre>{}</pre>", esc(p));
@@ -86,7 +91,7 @@ pub fn render(doc: &Document) -> String {
         h.push_str("</section>\n");
     }
     h.push_str("<p class=\"prov\">Written by hoeveel. This file loads nothing from the network.</p>\n</body></html>\n");
-    h
+    Ok(h)
 }
 
 fn table(t: &Table) -> String {
@@ -129,10 +134,31 @@ mod tests {
             sections: vec![Section::new("a", "A")],
             warnings: vec![],
         };
-        let h = render(&doc);
+        let h = render(&doc).expect("html");
         assert!(h.contains("MODELLED"));
         assert!(h.contains("t &lt;x&gt;"));
         assert!(!h.contains("<script") && !h.contains("<link") && !h.contains("src="));
         assert!(h.contains(CSP));
+    }
+
+    #[test]
+    fn control_characters_are_escaped_but_newline_and_tab() {
+        let mut section = Section::new("a", "A\u{1b}[2J");
+        section.preformatted = Some("one\ttwo\nthree\u{0}\u{9b}".into());
+        let doc = Document {
+            title: "t\u{7f}".into(),
+            basis: Basis::measured(None),
+            sections: vec![section],
+            warnings: vec![],
+        };
+        let h = render(&doc).expect("html");
+        let controls: Vec<char> = h
+            .chars()
+            .filter(|c| c.is_control() && !matches!(c, '\n' | '\t'))
+            .collect();
+        assert!(controls.is_empty(), "{controls:?}");
+        assert!(h.contains("<h2>A\\x1b[2J</h2>"), "{h}");
+        assert!(h.contains("<pre>one\ttwo\nthree\\x00\\u{9b}</pre>"), "{h}");
+        assert!(h.contains("<h1>t\\x7f</h1>"), "{h}");
     }
 }

@@ -211,8 +211,12 @@ fn phase_name(p: RunPhase) -> &'static str {
     }
 }
 
+/// Text as SVG (XML): entities for the markup characters, and control
+/// characters other than newline and tab, which XML does not allow, as visible
+/// escapes ([`hoeveel_record::printable`]).
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
+    hoeveel_record::printable::text(s)
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
@@ -222,12 +226,41 @@ const PALETTE: [&str; 6] = [
     "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2",
 ];
 
-pub fn svg(chart: &Chart) -> String {
-    match chart {
-        Chart::Power(c) => power_svg(c),
-        Chart::Bars(c) => bars_svg(c),
-        Chart::Scatter(c) => scatter_svg(c),
-    }
+/// A chart with a coordinate that is not a finite number: drawn, it would
+/// write `inf` or `NaN` into the SVG, so it is not drawn at all.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error(
+    "the chart \"{chart}\" has a coordinate of {value}, not a finite number, so it is not drawn (a figure it shows is infinite or not a number)"
+)]
+pub struct NotFinite {
+    pub chart: String,
+    pub value: f64,
+}
+
+/// The chart as SVG; an error where a coordinate is not a finite number.
+pub fn svg(chart: &Chart) -> Result<String, NotFinite> {
+    let (drawn, title) = match chart {
+        Chart::Power(c) => (power_svg(c), &c.title),
+        Chart::Bars(c) => (bars_svg(c), &c.title),
+        Chart::Scatter(c) => (scatter_svg(c), &c.title),
+    };
+    drawn.map_err(|value| NotFinite {
+        chart: title.clone(),
+        value,
+    })
+}
+
+/// A coordinate as the SVG holds it, to a tenth of a unit: every coordinate
+/// computed from a figure goes through here, so none is written as `inf` or
+/// `NaN`; the value that is not finite is the error.
+fn coord(v: f64) -> Result<String, f64> {
+    Ok(format!("{:.1}", finite(v)?))
+}
+
+/// `v`, or the error [`coord`] gives: for a value a coordinate is computed
+/// from through `f64::max`, which would pass over a NaN.
+fn finite(v: f64) -> Result<f64, f64> {
+    if v.is_finite() { Ok(v) } else { Err(v) }
 }
 
 /// A "nice" upper bound for an axis.
@@ -244,7 +277,7 @@ fn nice_max(v: f64) -> f64 {
     10.0 * mag
 }
 
-fn power_svg(c: &PowerChart) -> String {
+fn power_svg(c: &PowerChart) -> Result<String, f64> {
     let (w, h) = (760.0, 320.0);
     let (left, right, top, bottom) = (60.0, 150.0, 34.0, 40.0);
     let t_max = c
@@ -284,39 +317,37 @@ fn power_svg(c: &PowerChart) -> String {
         };
         let _ = write!(
             s,
-            r#"<rect class="phase" data-phase="{name}" x="{:.1}" y="{top}" width="{:.1}" height="{:.1}" fill="{fill}" opacity="0.7"/>"#,
-            x(*start),
-            (x(*end) - x(*start)).max(0.5),
+            r#"<rect class="phase" data-phase="{name}" x="{}" y="{top}" width="{}" height="{:.1}" fill="{fill}" opacity="0.7"/>"#,
+            coord(x(*start))?,
+            coord((finite(x(*end))? - x(*start)).max(0.5))?,
             h - top - bottom
         );
     }
     // Axes and ticks.
+    let y0 = coord(y(0.0))?;
     let _ = write!(
         s,
-        r#"<line x1="{left}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="black"/>"#,
-        y(0.0),
+        r#"<line x1="{left}" y1="{y0}" x2="{:.1}" y2="{y0}" stroke="black"/>"#,
         w - right,
-        y(0.0)
     );
     let _ = write!(
         s,
-        r#"<line x1="{left}" y1="{top}" x2="{left}" y2="{:.1}" stroke="black"/>"#,
-        y(0.0)
+        r#"<line x1="{left}" y1="{top}" x2="{left}" y2="{y0}" stroke="black"/>"#,
     );
     for i in 0..=4 {
         let p = p_max * i as f64 / 4.0;
         let _ = write!(
             s,
-            r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
+            r#"<text x="{:.1}" y="{}" text-anchor="end">{}</text>"#,
             left - 4.0,
-            y(p) + 4.0,
+            coord(y(p) + 4.0)?,
             trim_num(p)
         );
         let t = t_max * i as f64 / 4.0;
         let _ = write!(
             s,
-            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
-            x(t),
+            r#"<text x="{}" y="{:.1}" text-anchor="middle">{}</text>"#,
+            coord(x(t))?,
             h - bottom + 16.0,
             trim_num(t)
         );
@@ -336,18 +367,17 @@ fn power_svg(c: &PowerChart) -> String {
     if let Some(b) = c.baseline_w {
         let _ = write!(
             s,
-            r##"<line class="baseline" x1="{left}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#555" stroke-dasharray="5,4"/>"##,
-            y(b),
+            r##"<line class="baseline" x1="{left}" y1="{yb}" x2="{:.1}" y2="{yb}" stroke="#555" stroke-dasharray="5,4"/>"##,
             w - right,
-            y(b)
+            yb = coord(y(b))?,
         );
     }
     for (i, (id, pts)) in c.series.iter().enumerate() {
         let colour = PALETTE[i % PALETTE.len()];
-        let d: Vec<String> = pts
+        let d = pts
             .iter()
-            .map(|(t, p)| format!("{:.1},{:.1}", x(*t), y(*p)))
-            .collect();
+            .map(|(t, p)| Ok(format!("{},{}", coord(x(*t))?, coord(y(*p))?)))
+            .collect::<Result<Vec<String>, f64>>()?;
         let _ = write!(
             s,
             r#"<polyline class="series" data-domain="{}" fill="none" stroke="{colour}" stroke-width="1.5" points="{}"/>"#,
@@ -394,7 +424,7 @@ fn power_svg(c: &PowerChart) -> String {
         );
     }
     s.push_str("</svg>");
-    s
+    Ok(s)
 }
 
 /// A label cut to `max` characters, with an ellipsis.
@@ -419,7 +449,7 @@ fn trim_num(v: f64) -> String {
     }
 }
 
-fn bars_svg(c: &BarChart) -> String {
+fn bars_svg(c: &BarChart) -> Result<String, f64> {
     let row_h = 24.0;
     let (left, right, top, bottom) = (300.0, 40.0, 34.0, 36.0);
     let w = 760.0;
@@ -455,25 +485,20 @@ fn bars_svg(c: &BarChart) -> String {
         );
         let _ = write!(
             s,
-            r#"<rect class="bar" x="{left}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{fill}" opacity="{}"/>"#,
+            r#"<rect class="bar" x="{left}" y="{:.1}" width="{}" height="{:.1}" fill="{fill}" opacity="{}"/>"#,
             yc - 7.0,
-            (x(centre) - left).max(0.5),
+            coord((finite(x(centre))? - left).max(0.5))?,
             14.0,
             if b.typical.is_some() { "0.85" } else { "0.4" }
         );
         if b.high > b.low {
+            let (lo, hi) = (coord(x(b.low))?, coord(x(b.high))?);
             let _ = write!(
                 s,
-                r#"<line class="range" x1="{:.1}" y1="{yc:.1}" x2="{:.1}" y2="{yc:.1}" stroke="black" stroke-width="1.5"/><line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="black"/><line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="black"/>"#,
-                x(b.low),
-                x(b.high),
-                x(b.low),
+                r#"<line class="range" x1="{lo}" y1="{yc:.1}" x2="{hi}" y2="{yc:.1}" stroke="black" stroke-width="1.5"/><line x1="{lo}" y1="{:.1}" x2="{lo}" y2="{:.1}" stroke="black"/><line x1="{hi}" y1="{:.1}" x2="{hi}" y2="{:.1}" stroke="black"/>"#,
                 yc - 5.0,
-                x(b.low),
                 yc + 5.0,
-                x(b.high),
                 yc - 5.0,
-                x(b.high),
                 yc + 5.0
             );
         }
@@ -487,8 +512,8 @@ fn bars_svg(c: &BarChart) -> String {
     for v in axis.ticks() {
         let _ = write!(
             s,
-            r#"<text class="tick" x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
-            x(v),
+            r#"<text class="tick" x="{}" y="{:.1}" text-anchor="middle">{}</text>"#,
+            coord(x(v))?,
             base + 14.0,
             axis.label(v)
         );
@@ -502,10 +527,10 @@ fn bars_svg(c: &BarChart) -> String {
         if axis.is_log() { " (log scale)" } else { "" }
     );
     s.push_str("</svg>");
-    s
+    Ok(s)
 }
 
-fn scatter_svg(c: &ScatterChart) -> String {
+fn scatter_svg(c: &ScatterChart) -> Result<String, f64> {
     let (w, h) = (760.0, 420.0);
     let (left, right, top, bottom) = (80.0, 200.0, 34.0, 46.0);
     let xa = Axis::for_values(c.points.iter().map(|p| p.x), true);
@@ -531,8 +556,8 @@ fn scatter_svg(c: &ScatterChart) -> String {
     for v in xa.ticks() {
         let _ = write!(
             s,
-            r#"<text class="tick" x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
-            x(v),
+            r#"<text class="tick" x="{}" y="{:.1}" text-anchor="middle">{}</text>"#,
+            coord(x(v))?,
             y0 + 14.0,
             xa.label(v)
         );
@@ -540,9 +565,9 @@ fn scatter_svg(c: &ScatterChart) -> String {
     for v in ya.ticks() {
         let _ = write!(
             s,
-            r#"<text class="tick" x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
+            r#"<text class="tick" x="{:.1}" y="{}" text-anchor="end">{}</text>"#,
             x0 - 6.0,
-            y(v) + 4.0,
+            coord(y(v) + 4.0)?,
             ya.label(v)
         );
     }
@@ -558,12 +583,12 @@ fn scatter_svg(c: &ScatterChart) -> String {
     );
     for (i, p) in c.points.iter().enumerate() {
         let colour = PALETTE[i % PALETTE.len()];
-        let (px, py) = (x(p.x), y(p.y));
+        let (px, py) = (coord(x(p.x))?, coord(y(p.y))?);
         let _ = write!(
             s,
-            r#"<line class="range" x1="{px:.1}" y1="{:.1}" x2="{px:.1}" y2="{:.1}" stroke="{colour}"/><circle class="point" cx="{px:.1}" cy="{py:.1}" r="4" fill="{colour}"/><text x="{:.1}" y="{:.1}">{}</text>"#,
-            y(p.y_low.max(f64::MIN_POSITIVE)),
-            y(p.y_high),
+            r#"<line class="range" x1="{px}" y1="{}" x2="{px}" y2="{}" stroke="{colour}"/><circle class="point" cx="{px}" cy="{py}" r="4" fill="{colour}"/><text x="{:.1}" y="{:.1}">{}</text>"#,
+            coord(y(p.y_low.max(f64::MIN_POSITIVE)))?,
+            coord(y(p.y_high))?,
             x1 + 10.0,
             top + 16.0 * (i as f64 + 1.0),
             esc(&shorten(&p.label, 30))
@@ -576,7 +601,7 @@ fn scatter_svg(c: &ScatterChart) -> String {
         );
     }
     s.push_str("</svg>");
-    s
+    Ok(s)
 }
 
 #[cfg(test)]
@@ -605,11 +630,29 @@ mod tests {
                 },
             ],
         });
-        let s = svg(&chart);
+        let s = svg(&chart).expect("svg");
         assert!(s.starts_with("<svg") && s.ends_with("</svg>"));
         assert_eq!(s.matches(r#"class="bar""#).count(), 2);
         assert_eq!(s.matches(r#"class="range""#).count(), 1);
         assert!(s.contains("x &amp; y") && s.contains("a &lt;b&gt;"));
+    }
+
+    #[test]
+    fn control_characters_in_labels_are_escaped_for_xml() {
+        let chart = Chart::Bars(BarChart {
+            title: "t\u{1b}[2J".into(),
+            unit: "g\u{0}".into(),
+            bars: vec![Bar {
+                label: "x\u{9b}".into(),
+                low: 1.0,
+                typical: None,
+                high: 2.0,
+                highlight: false,
+            }],
+        });
+        let s = svg(&chart).expect("svg");
+        assert!(!s.chars().any(char::is_control), "{s:?}");
+        assert!(s.contains("t\\x1b[2J") && s.contains("g\\x00") && s.contains("x\\u{9b}"));
     }
 
     #[test]
@@ -625,7 +668,8 @@ mod tests {
             title: "ratio".into(),
             unit: "x".into(),
             bars: vec![bar("published", 25.0), bar("measured", 89_000.0)],
-        }));
+        }))
+        .expect("svg");
         assert!(s.contains("(log scale)"), "{s}");
         let ticks: Vec<&str> = s
             .split(r#"class="tick""#)
@@ -646,7 +690,8 @@ mod tests {
             title: "t".into(),
             unit: "g".into(),
             bars: vec![bar("a", 2.0), bar("b", 7.3)],
-        }));
+        }))
+        .expect("svg");
         assert!(!s.contains("log scale"));
     }
 
@@ -672,10 +717,46 @@ mod tests {
                     y_high: 0.09,
                 },
             ],
-        }));
+        }))
+        .expect("svg");
         assert_eq!(s.matches(r#"class="point""#).count(), 2);
         assert_eq!(s.matches(r#"class="range""#).count(), 2);
         assert_eq!(s.matches("(log scale)").count(), 2);
+    }
+
+    #[test]
+    fn a_coordinate_that_is_not_finite_is_refused_not_written() {
+        let power = Chart::Power(PowerChart {
+            title: "Power over time: far".into(),
+            series: vec![("cpu".into(), vec![(0.0, 1.0), (f64::MAX, 2.0)])],
+            baseline_w: None,
+            phases: vec![],
+            provenance: "counter".into(),
+        });
+        let err = svg(&power).expect_err("a time of f64::MAX s");
+        assert!(err.value.is_infinite(), "{err:?}");
+        assert!(
+            err.to_string().starts_with(
+                "the chart \"Power over time: far\" has a coordinate of inf, not a finite number"
+            ),
+            "{err}"
+        );
+        let mut bars = BarChart {
+            title: "ratio".into(),
+            unit: "x".into(),
+            bars: vec![Bar {
+                label: "a".into(),
+                low: f64::NAN,
+                typical: Some(f64::NAN),
+                high: 1.0,
+                highlight: false,
+            }],
+        };
+        assert!(svg(&Chart::Bars(bars.clone())).is_err(), "NaN is refused");
+        bars.bars[0].low = 0.5;
+        bars.bars[0].typical = Some(0.7);
+        let s = svg(&Chart::Bars(bars)).expect("finite bars draw");
+        assert!(!s.contains("inf") && !s.contains("NaN"), "{s}");
     }
 
     #[test]

@@ -22,11 +22,13 @@
 //! `duration_s`, `power_w`). Energies are joules, times seconds, powers watts.
 //! Domain maps are keyed by domain id (`package-0`, `dram-0`, `gpu-0`, `cpu-model`).
 
+pub mod bounds;
 pub mod capped;
 pub mod events;
 pub mod parts;
 pub mod per_request;
 pub mod prefill;
+pub mod printable;
 pub mod reader;
 pub mod rung;
 pub mod stats;

@@ -3,6 +3,7 @@
 //! or averaged down while reading ([`Samples`]), so a command that needs no chart
 //! reads a long record in the time it takes to scan it.
 
+use crate::SCHEMA_VERSION;
 use crate::events::*;
 use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
@@ -135,7 +136,9 @@ impl Record {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
-    #[error("cannot read {path}: {source}")]
+    // The cause is the error's source, not part of its message: `{:#}` prints the
+    // chain, and would print it twice.
+    #[error("cannot read {path}")]
     Io {
         path: PathBuf,
         #[source]
@@ -158,6 +161,21 @@ pub enum ReadError {
         path: PathBuf,
         found: String,
         supported: String,
+    },
+    #[error(
+        "{path}:{line}: schema_version `{found}` is not a version: every writer of this format writes MAJOR.MINOR, two decimal numbers without leading zeros (this build writes {SCHEMA_VERSION})"
+    )]
+    SchemaForm {
+        path: PathBuf,
+        line: usize,
+        found: String,
+    },
+    // Not a `source`: its text is the message, which `{:#}` would print twice.
+    #[error("{path}:{line}: {range}")]
+    OutOfRange {
+        path: PathBuf,
+        line: usize,
+        range: crate::bounds::OutOfRange,
     },
     #[error(
         "{path}:{line}: the line is longer than {MAX_LINE_BYTES} bytes; no event is that long, so this is not a record (or a damaged one). Nothing more was read"
@@ -290,6 +308,13 @@ fn read_lines(mut input: impl BufRead, path: &Path, samples: Samples) -> Result<
             }),
             _ => serde_json::from_str::<Event>(line),
         };
+        if let Ok(event) = &event {
+            crate::bounds::check(event).map_err(|range| ReadError::OutOfRange {
+                path: path_buf.clone(),
+                line: line_no,
+                range,
+            })?;
+        }
         match event {
             Ok(Event::RunStart(start)) => {
                 if run_start.is_some() {
@@ -557,7 +582,7 @@ fn event_kind(event: &Event) -> &'static str {
 
 /// Looks at the first line's schema version before parsing the rest, so that a
 /// record from a future major version is refused by name rather than failing on
-/// some renamed field.
+/// some renamed field. Only the form writers write is read ([`schema_major`]).
 fn check_schema(first: &str, line_no: usize, path: &Path) -> Result<(), ReadError> {
     let value: serde_json::Value = serde_json::from_str(first).map_err(|e| ReadError::Parse {
         path: path.to_path_buf(),
@@ -571,30 +596,51 @@ fn check_schema(first: &str, line_no: usize, path: &Path) -> Result<(), ReadErro
             found: kind.to_string(),
         });
     }
-    let version = value
-        .pointer("/data/schema_version")
-        .and_then(|v| v.as_str())
-        .unwrap_or("");
-    let major = version
-        .split('.')
-        .next()
-        .and_then(|m| m.parse::<u32>().ok());
-    if !major.is_some_and(|m| crate::READS_MAJORS.contains(&m)) {
-        return Err(ReadError::UnknownSchema {
-            path: path.to_path_buf(),
-            found: if version.is_empty() {
-                "(missing)".to_string()
-            } else {
-                version.to_string()
-            },
-            supported: crate::READS_MAJORS
-                .iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(" and "),
-        });
+    let form = |found: String| ReadError::SchemaForm {
+        path: path.to_path_buf(),
+        line: line_no,
+        found,
+    };
+    let version = match value.pointer("/data/schema_version") {
+        None => return Err(unknown_schema(path, "(missing)")),
+        Some(serde_json::Value::String(v)) => v.as_str(),
+        // A number or anything else: no writer writes the version unquoted.
+        Some(other) => return Err(form(other.to_string())),
+    };
+    let Some(major) = schema_major(version) else {
+        return Err(form(version.to_string()));
+    };
+    if !crate::READS_MAJORS.contains(&major) {
+        return Err(unknown_schema(path, version));
     }
     Ok(())
+}
+
+fn unknown_schema(path: &Path, found: &str) -> ReadError {
+    ReadError::UnknownSchema {
+        path: path.to_path_buf(),
+        found: found.to_string(),
+        supported: crate::READS_MAJORS
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(" and "),
+    }
+}
+
+/// The major version of `MAJOR.MINOR`, each a decimal number without a leading
+/// zero, as every writer writes it (`2.1`); None for any other form (`2`,
+/// `02.0`, `2.0.0`, `1.x`, ` 2.0`).
+fn schema_major(version: &str) -> Option<u32> {
+    let (major, minor) = version.split_once('.')?;
+    let number = |part: &str| {
+        let plain = !part.is_empty()
+            && part.bytes().all(|b| b.is_ascii_digit())
+            && (part == "0" || !part.starts_with('0'));
+        plain.then(|| part.parse::<u32>().ok()).flatten()
+    };
+    number(minor)?;
+    number(major)
 }
 
 #[cfg(test)]
@@ -620,13 +666,173 @@ mod tests {
         assert!(matches!(err, crate::ReadError::LineTooLong { line: 1, .. }));
     }
 
+    /// The message and its causes as `{:#}` of an error chain prints them.
+    fn chain(err: &dyn std::error::Error) -> String {
+        let mut text = err.to_string();
+        let mut cause = err.source();
+        while let Some(c) = cause {
+            text.push_str(&format!(": {c}"));
+            cause = c.source();
+        }
+        text
+    }
+
+    #[test]
+    fn a_folder_is_refused_with_its_os_error_named_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = crate::read_record(dir.path()).expect_err("a folder is not a record");
+        let text = chain(&err);
+        let os = std::fs::read(dir.path())
+            .expect_err("the OS refuses to read a folder")
+            .to_string();
+        assert_eq!(text.matches(&os).count(), 1, "{text}");
+        assert!(
+            text.starts_with(&format!("cannot read {}: ", dir.path().display())),
+            "{text}"
+        );
+    }
+
+    /// A record's lines as a writer writes them: run_start, then its repetitions.
+    fn lines_of(record: &crate::Record) -> String {
+        let start = crate::Event::RunStart(Box::new(record.run_start.clone()));
+        let mut text = serde_json::to_string(&start).expect("json");
+        text.push('\n');
+        for r in &record.repetitions {
+            text.push_str(
+                &serde_json::to_string(&crate::Event::Repetition(r.clone())).expect("json"),
+            );
+            text.push('\n');
+        }
+        text
+    }
+
+    #[test]
+    fn only_the_schema_versions_writers_write_are_read() {
+        let text = lines_of(&record_with(true, vec![repetition(0, 5.0)]));
+        let path = std::path::Path::new("forms.jsonl");
+        let with = |version: &str| {
+            let field = format!("\"schema_version\":{version}");
+            let text = text.replacen("\"schema_version\":\"1.1\"", &field, 1);
+            assert!(text.contains(&field), "{text}");
+            crate::read_record_str(&text, path)
+        };
+        for good in ["1.0", "1.1", "1.99", "2.0", "2.1", "2.10"] {
+            let read = with(&format!("\"{good}\""));
+            assert!(read.is_ok(), "{good}: {:?}", read.err());
+        }
+        for bad in [
+            "1.x", "02.0", "2", "2.0.0.0", "2.01", "+2.0", " 2.0", "2.0 ", "2.", ".1", "",
+        ] {
+            let err = with(&format!("\"{bad}\"")).expect_err(bad);
+            assert!(
+                matches!(err, crate::ReadError::SchemaForm { line: 1, .. }),
+                "{bad}: {err}"
+            );
+            let message = err.to_string();
+            assert!(
+                message.starts_with(&format!("forms.jsonl:1: schema_version `{bad}`")),
+                "{message}"
+            );
+        }
+        let err = with("2.1").expect_err("a number, not a string");
+        assert!(
+            err.to_string()
+                .starts_with("forms.jsonl:1: schema_version `2.1`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn figures_out_of_range_are_refused_naming_file_line_and_field() {
+        let text = lines_of(&record_with(
+            true,
+            vec![repetition(0, 5.0), repetition(1, 6.0)],
+        ));
+        let path = std::path::Path::new("range.jsonl");
+        let read = |from: &str, to: &str| {
+            let changed = text.replacen(from, to, 1);
+            assert_ne!(changed, text, "{from} is in the record");
+            crate::read_record_str(&changed, path)
+        };
+        for (from, to, message) in [
+            (
+                "\"total_energy_j\":6.0",
+                "\"total_energy_j\":-6.0",
+                "range.jsonl:3: repetition.total_energy_j is -6: a gross energy is never negative",
+            ),
+            (
+                "\"duration_s\":2.0",
+                "\"duration_s\":-2.0",
+                "range.jsonl:2: repetition.duration_s is -2: a duration is never negative",
+            ),
+            (
+                "\"total_energy_j\":5.0",
+                "\"total_energy_j\":1.7e308",
+                "range.jsonl:2: repetition.total_energy_j is 1.7e308: larger than 1e15 J",
+            ),
+            (
+                "{\"cpu-model\":6.0}",
+                "{\"cpu-model\":2e15}",
+                "range.jsonl:3: repetition.energy_j[\"cpu-model\"] is 2e15: larger than 1e15 J",
+            ),
+            (
+                "\"net_energy_j\":3.0",
+                "\"net_energy_j\":-1.6e15",
+                "range.jsonl:2: repetition.net_energy_j is -1.6e15: larger than 1e15 J",
+            ),
+            (
+                "\"interval_s\":0.1",
+                "\"interval_s\":2e9",
+                "range.jsonl:1: run_start.settings.interval_s is 2e9: larger than 1e9 s",
+            ),
+        ] {
+            let err = read(from, to).expect_err(to);
+            assert!(
+                matches!(err, crate::ReadError::OutOfRange { .. }),
+                "{to}: {err}"
+            );
+            assert!(err.to_string().starts_with(message), "{err}");
+        }
+        // A net energy may be negative (the baseline drew more), and the bounds
+        // themselves are in range.
+        let r = read("\"net_energy_j\":3.0", "\"net_energy_j\":-3.0").expect("reads");
+        assert_eq!(r.repetitions[0].net_energy_j, Some(-3.0));
+        read("\"total_energy_j\":5.0", "\"total_energy_j\":1e15").expect("reads");
+    }
+
+    #[test]
+    fn a_sample_beyond_the_power_bound_is_refused_in_either_form() {
+        let record = record_with(false, vec![repetition(0, 5.0)]);
+        let mut start = record.run_start.clone();
+        start.schema_version = "2.0".into();
+        let mut text =
+            serde_json::to_string(&crate::Event::RunStart(Box::new(start))).expect("json");
+        text.push_str("\n[1.5,2.5]\n[1.6,3e7]\n");
+        let err =
+            crate::read_record_str(&text, std::path::Path::new("w.jsonl")).expect_err("30 MW");
+        assert!(
+            err.to_string()
+                .starts_with("w.jsonl:3: sample.power_w[\"cpu-model\"] is 3e7: larger than 1e7 W"),
+            "{err}"
+        );
+        let old = lines_of(&record).replacen(
+            "\n",
+            "\n{\"type\":\"sample\",\"data\":{\"t_s\":-2e9,\"phase\":\"baseline\",\"repetition\":null,\"power_w\":{}}}\n",
+            1,
+        );
+        let err = crate::read_record_str(&old, std::path::Path::new("v1.jsonl"))
+            .expect_err("a time 63 years before the run");
+        assert!(
+            err.to_string()
+                .starts_with("v1.jsonl:2: sample.t_s is -2e9"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn the_version_this_crate_writes_is_one_it_reads() {
-        let major: u32 = crate::SCHEMA_VERSION
-            .split('.')
-            .next()
-            .and_then(|m| m.parse().ok())
-            .expect("SCHEMA_VERSION is MAJOR.MINOR");
+        let major = super::schema_major(crate::SCHEMA_VERSION)
+            .expect("SCHEMA_VERSION is MAJOR.MINOR, the form the reader reads");
         assert!(crate::READS_MAJORS.contains(&major), "{major}");
     }
 

@@ -60,14 +60,6 @@ impl Describe {
             outliers: mad_outliers(values),
         })
     }
-
-    /// Whether the 95% CI of the mean contains zero (or, with one value, the value is
-    /// zero or below): a ratio with this as its denominator is not a number to print.
-    pub fn ci_includes_zero(&self) -> bool {
-        let low = self.ci_low.unwrap_or(self.mean);
-        let high = self.ci_high.unwrap_or(self.mean);
-        low <= 0.0 && high >= 0.0 || self.mean <= 0.0
-    }
 }
 
 pub fn mean(values: &[f64]) -> f64 {

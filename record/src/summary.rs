@@ -7,6 +7,7 @@
 
 use crate::events::{Provenance, RunStatus, WorkloadKind};
 use crate::per_request::{EnergyBasis, LeftOut, PerRequest};
+use crate::printable::line;
 use crate::reader::Record;
 use crate::stats::Describe;
 use crate::warnings::Warning;
@@ -171,7 +172,9 @@ impl Summary {
             gross_per_request_j: Describe::of(&p.gross_j),
             net_per_request_j: Describe::of(&p.net_j),
             duration_per_request_s: Describe::of(&p.duration_s),
-            mean_power_w: (total_time > 0.0).then(|| total_energy / total_time),
+            // Not printed when it is no number: a window of almost no time.
+            mean_power_w: Some(total_energy / total_time)
+                .filter(|p| total_time > 0.0 && p.is_finite()),
             domains,
             prompt_tokens_per_request: Describe::of(&p.prompt_tokens),
             output_tokens_per_request: Describe::of(&p.output_tokens),
@@ -189,14 +192,16 @@ impl Summary {
         }
     }
 
-    /// The human summary, hyperfine style.
+    /// The human summary, hyperfine style. Every string from the record is
+    /// printed through [`line()`], so none can move the cursor or forge a line.
     pub fn render_text(&self) -> String {
         let mut out = String::new();
         let prov = |p: Option<Provenance>| p.map(|p| p.as_str()).unwrap_or("none");
         let _ = writeln!(
             out,
             "Workload: {} ({})",
-            self.workload_label, self.workload_kind
+            line(&self.workload_label),
+            self.workload_kind
         );
         let interrupted = if self.interrupted > 0 {
             format!(", {} interrupted", self.interrupted)
@@ -215,7 +220,7 @@ impl Summary {
             if self.degraded { " (degraded)" } else { "" }
         );
         if let Some(m) = &self.status_message {
-            let _ = writeln!(out, "  Why: {m}");
+            let _ = writeln!(out, "  Why: {}", line(m));
         }
         if let Some(b) = self
             .batching
@@ -224,8 +229,9 @@ impl Summary {
         {
             let _ = writeln!(
                 out,
-                "  {} requests per run ({b}); figures below are per request",
-                self.requests_per_repetition
+                "  {} requests per run ({}); figures below are per request",
+                self.requests_per_repetition,
+                line(b)
             );
         }
         if let Some(p) = self.baseline_power_w {
@@ -250,16 +256,17 @@ impl Summary {
             );
         }
         if !self.machine.is_empty() {
-            let _ = writeln!(out, "  Machine: {}", self.machine.join("; "));
+            let _ = writeln!(out, "  Machine: {}", line(&self.machine.join("; ")));
         }
         let _ = writeln!(out);
-        let total_label = format!("Total ({})", self.total_domains.join(" + "));
+        let total_label = format!("Total ({})", line(&self.total_domains.join(" + ")));
         if let Some(s) = &self.gross_per_request_j {
             let _ = writeln!(out, "  {total_label} [{}]", prov(self.total_provenance));
             let _ = writeln!(
                 out,
                 "    Boundary:       rung {} ({}): not the whole machine, its PSU or a datacentre",
-                self.rung, self.rung_parts
+                self.rung,
+                line(&self.rung_parts)
             );
             let _ = writeln!(out, "    Energy, gross:  {}", fmt_spread(s, energy_unit));
         }
@@ -342,9 +349,11 @@ impl Summary {
                         "    Steady state:   none in {} repetitions of {} requests in flight: {}",
                         st.repetitions,
                         st.in_flight,
-                        st.why_none
-                            .first()
-                            .map_or("no window held a token", String::as_str)
+                        line(
+                            st.why_none
+                                .first()
+                                .map_or("no window held a token", String::as_str)
+                        )
                     );
                 }
             }
@@ -370,7 +379,7 @@ impl Summary {
                 let _ = writeln!(
                     out,
                     "    {:<12} {}  [{}]{}",
-                    d.id,
+                    line(&d.id),
                     fmt_spread(&d.energy_per_request_j, energy_unit),
                     d.provenance,
                     if d.in_total { "" } else { "  (not in total)" }
@@ -393,7 +402,7 @@ impl Summary {
                     "    run {:<3} {} gross  ({})",
                     l.index,
                     fmt_energy(l.gross_j),
-                    l.reason
+                    line(&l.reason)
                 );
             }
         }
@@ -407,12 +416,12 @@ impl Summary {
             );
         }
         if let Some(note) = &self.modelled_note {
-            let _ = writeln!(out, "\n  {note}");
+            let _ = writeln!(out, "\n  {}", line(note));
         }
         if !self.warnings.is_empty() {
             let _ = writeln!(out, "\n  Warnings:");
             for w in &self.warnings {
-                let _ = writeln!(out, "    ! {w}");
+                let _ = writeln!(out, "    ! {}", line(&w.to_string()));
             }
         }
         out
@@ -567,6 +576,39 @@ mod tests {
             text.push('\n');
         }
         crate::reader::read_record_str(&text, std::path::Path::new("llm.jsonl")).expect("parses")
+    }
+
+    #[test]
+    fn strings_from_the_record_cannot_forge_a_line_or_reach_the_terminal() {
+        let mut record =
+            crate::testdata::record_with(false, vec![crate::testdata::repetition(0, 5.0)]);
+        record.run_start.workload.label = "x\n    Energy, gross:  0.000 J\u{1b}[2J".into();
+        record.run_start.domains[0].id = "cpu\u{9b}1m".into();
+        record.warnings.push("cut\rshort\u{7}".into());
+        let text = Summary::of(&record).render_text();
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "{text:?}"
+        );
+        assert!(
+            text.starts_with("Workload: x\\x0a    Energy, gross:  0.000 J\\x1b[2J (command)\n"),
+            "{text}"
+        );
+        assert_eq!(text.matches("Energy, gross:").count(), 2, "{text}");
+        assert!(text.contains("Total (cpu\\u{9b}1m)"), "{text}");
+        assert!(text.contains("! cut\\x0dshort\\x07"), "{text}");
+    }
+
+    #[test]
+    fn a_mean_power_that_is_not_a_finite_number_is_not_printed() {
+        // Built in memory, past the reader's bounds: 1 PJ in 1e-310 s.
+        let mut r = crate::testdata::repetition(0, 1e15);
+        r.duration_s = 1e-310;
+        let record = crate::testdata::record_with(false, vec![r]);
+        let text = Summary::of(&record).render_text();
+        assert!(text.contains("Energy, gross:"), "{text}");
+        assert!(!text.contains("Mean power"), "{text}");
+        assert!(!text.contains("inf") && !text.contains("NaN"), "{text}");
     }
 
     #[test]

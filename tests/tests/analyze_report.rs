@@ -267,3 +267,226 @@ fn a_record_without_repetitions_is_reported_as_such() {
         stderr(&o)
     );
 }
+
+#[test]
+fn a_folder_given_as_a_record_names_the_os_error_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let o = run(&["report", dir.path().to_str().expect("path")]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    let os = std::io::Error::from_raw_os_error(libc::EISDIR).to_string();
+    assert_eq!(err.matches(&os).count(), 1, "{err}");
+    assert!(
+        err.contains(&format!("cannot read {}", dir.path().display())),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_schema_version_in_a_form_no_writer_writes_is_refused_by_file_line_and_field() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(
+        dir.path(),
+        "forms.jsonl",
+        &Spec::new(WorkloadKind::Command, vec![5.0, 6.0]),
+    );
+    let text = std::fs::read_to_string(&path).expect("read");
+    for bad in ["02.0", "2", "2.0.0.0", "1.x"] {
+        let field = format!("\"schema_version\":\"{}\"", hoeveel_record::SCHEMA_VERSION);
+        std::fs::write(
+            &path,
+            text.replacen(&field, &format!("\"schema_version\":\"{bad}\""), 1),
+        )
+        .expect("write");
+        let o = run(&["report", path.to_str().expect("path")]);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {}", stdout(&o));
+        assert!(
+            stderr(&o).contains(&format!("forms.jsonl:1: schema_version `{bad}`")),
+            "{bad}: {}",
+            stderr(&o)
+        );
+    }
+}
+
+/// The first line of the record at `path` that contains `text`, counted from 1.
+fn line_with(path: &std::path::Path, text: &str) -> usize {
+    std::fs::read_to_string(path)
+        .expect("read")
+        .lines()
+        .position(|l| l.contains(text))
+        .map(|i| i + 1)
+        .unwrap_or_else(|| panic!("no line with {text} in {}", path.display()))
+}
+
+#[test]
+fn figures_out_of_range_are_refused_naming_file_line_and_field() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Means of these overflow to infinity: "Mean power: NaN W" if they were read.
+    let huge = write(
+        dir.path(),
+        "huge.jsonl",
+        &Spec::new(WorkloadKind::Command, vec![1.7e308, 1.7e308]),
+    );
+    let mut negative = Spec::new(WorkloadKind::Command, vec![5.0, -6.0]);
+    negative.baseline_w = None;
+    let negative = write(dir.path(), "negative.jsonl", &negative);
+    let mut backwards = Spec::new(WorkloadKind::Command, vec![5.0, 6.0]);
+    backwards.duration_s = -1.0;
+    let backwards = write(dir.path(), "backwards.jsonl", &backwards);
+    for (path, value, field) in [
+        (
+            &huge,
+            "1.7e+308",
+            "repetition.energy_j[\"package-0\"] is 1.7e308",
+        ),
+        (
+            &negative,
+            "-6.0",
+            "repetition.energy_j[\"package-0\"] is -6",
+        ),
+        (
+            &backwards,
+            "\"duration_s\":-1.0",
+            "repetition.duration_s is -1",
+        ),
+    ] {
+        let svg = dir.path().join("chart.svg");
+        let (p, s) = (path.to_str().expect("path"), svg.to_str().expect("svg"));
+        for args in [vec!["report", p], vec!["plot", p, "-o", s]] {
+            let command = args[0];
+            let o = run(&args);
+            assert_eq!(o.status.code(), Some(2), "{command}: {}", stdout(&o));
+            let name = path.file_name().expect("name").to_string_lossy();
+            let at = format!("{name}:{}: {field}", line_with(path, value));
+            assert!(stderr(&o).contains(&at), "{at}: {}", stderr(&o));
+            assert!(!stdout(&o).contains("NaN") && !svg.exists(), "{command}");
+        }
+    }
+}
+
+#[test]
+fn compare_names_the_record_whose_net_energy_is_below_zero() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (llm, search) = llm_and_search(dir.path(), Provenance::Counter);
+    // The baseline ran on a busier machine: 40 W idle, 32 J gross in 1 s.
+    let mut busy = Spec::new(WorkloadKind::Llm, vec![32.0, 31.0, 33.5, 32.5]);
+    busy.baseline_w = Some(40.0);
+    let busy = write(dir.path(), "busy.jsonl", &busy);
+    let (b, l, s) = (
+        busy.to_str().expect("b"),
+        llm.to_str().expect("l"),
+        search.to_str().expect("s"),
+    );
+    for (args, named, other) in [
+        (
+            vec!["compare", "--wide", b, s],
+            "busy.jsonl",
+            "search.jsonl",
+        ),
+        (vec!["compare", "--wide", l, b], "busy.jsonl", "llm.jsonl"),
+        (
+            vec!["compare", "--wide", b, l, s],
+            "busy.jsonl",
+            "search.jsonl",
+        ),
+    ] {
+        let o = run(&args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        let text = stdout(&o);
+        let why = format!("{named}: its net energy per request has a 95% CI from -");
+        assert!(text.contains(&why), "{args:?}: {text}");
+        assert!(text.contains("lies wholly below zero"), "{args:?}: {text}");
+        assert!(!text.contains("includes zero"), "{args:?}: {text}");
+        assert!(
+            !text.contains(&format!("{other}: the bootstrap")),
+            "{args:?}: the other record is not blamed: {text}"
+        );
+    }
+}
+
+/// Control characters in `text` other than newline, as `(index, char)`.
+fn controls(text: &str) -> Vec<(usize, char)> {
+    text.char_indices()
+        .filter(|(_, c)| c.is_control() && *c != '\n')
+        .collect()
+}
+
+/// Markdown without its fenced code blocks.
+fn unfenced(markdown: &str) -> String {
+    let mut inside = false;
+    let mut out = String::new();
+    for line in markdown.lines() {
+        if line.starts_with("```") {
+            inside = !inside;
+        } else if !inside {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn control_characters_and_markup_from_a_record_are_not_passed_through() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut spec = Spec::new(WorkloadKind::Command, vec![5.0, 6.0, 7.0]);
+    // Clears the screen, forges a line of the summary, and carries C1 CSI, DEL
+    // and raw HTML.
+    spec.label =
+        "\u{1b}[2J<script>alert(1)</script>\n    Energy, gross:  0.000 J\r\u{9b}31m\u{7f} a|b & c";
+    let path = write(dir.path(), "hostile.jsonl", &spec);
+    let p = path.to_str().expect("path");
+    let html = dir.path().join("r.html");
+    let text = stdout(&run(&["report", p, "--html", html.to_str().expect("html")]));
+    assert!(controls(&text).is_empty(), "{:?}", controls(&text));
+    assert!(text.contains("\\x1b[2J<script>"), "escaped visibly: {text}");
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.trim_start().starts_with("Energy, gross:  0.000 J")),
+        "no forged line: {text}"
+    );
+    let markdown = stdout(&run(&["report", "--markdown", p]));
+    assert!(controls(&markdown).is_empty(), "{:?}", controls(&markdown));
+    // Raw HTML only inside the summary's code fence, where it is shown as text.
+    assert!(!unfenced(&markdown).contains("<script>"), "{markdown}");
+    assert!(
+        markdown.contains("<script>"),
+        "the label is in the fence: {markdown}"
+    );
+    let csv = stdout(&run(&["report", "--csv", p]));
+    assert!(controls(&csv).is_empty(), "{:?}", controls(&csv));
+    let page = std::fs::read_to_string(&html).expect("html");
+    assert!(
+        controls(&page).iter().all(|(_, c)| *c == '\t'),
+        "{:?}",
+        controls(&page)
+    );
+    assert!(!page.contains("<script>"));
+    for args in [
+        vec!["compare", "--wide", p, p],
+        vec!["compare", "--markdown", p, p, p],
+    ] {
+        let out = stdout(&run(&args));
+        assert!(controls(&out).is_empty(), "{args:?}: {:?}", controls(&out));
+        if args[1] == "--markdown" {
+            assert!(!unfenced(&out).contains("<script>"), "{out}");
+            // The label in a table cell: markup as entities, its pipe escaped.
+            assert!(
+                out.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+                "{out}"
+            );
+            assert!(out.contains("a\\|b &amp; c"), "{out}");
+        }
+    }
+    // And in a message: a schema version that sets the terminal's title.
+    let field = format!("\"schema_version\":\"{}\"", hoeveel_record::SCHEMA_VERSION);
+    let record = std::fs::read_to_string(&path).expect("read");
+    let titled = record.replacen(&field, "\"schema_version\":\"\\u001b]0;owned\\u0007\"", 1);
+    assert_ne!(titled, record);
+    std::fs::write(&path, titled).expect("write");
+    let o = run(&["report", p]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(controls(&stderr(&o)).is_empty(), "{:?}", stderr(&o));
+    assert!(stderr(&o).contains("\\x1b]0;owned\\x07"), "{}", stderr(&o));
+}

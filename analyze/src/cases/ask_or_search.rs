@@ -38,8 +38,9 @@ pub fn share_of_charge_pct(energy_wh: f64, battery_wh: f64) -> f64 {
 }
 
 /// The measured ratio `a` / `b` of the energy per request, both on one basis; or why
-/// there is none to print: no completed repetition, or a denominator whose 95% CI
-/// (or the bootstrap's) reaches zero, where any ratio is as good as another.
+/// there is none to print, naming the record at fault: no completed repetition, a
+/// denominator or a numerator whose 95% CI (or the bootstrap's) reaches zero or
+/// lies below it, where any ratio is as good as another.
 pub fn measured_ratio(a: &PerRequest, b: &PerRequest) -> Result<RatioCi, String> {
     if a.basis != b.basis {
         return Err(format!(
@@ -47,20 +48,16 @@ pub fn measured_ratio(a: &PerRequest, b: &PerRequest) -> Result<RatioCi, String>
             a.record, a.basis, b.record, b.basis
         ));
     }
-    let (Some(_), Some(db)) = (a.stats(), b.stats()) else {
+    let (Some(da), Some(db)) = (a.stats(), b.stats()) else {
         return Err("both records need at least one completed repetition".into());
     };
     let fix =
         "Measure more repetitions, use --gross, or batch more requests per repetition (--batch)";
-    if db.ci_includes_zero() {
-        let ci = db.ci();
-        return Err(format!(
-            "{}: its {} energy per request has a 95% CI from {} J to {} J, which includes zero, so a ratio to it means nothing. {fix}",
-            b.record,
-            b.basis,
-            fmt_num(ci.low, 6),
-            fmt_num(ci.high, 6)
-        ));
+    // The denominator first: a ratio to zero is unbounded.
+    for (m, d) in [(b, &db), (a, &da)] {
+        if let Some(why) = not_above_zero(m, d) {
+            return Err(format!("{why}, so a ratio of the two means nothing. {fix}"));
+        }
     }
     let r = ratio_of_means(&a.energy_j, &b.energy_j)
         .ok_or_else(|| "both records need at least one completed repetition".to_string())?;
@@ -69,12 +66,58 @@ pub fn measured_ratio(a: &PerRequest, b: &PerRequest) -> Result<RatioCi, String>
     let bootstrap_reaches_zero = r.ci_low.is_some()
         && (r.ci_low.is_some_and(|l| l <= 0.0) || r.resamples < crate::stats::BOOTSTRAP_RESAMPLES);
     if bootstrap_reaches_zero {
+        let m = reaching_zero(a, b);
+        let so = if std::ptr::eq(m, b) {
+            "the ratio's interval is unbounded"
+        } else {
+            "the ratio's interval reaches zero or below"
+        };
         return Err(format!(
-            "{}: the bootstrap of its {} energy per request reaches zero or below, so the ratio's interval is unbounded. {fix}",
-            b.record, b.basis
+            "{}: the bootstrap of its {} energy per request reaches zero or below, so {so}. {fix}",
+            m.record, m.basis
+        ));
+    }
+    if !r.ratio.is_finite() {
+        return Err(format!(
+            "{} / {}: the ratio is {}, not a finite number: {} is too close to zero. {fix}",
+            a.record, b.record, r.ratio, b.record
         ));
     }
     Ok(r)
+}
+
+/// Why a measurement's energy per request is no side of a ratio: its 95% CI
+/// (with one value, the value) includes zero or lies wholly below it; None when
+/// it lies above zero.
+fn not_above_zero(m: &PerRequest, d: &hoeveel_record::stats::Describe) -> Option<String> {
+    let ci = d.ci();
+    let clause = if ci.high < 0.0 {
+        // Realistic for net energy: the idle baseline drew more than the run.
+        match m.basis {
+            hoeveel_record::EnergyBasis::Net => {
+                "which lies wholly below zero (its idle baseline drew more power than the run: was the machine busier while the baseline was measured?)"
+            }
+            hoeveel_record::EnergyBasis::Gross => "which lies wholly below zero",
+        }
+    } else if ci.low <= 0.0 || d.mean <= 0.0 {
+        "which includes zero"
+    } else {
+        return None;
+    };
+    Some(format!(
+        "{}: its {} energy per request has a 95% CI from {} J to {} J, {clause}",
+        m.record,
+        m.basis,
+        fmt_num(ci.low, 6),
+        fmt_num(ci.high, 6)
+    ))
+}
+
+/// The side whose bootstrap resamples can reach zero: only one with a value at
+/// or below zero has a resample mean there; the denominator where both have.
+fn reaching_zero<'a>(a: &'a PerRequest, b: &'a PerRequest) -> &'a PerRequest {
+    let reaches = |m: &PerRequest| m.energy_j.iter().any(|e| *e <= 0.0);
+    if reaches(b) || !reaches(a) { b } else { a }
 }
 
 fn battery_wh(p: &ProfileSet) -> f64 {
@@ -855,6 +898,60 @@ mod tests {
         // One value at or below zero: no CI, and no ratio either.
         let why = measured_ratio(&llm, &measured("zero.jsonl", &[0.0])).expect_err("no ratio");
         assert!(why.contains("includes zero"), "{why}");
+    }
+
+    #[test]
+    fn a_negative_net_energy_is_blamed_on_its_own_record_and_called_below_zero() {
+        let search = measured("search.jsonl", &[0.010, 0.011, 0.009]);
+        // The LLM's baseline ran on a busier machine: its net energies are below zero.
+        let below = measured("llm.jsonl", &[-1.0, -1.2, -0.9]);
+        let why = measured_ratio(&below, &search).expect_err("no ratio");
+        assert!(
+            why.starts_with("llm.jsonl: its net energy per request has a 95% CI"),
+            "the numerator is named: {why}"
+        );
+        assert!(why.contains("lies wholly below zero"), "{why}");
+        assert!(!why.contains("includes zero"), "{why}");
+        assert!(
+            !why.contains("search.jsonl"),
+            "the denominator is fine: {why}"
+        );
+        // The same below zero as the denominator.
+        let llm = measured("llm.jsonl", &[10.0, 11.0, 9.0]);
+        let why = measured_ratio(&llm, &measured("search.jsonl", &[-0.010, -0.011, -0.012]))
+            .expect_err("no ratio");
+        assert!(why.starts_with("search.jsonl: its net energy"), "{why}");
+        assert!(why.contains("lies wholly below zero"), "{why}");
+        assert!(!why.contains("includes zero"), "{why}");
+        // A numerator whose interval spans zero is named, and said to include it.
+        let noisy = measured("noisy.jsonl", &[0.5, -0.4, 0.1]);
+        let why = measured_ratio(&noisy, &search).expect_err("no ratio");
+        assert!(why.starts_with("noisy.jsonl: its net energy"), "{why}");
+        assert!(why.contains("includes zero"), "{why}");
+        assert!(!why.contains("search.jsonl"), "{why}");
+    }
+
+    #[test]
+    fn a_bootstrap_reaching_zero_is_blamed_on_the_record_whose_values_reach_it() {
+        let positive = measured("search.jsonl", &[1.0, 1.1, 0.9]);
+        let reaching = measured("llm.jsonl", &[10.0, 10.0, -20.0, 10.0]);
+        // Only a record with a value at or below zero has resamples there.
+        assert_eq!(reaching_zero(&reaching, &positive).record, "llm.jsonl");
+        assert_eq!(reaching_zero(&positive, &reaching).record, "llm.jsonl");
+        // Both: the denominator, whose zero leaves the ratio unbounded.
+        let also = measured("also.jsonl", &[0.0, 1.0]);
+        assert_eq!(reaching_zero(&reaching, &also).record, "also.jsonl");
+    }
+
+    #[test]
+    fn a_ratio_that_overflows_is_refused_not_printed_as_inf() {
+        let llm = measured("llm.jsonl", &[10.0, 11.0, 9.0]);
+        let tiny = measured("tiny.jsonl", &[1e-310, 1e-310]);
+        let why = measured_ratio(&llm, &tiny).expect_err("10 J / 1e-310 J is inf");
+        assert!(
+            why.starts_with("llm.jsonl / tiny.jsonl: the ratio is inf, not a finite number"),
+            "{why}"
+        );
     }
 
     #[test]

@@ -223,7 +223,7 @@ pub fn emit(g: &Global, doc: &Document) -> anyhow::Result<ExitCode> {
     let mut seen = std::collections::HashSet::new();
     doc.warnings.retain(|w| seen.insert(w.clone()));
     if let Some(path) = &g.html {
-        std::fs::write(path, crate::html::render(&doc))
+        std::fs::write(path, crate::html::render(&doc)?)
             .with_context(|| format!("cannot write the HTML report {}", path.display()))?;
         eprintln!("hoeveel: wrote {}", path.display());
     }

@@ -85,10 +85,11 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<ExitCode> {
                 .ok_or_else(|| anyhow!("no sites to plot"))?
         }
     };
+    let drawn = svg(&chart)?;
     let bytes = if png {
-        crate::raster::png(&svg(&chart))?
+        crate::raster::png(&drawn)?
     } else {
-        svg(&chart).into_bytes()
+        drawn.into_bytes()
     };
     std::fs::write(&a.output, bytes)
         .with_context(|| format!("cannot write {}", a.output.display()))?;

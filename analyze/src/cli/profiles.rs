@@ -55,7 +55,11 @@ fn check(g: &Global) -> anyhow::Result<ExitCode> {
         }
         Err(ProfileErrors(problems)) => {
             for p in &problems {
-                eprintln!("hoeveel: error: {p}");
+                let message = p.to_string();
+                eprintln!(
+                    "hoeveel: error: {}",
+                    hoeveel_record::printable::text(&message)
+                );
             }
             eprintln!("hoeveel: {} problem(s) in the profiles", problems.len());
             Ok(ExitCode::from(1))

@@ -4,6 +4,14 @@
 //! the provenance of the energy it rests on. The exporters turn that one value into
 //! a readable table (default), JSON, CSV, Markdown or HTML, so the same numbers appear
 //! in every format and a modelled figure is labelled modelled in all of them.
+//!
+//! Strings in a document come from records and profiles, which anyone can write.
+//! Text, CSV and Markdown are rendered from [`Document::printable`], the one place
+//! every string of theirs passes: control characters become visible escapes
+//! ([`hoeveel_record::printable`]), so none reaches a terminal and no newline
+//! forges a line. Markdown also escapes `&`, `<` and `>` as entities, and `|` in
+//! table cells; HTML escapes its own ([`crate::html`]). JSON carries strings as
+//! they are, with JSON's own escapes for control characters below U+0020.
 
 pub mod csv;
 pub mod entry_list;
@@ -87,6 +95,25 @@ pub struct Document {
     pub warnings: Vec<String>,
 }
 
+/// A single-line string with its control characters escaped.
+fn line(s: &str) -> String {
+    hoeveel_record::printable::line(s).into_owned()
+}
+
+impl Document {
+    /// The document with every string printable: each on one line, control
+    /// characters escaped; the run summary keeps its lines. Text, CSV and
+    /// Markdown render this, never the document as built.
+    pub fn printable(&self) -> Document {
+        Document {
+            title: line(&self.title),
+            basis: self.basis.clone(),
+            sections: self.sections.iter().map(Section::printable).collect(),
+            warnings: self.warnings.iter().map(|w| line(w)).collect(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Section {
     pub id: String,
@@ -115,6 +142,24 @@ impl Section {
             id: id.to_string(),
             title: title.to_string(),
             ..Section::default()
+        }
+    }
+
+    fn printable(&self) -> Section {
+        let lines = |v: &[String]| v.iter().map(|s| line(s)).collect();
+        Section {
+            id: line(&self.id),
+            title: line(&self.title),
+            basis: self.basis.clone(),
+            preformatted: self
+                .preformatted
+                .as_ref()
+                .map(|p| hoeveel_record::printable::text(p).into_owned()),
+            lead: lines(&self.lead),
+            notes: lines(&self.notes),
+            tables: self.tables.iter().map(Table::printable).collect(),
+            charts: self.charts.clone(),
+            data: self.data.clone(),
         }
     }
 }
@@ -337,6 +382,34 @@ impl Table {
     pub fn row(&mut self, cells: Vec<Cell>) {
         self.rows.push(cells);
     }
+
+    fn printable(&self) -> Table {
+        Table {
+            id: line(&self.id),
+            caption: self.caption.as_deref().map(line),
+            columns: self
+                .columns
+                .iter()
+                .map(|c| Column {
+                    name: line(&c.name),
+                    unit: c.unit.as_deref().map(line),
+                })
+                .collect(),
+            rows: self
+                .rows
+                .iter()
+                .map(|r| {
+                    r.iter()
+                        .map(|c| match c {
+                            Cell::Text(t) => Cell::Text(line(t)),
+                            other => other.clone(),
+                        })
+                        .collect()
+                })
+                .collect(),
+            complete_only: self.complete_only,
+        }
+    }
 }
 
 /// Output format chosen on the command line.
@@ -353,13 +426,14 @@ pub fn render(doc: &Document, format: Format) -> String {
     render_with(doc, format, text::TextLayout::WIDE)
 }
 
-/// Renders a document in a format; `layout` shapes the text format only.
+/// Renders a document in a format; `layout` shapes the text format only. Text,
+/// CSV and Markdown render its [`Document::printable`] form.
 pub fn render_with(doc: &Document, format: Format, layout: text::TextLayout) -> String {
     match format {
-        Format::Text => text::render(doc, layout),
+        Format::Text => text::render(&doc.printable(), layout),
         Format::Json => json::render(doc),
-        Format::Csv => csv::render(doc),
-        Format::Markdown => markdown::render(doc),
+        Format::Csv => csv::render(&doc.printable()),
+        Format::Markdown => markdown::render(&doc.printable()),
     }
 }
 
@@ -379,6 +453,44 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn text_csv_and_markdown_print_no_control_character_from_any_string() {
+        let hostile = "a\u{1b}[2J\nEnergy, gross:  0 J\r\u{9b}\u{7f}";
+        let mut section = Section::new(hostile, hostile);
+        section.lead.push(hostile.into());
+        section.notes.push(hostile.into());
+        // Laid out in lines by the record crate's summary, which escapes every
+        // string it prints (a newline in a label among them); its own lines stay.
+        section.preformatted = Some("Workload: \u{1b}]0;title\u{7}\n  next line\n".into());
+        let mut t = Table::new(hostile, vec![Column::new(hostile, Some(hostile))]);
+        t.row(vec![Cell::text(hostile)]);
+        section.tables.push(t.caption(hostile));
+        let doc = Document {
+            title: hostile.into(),
+            basis: Basis::measured(None),
+            sections: vec![section],
+            warnings: vec![hostile.into()],
+        };
+        for format in [Format::Text, Format::Csv, Format::Markdown] {
+            let out = render(&doc, format);
+            let controls: Vec<char> = out
+                .chars()
+                .filter(|c| c.is_control() && *c != '\n')
+                .collect();
+            assert!(controls.is_empty(), "{format:?}: {controls:?} in {out}");
+            assert!(
+                !out.lines().any(|l| l.starts_with("Energy, gross:")),
+                "{format:?}: a forged line: {out}"
+            );
+            assert!(out.contains("a\\x1b[2J\\x0aEnergy"), "{format:?}: {out}");
+        }
+        let text = render(&doc, Format::Text);
+        assert!(
+            text.contains("Workload: \\x1b]0;title\\x07\n  next line\n"),
+            "the summary keeps its lines: {text}"
+        );
+    }
 
     #[test]
     fn numbers_are_grouped_and_ranges_read_well() {
