@@ -9,6 +9,7 @@
 //! Events are written to the record as they happen (the writer flushes each line),
 //! so an interrupted or killed run keeps every repetition measured before it.
 
+pub mod kept;
 pub mod lock;
 pub mod signals;
 
@@ -26,6 +27,7 @@ use hoeveel_record::{
     SteadyWindow,
 };
 use indicatif::{ProgressBar, ProgressStyle};
+use kept::Kept;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -70,7 +72,7 @@ pub struct Measured {
 struct Run<'a> {
     writer: Arc<Mutex<RecordWriter>>,
     /// Every event but samples, for the summary at the end.
-    events: Vec<Event>,
+    events: Kept,
     sampler: &'a Sampler,
     layout: Layout,
     baseline_total_w: Option<f64>,
@@ -171,7 +173,7 @@ pub fn measure(
     let progress = progress_bar(settings);
     let mut run = Run {
         writer: writer.clone(),
-        events: Vec::new(),
+        events: Kept::new(),
         sampler: &sampler,
         layout,
         baseline_total_w: None,
@@ -217,24 +219,18 @@ pub fn measure(
         ),
         Ok(RunStatus::Failed) => (
             RunStatus::Failed,
-            run.events.iter().rev().find_map(|e| match e {
-                Event::Repetition(r) => r.error.clone(),
-                _ => None,
-            }),
+            run.events.last_error().map(str::to_string),
         ),
         Ok(RunStatus::Ok) => (RunStatus::Ok, None),
         Err(e) => (RunStatus::Failed, Some(format!("{e:#}"))),
     };
     let main_cpu_s =
         (thread_cpu_time_s() - main_cpu_start - run.main_thread_workload_cpu_s).max(0.0);
-    let measured = || {
-        run.events.iter().filter_map(|e| match e {
-            Event::Repetition(r) if !r.warmup && r.status == RepetitionStatus::Ok => Some(r),
-            _ => None,
-        })
-    };
-    let repetitions = measured().count() as u32;
-    let degraded = measured().any(|r| !r.is_complete());
+    let repetitions = run.events.measured_ok();
+    let degraded = run.events.degraded();
+    if let Some(note) = run.events.spill_failed() {
+        eprintln!("hoeveel-agent: {note}");
+    }
     let run_end = Event::RunEnd(RunEnd {
         status,
         ended_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -247,8 +243,11 @@ pub fn measure(
     });
     // A record that cannot be written keeps its run_end in memory only.
     let _ = run.write(run_end);
+    let events = std::mem::take(&mut run.events)
+        .into_events()
+        .context("reading back the repetitions kept for the summary")?;
     Ok(Measured {
-        record: Record::from_events(run_start, std::mem::take(&mut run.events)),
+        record: Record::from_events(run_start, events),
         write_error: run.write_error.take(),
     })
 }
