@@ -400,3 +400,73 @@ fn a_fifo_nobody_writes_is_refused_at_once_as_a_record_and_as_an_output() {
         assert!(stderr.contains(fifo_arg), "{what} names the FIFO: {stderr}");
     }
 }
+
+#[test]
+fn one_sigterm_stops_a_request_to_a_server_that_never_answers_and_keeps_run_end() {
+    // A server that accepts, reads the request and never answers: the agent
+    // used to wait for the whole --timeout (600 s) before it saw SIGTERM, and
+    // the SIGKILL that systemd or Docker send next lost the record's end.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/v1", listener.local_addr().expect("addr"));
+    let (got_request, request_seen) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            let _ = got_request.send(());
+            held.push((stream, reader)); // open, silent
+        }
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let child = Command::new(agent())
+        .args([
+            "llm",
+            "--endpoint",
+            &url,
+            "--api",
+            "openai",
+            "--model",
+            "m",
+            "--stream",
+            "--runs",
+            "1",
+            "--warmup",
+            "0",
+            "--baseline",
+            "0",
+            "--sensors",
+            "model",
+            "--no-progress",
+            "--output",
+            "r.jsonl",
+        ])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("agent starts");
+    request_seen
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the agent sends its request");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let sent = std::time::Instant::now();
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let out = child.wait_with_output().expect("agent ends");
+    let waited_s = sent.elapsed().as_secs_f64();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{stderr}");
+    // Within a few slices of 100 ms, not the request's 600 s: 30 s leaves a
+    // loaded machine room and is still far from the timeout.
+    assert!(
+        waited_s < 30.0,
+        "took {waited_s:.1} s after SIGTERM: {stderr}"
+    );
+    let record = hoeveel_record::read_record(&dir.path().join("r.jsonl")).expect("record");
+    let end = record.run_end.as_ref().expect("run_end written");
+    assert_eq!(end.status, RunStatus::Interrupted, "{stderr}");
+    assert!(!stderr.contains("second signal"), "{stderr}");
+}

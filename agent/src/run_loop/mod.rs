@@ -376,8 +376,8 @@ fn measure_baseline(
 }
 
 /// The workload's one-off preparation (measured as a phase when it names one) and
-/// its batch calibration (unmeasured). Returns false when a signal stopped the
-/// calibration.
+/// its batch calibration (unmeasured). Returns false when a signal stopped
+/// either.
 fn prepare(
     run: &mut Run<'_>,
     workload: &mut dyn Workload,
@@ -391,9 +391,10 @@ fn prepare(
         Some(name) => {
             progress.set_message(name.replace('_', " "));
             let start = sampler.mark()?;
-            workload
-                .prepare()
-                .with_context(|| format!("workload {name}"))?;
+            match workload.prepare() {
+                Err(_) if interrupted.load(Ordering::SeqCst) => return Ok(false),
+                prepared => prepared.with_context(|| format!("workload {name}"))?,
+            }
             let end = sampler.mark()?;
             let duration_s = end.t_s - start.t_s;
             let w = run.window(&start, &end);
@@ -407,7 +408,12 @@ fn prepare(
                 net_energy_j,
             }))?;
         }
-        None => workload.prepare().context("preparing the workload")?,
+        // A preparation a signal cut short (a first request to a server that
+        // does not answer) ends the run as interrupted, as a repetition would.
+        None => match workload.prepare() {
+            Err(_) if interrupted.load(Ordering::SeqCst) => return Ok(false),
+            prepared => prepared.context("preparing the workload")?,
+        },
     }
     let calibration = match workload.calibrate(&run.layout.resolution, interrupted) {
         Err(_) if interrupted.load(Ordering::SeqCst) => return Ok(false),
@@ -473,6 +479,16 @@ fn repetition(
         metrics: Default::default(),
         steady: None,
         parts: Vec::new(),
+    };
+    // A request or command that failed because a signal stopped it (a server
+    // request cut while it waited) was interrupted, not failed.
+    let result = match result {
+        Err(WorkloadError::Failed { .. } | WorkloadError::FailedInPart { .. })
+            if ctx.interrupted.load(Ordering::SeqCst) =>
+        {
+            Err(WorkloadError::Interrupted)
+        }
+        other => other,
     };
     let stop = match result {
         Ok(outcome) => {

@@ -78,6 +78,12 @@ pub fn install() -> std::io::Result<&'static AtomicBool> {
     Ok(&INTERRUPTED)
 }
 
+/// The flag the handler sets, whether or not it is installed yet: what a
+/// blocking wait elsewhere (a server request) looks at between two slices.
+pub fn flag() -> &'static AtomicBool {
+    &INTERRUPTED
+}
+
 /// The signal that interrupted the run, by name (`SIGTERM`), if one did.
 pub fn received() -> Option<&'static str> {
     match SIGNAL.load(Ordering::SeqCst) {

@@ -62,6 +62,8 @@ pub fn normalise_endpoint(endpoint: &str) -> anyhow::Result<String> {
     Ok(endpoint.to_string())
 }
 
+/// The clients' HTTP agent: every wait for the server looks at the run's
+/// interrupt flag ([`super::interruptible`]), so a signal stops a request.
 pub fn agent(timeout_s: f64) -> ureq::Agent {
     let config = ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -69,7 +71,11 @@ pub fn agent(timeout_s: f64) -> ureq::Agent {
         .timeout_connect(Some(Duration::from_secs(CONNECT_TIMEOUT_S)))
         .timeout_global(Some(Duration::from_secs_f64(timeout_s)))
         .build();
-    ureq::Agent::new_with_config(config)
+    ureq::Agent::with_parts(
+        config,
+        super::interruptible::WatchingConnector::new(crate::run_loop::signals::flag()),
+        ureq::unversioned::resolver::DefaultResolver::default(),
+    )
 }
 
 pub fn failed(message: String) -> WorkloadError {

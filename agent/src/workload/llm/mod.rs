@@ -18,6 +18,7 @@ pub mod http_ollama;
 pub mod http_openai;
 #[cfg(feature = "llm")]
 pub mod in_process;
+pub mod interruptible;
 pub mod model_info;
 pub mod ollama_store;
 pub mod prompts;
