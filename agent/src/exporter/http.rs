@@ -37,56 +37,73 @@ pub fn serve(listen: SocketAddr, published: Arc<RwLock<Published>>) -> anyhow::R
         .enable_all()
         .build()
         .context("starting the HTTP runtime")?;
-    runtime.block_on(accept_loop(listen, Arc::new(Metrics::new(published))))
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let local = listener.local_addr().unwrap_or(listen);
+        eprintln!("hoeveel-agent serve: metrics at http://{local}/metrics");
+        let stop = stop_signal()?;
+        accept_loop(listener, Arc::new(Metrics::new(published)), stop).await;
+        eprintln!("hoeveel-agent serve: stopped");
+        Ok(())
+    })
 }
 
-async fn accept_loop(listen: SocketAddr, metrics: Arc<Metrics>) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
-    let local = listener.local_addr().unwrap_or(listen);
-    eprintln!("hoeveel-agent serve: metrics at http://{local}/metrics");
+/// Resolves at the first SIGTERM or SIGINT.
+fn stop_signal() -> anyhow::Result<impl Future<Output = ()>> {
     let mut terminate = signal(SignalKind::terminate()).context("SIGTERM handler")?;
     let mut interrupt = signal(SignalKind::interrupt()).context("SIGINT handler")?;
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    loop {
+    Ok(async move {
         tokio::select! {
-            accepted = listener.accept() => {
-                let stream = match accepted {
-                    Ok((stream, _)) => stream,
-                    // A failed accept (a peer gone, out of descriptors) is that
-                    // connection's problem, not the exporter's.
-                    Err(e) => {
-                        eprintln!("hoeveel-agent serve: accept failed: {e}");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let Ok(slot) = slots.clone().try_acquire_owned() else {
-                    drop(stream);
-                    continue;
-                };
-                let metrics = metrics.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |request| {
-                        let metrics = metrics.clone();
-                        async move { Ok::<_, Infallible>(respond(&metrics, &request)) }
-                    });
-                    let connection = http1::Builder::new()
-                        .timer(TokioTimer::new())
-                        .header_read_timeout(HEAD_TIMEOUT)
-                        .max_buf_size(MAX_HEAD_BYTES)
-                        .serve_connection(TokioIo::new(stream), service);
-                    let _ = tokio::time::timeout(CONNECTION_LIFETIME, connection).await;
-                    drop(slot);
-                });
-            }
-            _ = terminate.recv() => break,
-            _ = interrupt.recv() => break,
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
         }
+    })
+}
+
+/// Accepts and serves connections on `listener` until `stop` resolves.
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    metrics: Arc<Metrics>,
+    stop: impl Future<Output = ()>,
+) {
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    tokio::pin!(stop);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut stop => break,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            // A failed accept (a peer gone, out of descriptors) is that
+            // connection's problem, not the exporter's.
+            Err(e) => {
+                eprintln!("hoeveel-agent serve: accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            drop(stream);
+            continue;
+        };
+        let metrics = metrics.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request| {
+                let metrics = metrics.clone();
+                async move { Ok::<_, Infallible>(respond(&metrics, &request)) }
+            });
+            let connection = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEAD_TIMEOUT)
+                .max_buf_size(MAX_HEAD_BYTES)
+                .serve_connection(TokioIo::new(stream), service);
+            let _ = tokio::time::timeout(CONNECTION_LIFETIME, connection).await;
+            drop(slot);
+        });
     }
-    eprintln!("hoeveel-agent serve: stopped");
-    Ok(())
 }
 
 /// The response to one request.
