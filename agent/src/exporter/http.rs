@@ -21,6 +21,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::Semaphore;
 
@@ -30,6 +31,11 @@ pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 pub const MAX_CONNECTIONS: usize = 64;
 const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
+/// Connections the kernel holds for the exporter before it accepts them: more
+/// than a flood keeps waiting there beyond the connections served, so that a
+/// scraper's connection is not dropped by the kernel, to be retried a second
+/// later (tokio's default is 128).
+const LISTEN_BACKLOG: u32 = 1024;
 
 /// Serves until SIGTERM or SIGINT; returns then.
 pub fn serve(listen: SocketAddr, published: Arc<RwLock<Published>>) -> anyhow::Result<()> {
@@ -38,9 +44,7 @@ pub fn serve(listen: SocketAddr, published: Arc<RwLock<Published>>) -> anyhow::R
         .build()
         .context("starting the HTTP runtime")?;
     runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
-            .with_context(|| format!("cannot listen on {listen}"))?;
+        let listener = listen_on(listen).with_context(|| format!("cannot listen on {listen}"))?;
         let local = listener.local_addr().unwrap_or(listen);
         eprintln!("hoeveel-agent serve: metrics at http://{local}/metrics");
         let stop = stop_signal()?;
@@ -48,6 +52,19 @@ pub fn serve(listen: SocketAddr, published: Arc<RwLock<Published>>) -> anyhow::R
         eprintln!("hoeveel-agent serve: stopped");
         Ok(())
     })
+}
+
+/// A listener on `addr` whose queue of connections not yet accepted holds
+/// [`LISTEN_BACKLOG`] (the kernel caps it at `net.core.somaxconn`).
+fn listen_on(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// Resolves at the first SIGTERM or SIGINT.
@@ -63,11 +80,7 @@ fn stop_signal() -> anyhow::Result<impl Future<Output = ()>> {
 }
 
 /// Accepts and serves connections on `listener` until `stop` resolves.
-async fn accept_loop(
-    listener: tokio::net::TcpListener,
-    metrics: Arc<Metrics>,
-    stop: impl Future<Output = ()>,
-) {
+async fn accept_loop(listener: TcpListener, metrics: Arc<Metrics>, stop: impl Future<Output = ()>) {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     tokio::pin!(stop);
     loop {
