@@ -4,19 +4,26 @@
 //! gets a plain error status and the exporter goes on. Nothing from a request is
 //! echoed back. Limits keep a hostile or broken peer from holding it:
 //!
+//! - a new connection must send its first byte within 2 s ([`opening`]);
 //! - a request head must be complete within 10 s of hyper starting to read it
-//!   (from the accept, or after the previous response on a kept-alive
-//!   connection), and may be at most 16 KiB (431 beyond);
+//!   (after the connection's first bytes, or after the previous response on a
+//!   kept-alive connection), and may be at most 16 KiB (431 beyond);
 //! - a connection lives at most 60 s;
 //! - at most 64 connections are served at once; when all are taken, a new
 //!   connection closes the oldest one that is not in the middle of a request
 //!   and is at least 50 ms old, so idle connections cannot keep a scraper out
-//!   ([`connections`]); only when all 64 are mid-request is the newcomer closed.
+//!   ([`connections`]); only when all 64 are mid-request is the newcomer closed;
+//! - a connection that opens with the HTTP/2 preface gets an HTTP/1.1 400
+//!   saying only HTTP/1.1 is served, then the close.
 //!
 //! ```text
 //! accept --> Connections::admit --(all 64 mid-request)--> closed
 //!              |    \--(none idle 50 ms yet)--> wait, accepting nothing
 //!              | a slot (the oldest idle connection's, when all are taken)
+//!              v
+//!            read_opening --(silent 2 s)--> closed
+//!              |       \--(HTTP/2 preface)--> 400, closed
+//!              | HTTP/1: the bytes read are handed on
 //!              v
 //!            hyper http1 --> respond
 //! ```
@@ -24,6 +31,7 @@
 use super::Published;
 use super::connections::{Activity, Admission, Connections, EVICTABLE_AFTER_MS, MAX_CONNECTIONS};
 use super::metrics::{Format, Metrics};
+use super::opening::{self, Opening};
 use super::tracked::{TrackedBody, TrackedStream};
 use anyhow::Context;
 use http_body_util::Full;
@@ -44,7 +52,8 @@ use tokio::time::Instant;
 /// Largest request head accepted (request line and headers).
 pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// Seconds hyper waits for a complete request head from when it starts
-/// reading one.
+/// reading one; also the bound, from the accept, on telling HTTP/2's preface
+/// from HTTP/1.
 const HEAD_TIMEOUT_S: u64 = 10;
 /// Seconds a connection lives, however busy.
 const CONNECTION_LIFETIME_S: u64 = 60;
@@ -143,8 +152,23 @@ async fn admit(stream: TcpStream, connections: &Arc<Connections>, metrics: &Arc<
 
 /// One connection, from its first byte to its close.
 async fn converse(stream: TcpStream, activity: Arc<Activity>, metrics: Arc<Metrics>) {
-    let stream = TrackedStream::new(Vec::new(), stream, activity.clone());
-    serve_http1(stream, activity, metrics).await;
+    let head_deadline = Instant::now() + Duration::from_secs(HEAD_TIMEOUT_S);
+    match opening::read_opening(&stream, head_deadline).await {
+        Ok(Opening::Http1(already_read)) => {
+            serve_http1(
+                TrackedStream::new(already_read, stream, activity.clone()),
+                activity,
+                metrics,
+            )
+            .await;
+        }
+        Ok(Opening::Http2Preface) => {
+            activity.request_received();
+            let _ = opening::refuse_http2(stream).await;
+        }
+        // Silent, slow or gone before it said anything: closed.
+        Err(_) => {}
+    }
 }
 
 /// Hands the connection to hyper, with the limits on heads.

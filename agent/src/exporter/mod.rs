@@ -16,6 +16,7 @@
 pub mod connections;
 pub mod http;
 pub mod metrics;
+pub mod opening;
 pub mod tracked;
 
 use crate::sensors::discover::Inventory;

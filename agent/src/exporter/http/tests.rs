@@ -1,9 +1,10 @@
 //! The exporter's HTTP side in-process: a server on a loopback port on its own
 //! thread, driven with raw sockets, as a scraper or a hostile peer would.
 
-use super::{accept_loop, listen_on};
+use super::{HEAD_TIMEOUT_S, accept_loop, listen_on};
 use crate::exporter::Published;
 use crate::exporter::metrics::Metrics;
+use crate::exporter::opening::FIRST_BYTE_TIMEOUT_S;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -223,6 +224,93 @@ fn scrapes_are_answered_within_2_s_while_200_idle_connections_are_held_and_toppe
     );
     assert!(failures.is_empty(), "unanswered: {failures:#?}");
     assert!(worst_s < 2.0, "the slowest scrape took {worst_s:.3} s");
+}
+
+#[test]
+fn an_http2_preface_gets_a_400_saying_only_http_1_1_is_served_then_the_close() {
+    let server = Server::start();
+    // The preface and an empty SETTINGS frame, as an HTTP/2 client opens.
+    let mut opening = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    opening.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 0, 0]);
+    let response = exchange(server.addr, &opening).expect("an answer, then the close");
+    assert_eq!(
+        status_line(&response),
+        "HTTP/1.1 400 Bad Request",
+        "{response}"
+    );
+    assert!(
+        response
+            .to_ascii_lowercase()
+            .contains("\r\nconnection: close\r\n"),
+        "{response}"
+    );
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    assert_eq!(body, "only HTTP/1.1 is served\n");
+}
+
+#[test]
+fn an_http2_preface_in_pieces_gets_the_400_too() {
+    let server = Server::start();
+    let mut stream = TcpStream::connect(server.addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("a timeout");
+    stream.write_all(b"PRI * HT").expect("the first piece");
+    std::thread::sleep(Duration::from_millis(200));
+    stream
+        .write_all(b"TP/2.0\r\n\r\nSM\r\n\r\n")
+        .expect("the rest");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("an answer");
+    assert_eq!(
+        status_line(&response),
+        "HTTP/1.1 400 Bad Request",
+        "{response}"
+    );
+}
+
+#[test]
+fn a_request_that_starts_like_the_preface_is_served_as_http_1() {
+    let server = Server::start();
+    let mut stream = TcpStream::connect(server.addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("a timeout");
+    stream.write_all(b"PRI").expect("the first piece");
+    std::thread::sleep(Duration::from_millis(200));
+    stream
+        .write_all(b" /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .expect("the rest");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("an answer");
+    assert_eq!(
+        status_line(&response),
+        "HTTP/1.1 405 Method Not Allowed",
+        "{response}"
+    );
+}
+
+#[test]
+fn a_connection_that_sends_nothing_is_closed_after_the_first_byte_deadline() {
+    let server = Server::start();
+    let mut silent = TcpStream::connect(server.addr).expect("connect");
+    silent
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("a timeout");
+    let connected = Instant::now();
+    let mut byte = [0u8; 1];
+    let read = silent.read(&mut byte);
+    let waited_s = connected.elapsed().as_secs_f64();
+    assert!(matches!(read, Ok(0)), "closed without a byte: {read:?}");
+    // Never before the deadline; well before the head deadline would close it.
+    assert!(
+        waited_s >= FIRST_BYTE_TIMEOUT_S as f64 - 0.05,
+        "closed after {waited_s:.3} s"
+    );
+    assert!(
+        waited_s < HEAD_TIMEOUT_S as f64 - 1.0,
+        "closed only after {waited_s:.3} s"
+    );
 }
 
 #[test]
