@@ -479,6 +479,10 @@ fn other_paths_methods_oversized_and_malformed_requests_get_an_error_and_serving
     )
     .expect("a body");
     assert_eq!(status(&with_body), "HTTP/1.1 413 Payload Too Large");
+    // An HTTP/2 client is told that only HTTP/1.1 is served.
+    let h2 = exchange(port, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").expect("a preface");
+    assert_eq!(status(&h2), "HTTP/1.1 400 Bad Request");
+    assert_eq!(body(&h2), "only HTTP/1.1 is served\n");
     // A peer that connects and says nothing does not block others.
     let _silent = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     let ok = get(port, "/metrics").expect("still serving");

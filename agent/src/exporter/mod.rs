@@ -13,8 +13,11 @@
 //! side channel (PLATYPUS, CVE-2020-8694). The HTTP side ([`http`]) only reads the
 //! last publication; it runs no workload and serves nothing taken from a request.
 
+pub mod connections;
 pub mod http;
 pub mod metrics;
+pub mod opening;
+pub mod tracked;
 
 use crate::sensors::discover::Inventory;
 use hoeveel_measure::baseline;
