@@ -472,3 +472,50 @@ fn ml_energy_says_there_was_no_steady_state_when_the_server_serves_one_at_a_time
     assert!(why.contains("never generated all of them at once"), "{why}");
     assert_eq!(outcome.metrics.concurrent_generations, Some(1));
 }
+
+#[test]
+fn empty_and_cut_answers_are_not_requests_served_and_the_failure_counts_them() {
+    // llama-cpp-python's server, by default, interrupts earlier requests when a
+    // new one arrives: they end at once with no content. 7 of 8 such answers
+    // used to count as served, and the energy was divided by 8.
+    let served = std::sync::atomic::AtomicUsize::new(0);
+    let server = FakeServer::start(Box::new(move |seen: &Seen| {
+        let prompt = seen.body["messages"][0]["content"].as_str().unwrap_or("");
+        let n = served.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let done = |reason: &str| {
+            json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                   "choices": [{"index": 0, "delta": {}, "finish_reason": reason}]})
+        };
+        match (prompt, n % 8) {
+            ("cut", _) => sse(&[chunk("Half an"), done("abort")], true, true),
+            (_, 0) => sse(&[chunk("The answer"), done("stop")], true, true),
+            _ => sse(&[done("stop")], true, true),
+        }
+    }));
+    let mut s = settings(&format!("{}/v1", server.url()), "m", true);
+    s.concurrency = 8;
+    let mut client = OpenAiClient::new(s).expect("client");
+    match run(&mut client) {
+        Err(WorkloadError::Failed { message, .. }) => {
+            assert!(
+                message.starts_with(
+                    "7 of 8 requests failed (7 answered empty, 0 cut by the server, 0 otherwise)"
+                ),
+                "{message}"
+            );
+            assert!(message.contains("answered with no content"), "{message}");
+        }
+        other => panic!("expected the repetition to fail, got {other:?}"),
+    }
+    // One request, cut by the server: a finish reason other than stop or length.
+    let mut s = settings(&format!("{}/v1", server.url()), "m", true);
+    s.prompts = PromptSet::single("cut");
+    let mut client = OpenAiClient::new(s).expect("client");
+    match run(&mut client) {
+        Err(WorkloadError::Failed { message, .. }) => assert!(
+            message.contains("cut the answer (finish reason `abort`, not stop or length)"),
+            "{message}"
+        ),
+        other => panic!("expected Failed, got {other:?}"),
+    }
+}

@@ -76,7 +76,9 @@ where
     Ok(out)
 }
 
-/// Runs `n` requests at once, `ask(i)` in thread `i`; the first error fails all.
+/// Runs `n` requests at once, `ask(i)` in thread `i`. Any failure fails the
+/// repetition (its energy was spent on all of them), with how many failed and
+/// how many of those were empty or cut answers.
 fn run<F>(n: u32, ask: F) -> Result<Vec<Timed>, WorkloadError>
 where
     F: Fn(u32) -> Result<Generation, WorkloadError> + Sync,
@@ -107,7 +109,41 @@ where
             })
             .collect()
     });
-    results.into_iter().collect()
+    together(results)
+}
+
+/// The requests' results as one: an interruption or a fatal error first, then
+/// the failures, counted.
+fn together(results: Vec<Result<Timed, WorkloadError>>) -> Result<Vec<Timed>, WorkloadError> {
+    let n = results.len();
+    let mut failed = Vec::new();
+    let mut timed = Vec::with_capacity(n);
+    for result in results {
+        match result {
+            Ok(t) => timed.push(t),
+            Err(WorkloadError::Failed { message, .. }) => failed.push(message),
+            Err(other) => return Err(other),
+        }
+    }
+    let Some(first) = failed.first() else {
+        return Ok(timed);
+    };
+    if n == 1 {
+        return Err(super::http::failed(first.clone()));
+    }
+    let empty = failed
+        .iter()
+        .filter(|m| m.contains(super::http::EMPTY_ANSWER))
+        .count();
+    let cut = failed
+        .iter()
+        .filter(|m| m.contains(super::http::CUT_ANSWER))
+        .count();
+    Err(super::http::failed(format!(
+        "{} of {n} requests failed ({empty} answered empty, {cut} cut by the server, {} otherwise); the first: {first}",
+        failed.len(),
+        failed.len() - empty - cut
+    )))
 }
 
 /// Marks the steady state of `n` requests in flight as their tokens stream in.

@@ -147,6 +147,38 @@ pub fn parse_object(url: &str, text: &str) -> Result<Value, WorkloadError> {
     Ok(object)
 }
 
+/// How the message for an answer with no content starts (counted when several
+/// requests of a repetition fail).
+pub const EMPTY_ANSWER: &str = "answered with no content";
+
+/// How the message for an answer the server cut starts.
+pub const CUT_ANSWER: &str = "cut the answer";
+
+/// Why a finished answer is not a request served: it holds no content (a server
+/// that drops earlier requests when a new one arrives, as llama-cpp-python's
+/// does by default, answers them empty), or the server ended it for a reason
+/// other than one of `finished` (`stop`, `length`). Counting such an answer
+/// would divide the energy by requests that were not served.
+pub fn check_served(
+    url: &str,
+    text: &str,
+    finish_reason: Option<&str>,
+    finished: &[&str],
+) -> Result<(), WorkloadError> {
+    if let Some(reason) = finish_reason.filter(|r| !finished.contains(r)) {
+        return Err(failed(format!(
+            "{url} {CUT_ANSWER} (finish reason `{reason}`, not {}): the request was not served whole",
+            finished.join(" or ")
+        )));
+    }
+    if text.is_empty() {
+        return Err(failed(format!(
+            "{url} {EMPTY_ANSWER}: an empty answer is not a request served (a server that interrupts earlier requests when a new one arrives gives them)"
+        )));
+    }
+    Ok(())
+}
+
 pub fn server_error(text: &str) -> Option<String> {
     let value: Value = serde_json::from_str(text.trim()).ok()?;
     server_error_value(&value)

@@ -240,6 +240,12 @@ impl Answer {
                 )));
             }
         };
+        http::check_served(
+            url,
+            &self.text,
+            done.get("done_reason").and_then(Value::as_str),
+            &["stop", "length"],
+        )?;
         let count = |key: &str| done.get(key).and_then(Value::as_u64);
         let eval_count = count("eval_count");
         let tokens_per_s = match (eval_count, count("eval_duration")) {

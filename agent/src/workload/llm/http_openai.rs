@@ -226,7 +226,16 @@ pub fn parse_answer(url: &str, body: &str) -> Result<(String, Usage), WorkloadEr
             "{url} answered without `usage`, so the tokens cannot be counted"
         ))
     })?;
+    http::check_served(url, &text, finish_reason(&object).as_deref(), &SERVED)?;
     Ok((text, usage))
+}
+
+/// The first choice's `finish_reason`, when the object gives one.
+fn finish_reason(object: &Value) -> Option<String> {
+    object
+        .pointer("/choices/0/finish_reason")
+        .and_then(Value::as_str)
+        .map(str::to_string)
 }
 
 /// A streamed answer, taken in one server-sent-event line at a time.
@@ -239,7 +248,12 @@ pub struct Stream {
     pub usage: Option<Usage>,
     /// `data: [DONE]` has arrived: nothing after it is read.
     pub finished: bool,
+    /// The last `finish_reason` the stream gave (`stop`, `length`, …).
+    pub finish_reason: Option<String>,
 }
+
+/// The finish reasons of an answer served whole.
+pub const SERVED: [&str; 2] = ["stop", "length"];
 
 /// The token counts of a streamed answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -277,6 +291,9 @@ impl Stream {
         if let Some(found) = Usage::of(&object) {
             self.usage = Some(found);
         }
+        if let Some(reason) = finish_reason(&object) {
+            self.finish_reason = Some(reason);
+        }
         Ok(content)
     }
 
@@ -289,6 +306,7 @@ impl Stream {
                 "the stream from {url} ended without `data: [DONE]`, after {bytes} bytes"
             )));
         }
+        http::check_served(url, &self.text, self.finish_reason.as_deref(), &SERVED)?;
         Ok(match self.usage {
             Some(u) => StreamTokens {
                 prompt_tokens: u.prompt_tokens,
