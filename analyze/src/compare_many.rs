@@ -35,8 +35,8 @@ fn ratio_cell(m: &PerRequest, first: &PerRequest, notes: &mut Vec<String>) -> Ce
     }
 }
 
-fn ci_cell(values: &[f64], scale: f64) -> (Cell, Cell) {
-    match Describe::of(values) {
+fn ci_cell(m: &PerRequest, values: &[f64], scale: f64) -> (Cell, Cell) {
+    match m.describe(values) {
         Some(d) => (
             Cell::sig(d.mean * scale, 3),
             Cell::interval_sig(d.ci().scale(scale), 3),
@@ -94,8 +94,8 @@ pub fn compare_many(records: &[Record], basis: Option<EnergyBasis>) -> anyhow::R
     let mut points = Vec::new();
     let mut no_ratio = Vec::new();
     for (m, record) in ms.iter().zip(records) {
-        let (mean, ci) = ci_cell(&m.energy_j, 1.0);
-        let (tok, tok_ci) = ci_cell(&m.energy_per_output_token_j, 1e3);
+        let (mean, ci) = ci_cell(m, &m.energy_j, 1.0);
+        let (tok, tok_ci) = ci_cell(m, &m.energy_per_output_token_j, 1e3);
         let model = &record.run_start.workload.details["model"];
         let parameters = model["parameters"].as_f64();
         let prefill = PrefillDecode::of(record).and_then(|p| p.prefill_per_input_token_j);
@@ -116,7 +116,7 @@ pub fn compare_many(records: &[Record], basis: Option<EnergyBasis>) -> anyhow::R
             ratio,
             Cell::text(m.provenance_label()),
         ]);
-        if let (Some(n), Some(d)) = (parameters, Describe::of(&m.energy_per_output_token_j)) {
+        if let (Some(n), Some(d)) = (parameters, m.per_token_stats()) {
             let ci = d.ci();
             points.push(Point {
                 // The model, without the prompt: "smollm2-135m (in-process): …".

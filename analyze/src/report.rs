@@ -10,7 +10,7 @@ use crate::cases::{ask_or_search, sites};
 use crate::output::{Basis, Cell, Column, Document, Section, Table, fmt_num};
 use crate::plot::{Chart, PowerChart};
 use crate::profiles::{GridChoice, ProfileSet};
-use crate::stats::{self, CiInterval, Describe, Interval};
+use crate::stats::{self, CiInterval, CiMethod, Describe, Interval};
 use anyhow::anyhow;
 use hoeveel_record::per_request::common_basis;
 use hoeveel_record::summary::Summary;
@@ -71,15 +71,30 @@ pub fn stats_section(m: &PerRequest) -> Section {
         .collect(),
     );
     let per_token = format!("energy per output token, {}", m.basis);
-    let rows: [(&str, &str, &[f64]); 4] = [
-        ("energy, gross", "J", &m.gross_j),
-        ("energy, net", "J", &m.net_j),
-        ("output tokens", "tokens", &m.output_tokens),
-        (&per_token, "J/token", &m.energy_per_output_token_j),
+    // Which of them cannot be negative: their interval stays above zero.
+    let rows: [(&str, &str, &[f64], bool); 4] = [
+        ("energy, gross", "J", &m.gross_j, true),
+        ("energy, net", "J", &m.net_j, false),
+        ("output tokens", "tokens", &m.output_tokens, true),
+        (
+            &per_token,
+            "J/token",
+            &m.energy_per_output_token_j,
+            m.basis == EnergyBasis::Gross,
+        ),
     ];
     let mut data = serde_json::Map::new();
-    for (name, unit, values) in rows {
-        if let Some(d) = Describe::of(values) {
+    let mut log_normal = Vec::new();
+    for (name, unit, values, positive) in rows {
+        let described = if positive {
+            Describe::of_positive(values)
+        } else {
+            Describe::of(values)
+        };
+        if let Some(d) = described {
+            if d.ci_method == CiMethod::LogNormalCox {
+                log_normal.push(name.to_string());
+            }
             t.row(stat_row(name, unit, &d, 4));
             for i in &d.outliers {
                 s.notes.push(format!(
@@ -111,6 +126,13 @@ pub fn stats_section(m: &PerRequest) -> Section {
         ));
     }
     s.notes.push(stats::method_note());
+    if !log_normal.is_empty() {
+        s.notes.push(format!(
+            "The 95% CI of {} is {}.",
+            log_normal.join(", "),
+            CiMethod::LogNormalCox.describe()
+        ));
+    }
     s.data = serde_json::Value::Object(data);
     s
 }

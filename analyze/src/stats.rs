@@ -11,7 +11,8 @@
 use serde::Serialize;
 
 pub use hoeveel_record::stats::{
-    CONFIDENCE, Describe, Interval, MAD_THRESHOLD, mad_outliers, mean, median, t_cdf, t_quantile,
+    CONFIDENCE, CiMethod, Describe, Interval, MAD_THRESHOLD, mad_outliers, mean, median, t_cdf,
+    t_quantile,
 };
 
 /// Bootstrap resamples for a ratio.

@@ -231,12 +231,21 @@ impl PerRequest {
 
     /// Statistics of the energy per request on [`PerRequest::basis`].
     pub fn stats(&self) -> Option<Describe> {
-        Describe::of(&self.energy_j)
+        self.describe(&self.energy_j)
     }
 
     /// Statistics of the energy per output token on [`PerRequest::basis`].
     pub fn per_token_stats(&self) -> Option<Describe> {
-        Describe::of(&self.energy_per_output_token_j)
+        self.describe(&self.energy_per_output_token_j)
+    }
+
+    /// Statistics of energies on this basis: a gross energy cannot be
+    /// negative ([`Describe::of_positive`]), a net one can.
+    pub fn describe(&self, values: &[f64]) -> Option<Describe> {
+        match self.basis {
+            EnergyBasis::Gross => Describe::of_positive(values),
+            EnergyBasis::Net => Describe::of(values),
+        }
     }
 
     pub fn is_empty(&self) -> bool {

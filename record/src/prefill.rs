@@ -15,7 +15,7 @@
 use crate::events::{Probe, Repetition};
 use crate::per_request::{EnergyBasis, PerRequest};
 use crate::reader::Record;
-use crate::stats::{CONFIDENCE, Describe, t_quantile};
+use crate::stats::{CONFIDENCE, CiMethod, Describe, t_quantile};
 use serde::Serialize;
 
 /// A mean with its 95% interval.
@@ -26,6 +26,8 @@ pub struct Estimate {
     pub ci_high: Option<f64>,
     /// Repetitions it rests on.
     pub n: usize,
+    /// How the interval was found.
+    pub ci_method: CiMethod,
 }
 
 impl Estimate {
@@ -35,7 +37,16 @@ impl Estimate {
             ci_low: d.ci_low,
             ci_high: d.ci_high,
             n: d.n,
+            ci_method: d.ci_method,
         }
+    }
+}
+
+/// Statistics of probe energies on `basis`: gross ones cannot be negative.
+fn describe_on(basis: EnergyBasis, values: &[f64]) -> Option<Describe> {
+    match basis {
+        EnergyBasis::Gross => Describe::of_positive(values),
+        EnergyBasis::Net => Describe::of(values),
     }
 }
 
@@ -74,7 +85,7 @@ impl PrefillDecode {
                 Some(energy(r, basis)? / tokens)
             })
             .collect();
-        let prefill_d = Describe::of(&prefill)?;
+        let prefill_d = describe_on(basis, &prefill)?;
         let whole_d = Describe::of(&whole.energy_j)?;
         let output = Describe::of(&whole.output_tokens)?;
         let decoded_tokens = output.mean - 1.0;
@@ -107,12 +118,13 @@ impl PrefillDecode {
         Some(PrefillDecode {
             basis,
             prefill_j: Estimate::of(&prefill_d),
-            prefill_per_input_token_j: Describe::of(&per_input).map(|d| Estimate::of(&d)),
+            prefill_per_input_token_j: describe_on(basis, &per_input).map(|d| Estimate::of(&d)),
             decode_per_output_token_j: Estimate {
                 mean: diff / decoded_tokens,
                 ci_low,
                 ci_high,
                 n: whole_d.n.min(prefill_d.n),
+                ci_method: CiMethod::StudentT,
             },
         })
     }

@@ -30,6 +30,34 @@ pub struct Describe {
     pub ci_high: Option<f64>,
     /// Indices of values flagged by the MAD rule (reported, never removed).
     pub outliers: Vec<usize>,
+    /// How the interval was found.
+    pub ci_method: CiMethod,
+}
+
+/// How a 95% interval of a mean was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CiMethod {
+    /// mean ± t(0.975, n−1) × sd/√n.
+    StudentT,
+    /// For a quantity that cannot be negative (a duration, a rate, a gross
+    /// energy, a token count) whose Student-t interval would reach below zero,
+    /// as at n = 3: the modified Cox interval of a log-normal mean (Olsson 2005,
+    /// J. Stat. Educ. 13(1)), exp(ȳ + s²/2 ± t(0.975, n−1) × √(s²/n + s⁴/(2(n−1))))
+    /// over y = ln x, which stays above zero.
+    LogNormalCox,
+}
+
+impl CiMethod {
+    /// What the output says of an interval found this way.
+    pub fn describe(self) -> &'static str {
+        match self {
+            CiMethod::StudentT => "Student t",
+            CiMethod::LogNormalCox => {
+                "log-normal (modified Cox), as the Student-t interval of this quantity, which cannot be negative, would reach below zero"
+            }
+        }
+    }
 }
 
 impl Describe {
@@ -58,8 +86,43 @@ impl Describe {
             ci_low: ci.map(|c| c.0),
             ci_high: ci.map(|c| c.1),
             outliers: mad_outliers(values),
+            ci_method: CiMethod::StudentT,
         })
     }
+
+    /// [`Describe::of`] for a quantity that cannot be negative: where every
+    /// value is above zero and the Student-t interval would reach zero or below,
+    /// the interval is the log-normal one ([`CiMethod::LogNormalCox`]).
+    pub fn of_positive(values: &[f64]) -> Option<Describe> {
+        let mut d = Describe::of(values)?;
+        let reaches_zero = d.ci_low.is_some_and(|low| low <= 0.0);
+        if !reaches_zero || values.iter().any(|v| !(*v > 0.0 && v.is_finite())) {
+            return Some(d);
+        }
+        if let Some((low, high)) = cox_interval(values) {
+            d.ci_low = Some(low);
+            d.ci_high = Some(high);
+            d.ci_method = CiMethod::LogNormalCox;
+        }
+        Some(d)
+    }
+}
+
+/// The modified Cox 95% interval of a log-normal mean, from values above zero.
+fn cox_interval(values: &[f64]) -> Option<(f64, f64)> {
+    let n = values.len();
+    if n < 2 {
+        return None;
+    }
+    let logs: Vec<f64> = values.iter().map(|v| v.ln()).collect();
+    let y = mean(&logs);
+    let s2 = logs.iter().map(|l| (l - y).powi(2)).sum::<f64>() / (n - 1) as f64;
+    let nf = n as f64;
+    let half = t_quantile(0.5 + CONFIDENCE / 2.0, nf - 1.0)
+        * (s2 / nf + s2 * s2 / (2.0 * (nf - 1.0))).sqrt();
+    let centre = y + s2 / 2.0;
+    let (low, high) = ((centre - half).exp(), (centre + half).exp());
+    (low.is_finite() && high.is_finite()).then_some((low, high))
 }
 
 pub fn mean(values: &[f64]) -> f64 {
@@ -337,5 +400,42 @@ mod tests {
             mad_outliers(&[1.0, 1.0, 1.0, 5.0]).is_empty(),
             "MAD 0 flags nothing"
         );
+    }
+
+    #[test]
+    fn an_interval_of_a_quantity_that_cannot_be_negative_stays_above_zero() {
+        // tokens/s at n = 3, as a busy server gave them: Student t reaches
+        // below zero (the report used to print `23.7 (-9.2–56.5)`).
+        let rates = [8.0, 24.0, 39.1];
+        let t = Describe::of(&rates).expect("values");
+        assert!(t.ci_low.expect("an interval") < 0.0);
+        let d = Describe::of_positive(&rates).expect("values");
+        assert_eq!(d.ci_method, CiMethod::LogNormalCox);
+        let (low, high) = (d.ci_low.expect("low"), d.ci_high.expect("high"));
+        assert!(
+            low > 0.0 && low < d.mean && d.mean < high,
+            "{low} {} {high}",
+            d.mean
+        );
+        // Where Student t stays above zero nothing changes.
+        let tight = [9.2, 10.8, 9.9];
+        assert_eq!(Describe::of_positive(&tight), Describe::of(&tight));
+        // A zero or negative value (a net energy) keeps Student t.
+        let net = [-1.0, 5.0, 12.0];
+        assert_eq!(
+            Describe::of_positive(&net).expect("values").ci_method,
+            CiMethod::StudentT
+        );
+    }
+
+    #[test]
+    fn the_cox_interval_matches_its_formula_on_known_values() {
+        // ln values 0, ln 2, ln 4: ȳ = ln 2, s² = (ln 2)², n = 3, t = 4.3027.
+        let (low, high) = cox_interval(&[1.0, 2.0, 4.0]).expect("an interval");
+        let l2 = std::f64::consts::LN_2;
+        let s2 = l2 * l2;
+        let half = 4.302_652_7 * (s2 / 3.0 + s2 * s2 / 4.0).sqrt();
+        assert!((low - (l2 + s2 / 2.0 - half).exp()).abs() < 1e-5, "{low}");
+        assert!((high - (l2 + s2 / 2.0 + half).exp()).abs() < 1e-4, "{high}");
     }
 }

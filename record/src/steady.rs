@@ -55,6 +55,7 @@ fn scaled(e: &Estimate, k: f64) -> Estimate {
         ci_low: e.ci_low.map(|v| v * k),
         ci_high: e.ci_high.map(|v| v * k),
         n: e.n,
+        ci_method: e.ci_method,
     }
 }
 

@@ -169,17 +169,17 @@ impl Summary {
                     format!("{flag}{} {}", machine_check_name(c.check), c.value)
                 })
                 .collect(),
-            gross_per_request_j: Describe::of(&p.gross_j),
+            gross_per_request_j: Describe::of_positive(&p.gross_j),
             net_per_request_j: Describe::of(&p.net_j),
-            duration_per_request_s: Describe::of(&p.duration_s),
+            duration_per_request_s: Describe::of_positive(&p.duration_s),
             // Not printed when it is no number: a window of almost no time.
             mean_power_w: Some(total_energy / total_time)
                 .filter(|p| total_time > 0.0 && p.is_finite()),
             domains,
-            prompt_tokens_per_request: Describe::of(&p.prompt_tokens),
-            output_tokens_per_request: Describe::of(&p.output_tokens),
-            time_to_first_token_s: Describe::of(&p.time_to_first_token_s),
-            tokens_per_s: Describe::of(&p.tokens_per_s),
+            prompt_tokens_per_request: Describe::of_positive(&p.prompt_tokens),
+            output_tokens_per_request: Describe::of_positive(&p.output_tokens),
+            time_to_first_token_s: Describe::of_positive(&p.time_to_first_token_s),
+            tokens_per_s: Describe::of_positive(&p.tokens_per_s),
             energy_per_output_token_j: p.per_token_stats(),
             prefill_decode: crate::prefill::PrefillDecode::of(record),
             steady: crate::steady::SteadyState::of(record),
@@ -301,8 +301,12 @@ impl Summary {
         }
         let est = |e: &crate::prefill::Estimate| match (e.ci_low, e.ci_high) {
             (Some(lo), Some(hi)) => format!(
-                "{} (95% CI {} to {})",
+                "{} (95% CI{} {} to {})",
                 fmt_energy(e.mean),
+                match e.ci_method {
+                    crate::stats::CiMethod::StudentT => "",
+                    crate::stats::CiMethod::LogNormalCox => ", log-normal",
+                },
                 fmt_energy(lo),
                 fmt_energy(hi)
             ),

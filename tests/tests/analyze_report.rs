@@ -490,3 +490,25 @@ fn control_characters_and_markup_from_a_record_are_not_passed_through() {
     assert!(controls(&stderr(&o)).is_empty(), "{:?}", stderr(&o));
     assert!(stderr(&o).contains("\\x1b]0;owned\\x07"), "{}", stderr(&o));
 }
+
+#[test]
+fn at_n_3_an_interval_of_a_gross_energy_stays_above_zero_and_says_how() {
+    // Gross energies 1, 5 and 9 J: the Student-t interval, 5 ± 9.9 J, reached
+    // -4.9 J for a quantity that cannot be negative.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut spec = Spec::new(WorkloadKind::Command, vec![1.0, 5.0, 9.0]);
+    spec.baseline_w = None;
+    let path = write(dir.path(), "n3.jsonl", &spec);
+    let v = json(&run(&["report", "--json", path.to_str().expect("path")]));
+    let gross = &section(&v, "stats:")["data"]["energy_gross"];
+    assert_eq!(gross["ci_method"], "log-normal-cox", "{gross}");
+    let low = gross["ci_low"].as_f64().expect("low");
+    let high = gross["ci_high"].as_f64().expect("high");
+    assert!(low > 0.0 && low < 5.0 && high > 5.0, "{low} {high}");
+    let o = run(&["report", path.to_str().expect("path")]);
+    let text = stdout(&o);
+    assert!(
+        text.contains("The 95% CI of energy, gross is log-normal (modified Cox)"),
+        "the method is said: {text}"
+    );
+}
