@@ -199,7 +199,7 @@ def test_bad_input_is_a_clear_exception(tmp_path):
                           ("two\nlines", "holds a line break")]:
             with pytest.raises(ValueError, match=f"window name .* {why}"):
                 monitor.begin_window(name)
-        assert monitor.open_windows() == []
+        assert monitor.open_windows == []
     # Every error is a HoeveelError.
     assert issubclass(hoeveel.WindowError, hoeveel.HoeveelError)
     assert issubclass(hoeveel.SensorError, hoeveel.HoeveelError)

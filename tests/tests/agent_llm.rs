@@ -585,7 +585,8 @@ fn threads_beyond_the_process_limit_are_refused_before_llama_cpp_starts_them() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
-    // Nobody may enter the folder, not write in it: no cache can be made there.
+    // The unprivileged user may enter the folder but not write in it: no cache
+    // can be made there.
     std::fs::set_permissions(
         dir.path(),
         std::os::unix::fs::PermissionsExt::from_mode(0o755),

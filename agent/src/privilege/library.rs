@@ -97,6 +97,24 @@ pub fn verdict(stat: Stat, role: Role) -> Result<(), Untrusted> {
     }
 }
 
+/// The first entry root may not trust on the way from `resolved` (a path with
+/// its links resolved, itself in `role`) up to `/`, with why; `None` when
+/// root may trust them all.
+pub fn first_untrusted(
+    resolved: &Path,
+    role: Role,
+) -> std::io::Result<Option<(PathBuf, Untrusted)>> {
+    for (entry, role) in std::iter::once((resolved, role))
+        .chain(resolved.ancestors().skip(1).map(|a| (a, Role::Folder)))
+    {
+        let meta = std::fs::symlink_metadata(entry)?;
+        if let Err(why) = verdict(Stat::of(&meta), role) {
+            return Ok(Some((entry.to_path_buf(), why)));
+        }
+    }
+    Ok(None)
+}
+
 /// Checks `path` for loading as root; returns the path to load: the same file
 /// with its symbolic links resolved.
 pub fn check_library(path: &Path) -> Result<PathBuf, LibraryError> {
@@ -105,17 +123,14 @@ pub fn check_library(path: &Path) -> Result<PathBuf, LibraryError> {
         source,
     };
     let resolved = std::fs::canonicalize(path).map_err(unreadable)?;
-    for (entry, role) in std::iter::once((resolved.as_path(), Role::Library))
-        .chain(resolved.ancestors().skip(1).map(|a| (a, Role::Folder)))
-    {
-        let meta = std::fs::symlink_metadata(entry).map_err(unreadable)?;
-        verdict(Stat::of(&meta), role).map_err(|why| LibraryError::Untrusted {
+    match first_untrusted(&resolved, Role::Library).map_err(unreadable)? {
+        Some((entry, why)) => Err(LibraryError::Untrusted {
             path: path.to_path_buf(),
-            entry: entry.to_path_buf(),
+            entry,
             why,
-        })?;
+        }),
+        None => Ok(resolved),
     }
-    Ok(resolved)
 }
 
 #[cfg(test)]

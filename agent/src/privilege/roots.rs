@@ -15,7 +15,7 @@
 //! `sudo -E` it would be the user's, and a link the user put there would have
 //! root write where it points, or parse what the user wrote.
 
-use super::library::{Role, Stat, Untrusted, verdict};
+use super::library::{Role, Untrusted, first_untrusted};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -63,19 +63,16 @@ fn check_root(option: &'static str, default: &'static str, path: &Path) -> Resul
     if resolved == Path::new(default) {
         return Ok(());
     }
-    for (entry, role) in std::iter::once((resolved.as_path(), Role::Root))
-        .chain(resolved.ancestors().skip(1).map(|a| (a, Role::Folder)))
-    {
-        let meta = std::fs::symlink_metadata(entry).map_err(unreadable)?;
-        verdict(Stat::of(&meta), role).map_err(|why| RootError::Untrusted {
+    match first_untrusted(&resolved, Role::Root).map_err(unreadable)? {
+        Some((entry, why)) => Err(RootError::Untrusted {
             option,
             default,
             path: path.to_path_buf(),
-            entry: entry.to_path_buf(),
+            entry,
             why,
-        })?;
+        }),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Checks the cache folder `path` for use as root: it, or the nearest folder
@@ -92,17 +89,14 @@ pub fn check_cache(path: &Path) -> Result<(), RootError> {
         .find(|a| a.exists())
         .unwrap_or(Path::new("/"));
     let resolved = std::fs::canonicalize(existing).map_err(unreadable)?;
-    for (entry, role) in std::iter::once((resolved.as_path(), Role::Root))
-        .chain(resolved.ancestors().skip(1).map(|a| (a, Role::Folder)))
-    {
-        let meta = std::fs::symlink_metadata(entry).map_err(unreadable)?;
-        verdict(Stat::of(&meta), role).map_err(|why| RootError::Cache {
+    match first_untrusted(&resolved, Role::Root).map_err(unreadable)? {
+        Some((entry, why)) => Err(RootError::Cache {
             path: path.to_path_buf(),
-            entry: entry.to_path_buf(),
+            entry,
             why,
-        })?;
+        }),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 #[cfg(test)]
