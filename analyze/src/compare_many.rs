@@ -131,7 +131,7 @@ pub fn compare_many(records: &[Record], basis: Option<EnergyBasis>) -> anyhow::R
     s.tables.push(t);
     s.notes.extend(no_ratio);
     s.notes.push(format!(
-        "Energy basis: {}{}. Intervals are 95% Student-t intervals of the mean; the ratio to the first is a ratio of means with a 95% percentile bootstrap interval. Per input token is the prefill probes' energy over their prompt tokens (runs with --split-prefill or a protocol), else –.",
+        "Energy basis: {}{}. Intervals are 95% intervals of the mean: Student t, or log-normal (modified Cox) for a gross energy whose Student-t interval would reach below zero; the ratio to the first is a ratio of means with a 95% percentile bootstrap interval. Per input token is the prefill probes' energy over their prompt tokens (runs with --split-prefill or a protocol), else –.",
         basis.name(),
         why.map(|w| format!(" ({w})")).unwrap_or_default()
     ));

@@ -403,7 +403,12 @@ impl Monitor {
             duration_s: result.duration_s,
             energy_j: result.energy_j.clone(),
             total_energy_j: result.total_j,
-            net_energy_j: result.net_j,
+            // The record keeps the raw net figure, resolved or not: a reader
+            // judges it as the window did (`hoeveel_record::net`).
+            net_energy_j: book
+                .baseline
+                .as_ref()
+                .map(|b| result.total_j - b.total_power_w * result.duration_s),
             wraps_corrected: result.wraps_corrected.clone(),
             incomplete: result.incomplete.clone(),
             undercounted: result.undercounted.clone(),
@@ -504,12 +509,24 @@ impl Monitor {
                 .filter(|d| d.in_total && w.energy_j.contains_key(&d.id))
                 .map(|d| d.provenance),
         );
-        let net_j = book
-            .baseline
-            .as_ref()
-            .map(|b| w.total_j - b.total_power_w * w.duration_s);
-        let too_short = self.layout.resolution.short_window(w.duration_s);
         let mut warnings = Vec::new();
+        let mut net_j = None;
+        if let Some(b) = &book.baseline {
+            let net = w.total_j - b.total_power_w * w.duration_s;
+            let seconds = w.duration_s.max(f64::MIN_POSITIVE);
+            // A net figure the baseline does not resolve is no measurement:
+            // it is left out, and the window says why, as the CLI does.
+            match hoeveel_record::net::judge(w.total_j / seconds, net / seconds, b) {
+                Some(why) => warnings.push(why),
+                None => net_j = Some(net),
+            }
+            warnings.extend(
+                hoeveel_record::warnings::of_baseline(b)
+                    .into_iter()
+                    .map(|w| w.message),
+            );
+        }
+        let too_short = self.layout.resolution.short_window(w.duration_s);
         if provenance == Some(Provenance::Modelled) {
             warnings.push(
                 "MODELLED: no energy counter could be read, so the CPU's energy is estimated from its utilisation and a power model".to_string(),

@@ -25,6 +25,7 @@
 pub mod bounds;
 pub mod capped;
 pub mod events;
+pub mod net;
 pub mod parts;
 pub mod per_request;
 pub mod prefill;

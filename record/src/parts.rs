@@ -174,8 +174,12 @@ mod tests {
         let record = record_with(true, vec![ai_search(0, 1.0, 0.5)]);
         let net = PartsSplit::of(&record, EnergyBasis::Net).expect("parts");
         assert!(net.parts.iter().all(|p| p.share.is_none()), "{net:?}");
+        // The summary does not print such a net figure: it says why, and its
+        // figures, the parts' shares with them, are gross.
         let text = crate::summary::Summary::of(&record).render_text();
-        assert!(!text.contains("% of the request"), "{text}");
+        assert!(text.contains("Energy, net:    not resolved"), "{text}");
+        assert!(!text.contains("net per request,"), "{text}");
+        assert!(text.contains("gross per request, "), "{text}");
     }
 
     #[test]

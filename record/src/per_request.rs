@@ -109,10 +109,16 @@ pub fn has_baseline(record: &Record) -> bool {
     record.baseline.is_some() && record.measured_complete().all(|r| r.net_energy_j.is_some())
 }
 
+/// Whether `record` gives a net figure that is a measurement: it has a baseline,
+/// and its net energy is resolved ([`crate::net::unresolved`]).
+pub fn net_resolved(record: &Record) -> bool {
+    has_baseline(record) && crate::net::unresolved(record).is_none()
+}
+
 /// One basis for several records: `requested` when every record can give it (an
-/// error names the first that cannot), else net when all have a baseline, else
-/// gross. The second value says why gross was chosen when net was not asked for
-/// and one record lacks a baseline.
+/// error names the first that cannot), else net when all have a baseline and a
+/// resolved net energy, else gross. The second value says why gross was chosen
+/// when net was not asked for and one record lacks a baseline or a resolved net.
 pub fn common_basis(
     records: &[&Record],
     requested: Option<EnergyBasis>,
@@ -130,7 +136,24 @@ pub fn common_basis(
             None => Ok((EnergyBasis::Net, None)),
         },
         Some(EnergyBasis::Gross) => Ok((EnergyBasis::Gross, None)),
-        None if without.is_empty() => Ok((EnergyBasis::Net, None)),
+        None if without.is_empty() => {
+            let unresolved: Vec<String> = records
+                .iter()
+                .filter(|r| crate::net::unresolved(r).is_some())
+                .map(|r| r.name())
+                .collect();
+            if unresolved.is_empty() {
+                Ok((EnergyBasis::Net, None))
+            } else {
+                Ok((
+                    EnergyBasis::Gross,
+                    Some(format!(
+                        "gross for every record, since the net energy of {} is not resolved (see its warning)",
+                        unresolved.join(", ")
+                    )),
+                ))
+            }
+        }
         None => Ok((
             EnergyBasis::Gross,
             (records.len() > without.len()).then(|| {
@@ -145,7 +168,7 @@ pub fn common_basis(
 
 impl PerRequest {
     /// The figures on `requested`, or on the record's own basis (net where it has a
-    /// baseline, else gross) when `requested` is None.
+    /// baseline and its net is resolved, else gross) when `requested` is None.
     pub fn of(record: &Record, requested: Option<EnergyBasis>) -> Result<PerRequest, BasisError> {
         let (basis, _) = common_basis(&[record], requested)?;
         Ok(Self::on(record, basis))
@@ -153,7 +176,7 @@ impl PerRequest {
 
     /// The figures on the record's own basis.
     pub fn auto(record: &Record) -> PerRequest {
-        let basis = if has_baseline(record) {
+        let basis = if net_resolved(record) {
             EnergyBasis::Net
         } else {
             EnergyBasis::Gross

@@ -56,6 +56,9 @@ pub struct Summary {
     pub machine: Vec<String>,
     pub gross_per_request_j: Option<Describe>,
     pub net_per_request_j: Option<Describe>,
+    /// The record has net figures, but they are not resolved (see
+    /// [`crate::net::unresolved`]): the summary says so instead of a number.
+    pub net_unresolved: bool,
     pub duration_per_request_s: Option<Describe>,
     /// Mean total power over the measured repetitions.
     pub mean_power_w: Option<f64>,
@@ -148,7 +151,9 @@ impl Summary {
             interrupted: p.interrupted,
             warmups: record.repetitions.iter().filter(|r| r.warmup).count(),
             left_out: p.left_out.clone(),
-            degraded: record.run_end.as_ref().is_some_and(|e| e.degraded) || !p.left_out.is_empty(),
+            degraded: record.run_end.as_ref().is_some_and(|e| e.degraded)
+                || !p.left_out.is_empty()
+                || crate::net::unresolved(record).is_some(),
             total_provenance,
             total_domains: start
                 .domains
@@ -170,7 +175,12 @@ impl Summary {
                 })
                 .collect(),
             gross_per_request_j: Describe::of_positive(&p.gross_j),
-            net_per_request_j: Describe::of(&p.net_j),
+            // An unresolved net figure is no measurement: not printed as one.
+            net_per_request_j: crate::net::unresolved(record)
+                .is_none()
+                .then(|| Describe::of(&p.net_j))
+                .flatten(),
+            net_unresolved: crate::net::unresolved(record).is_some(),
             duration_per_request_s: Describe::of_positive(&p.duration_s),
             // Not printed when it is no number: a window of almost no time.
             mean_power_w: Some(total_energy / total_time)
@@ -272,6 +282,11 @@ impl Summary {
         }
         if let Some(s) = &self.net_per_request_j {
             let _ = writeln!(out, "    Energy, net:    {}", fmt_spread(s, energy_unit));
+        } else if self.net_unresolved {
+            let _ = writeln!(
+                out,
+                "    Energy, net:    not resolved (see the warning); the figures are gross"
+            );
         }
         if let Some(s) = &self.duration_per_request_s {
             let _ = writeln!(out, "    Duration:       {}", fmt_spread(s, time_unit));

@@ -121,30 +121,44 @@ pub fn of(record: &Record) -> Vec<Warning> {
             repetitions: short.iter().map(|r| r.index).collect(),
         });
     }
+    if let Some(why) = crate::net::unresolved(record) {
+        out.push(Warning {
+            message: why,
+            repetitions: Vec::new(),
+        });
+    }
     if let Some(b) = &record.baseline {
-        if let Some(share) = b.other_cpu_share.filter(|s| *s > BUSY_BASELINE_SHARE) {
+        out.extend(of_baseline(b));
+    }
+    out
+}
+
+/// What a reader must know of an idle baseline: taken on a busy machine, or
+/// unsteady. The agent's records and the library's windows say the same.
+pub fn of_baseline(b: &crate::events::Baseline) -> Vec<Warning> {
+    let mut out = Vec::new();
+    if let Some(share) = b.other_cpu_share.filter(|s| *s > BUSY_BASELINE_SHARE) {
+        out.push(Warning {
+            message: format!(
+                "the idle baseline was measured on a busy machine: other processes used {:.1}% of the CPUs (more than {:.0}%), so every net figure is too low. Measure on a quiet machine, or use gross figures",
+                100.0 * share,
+                100.0 * BUSY_BASELINE_SHARE
+            ),
+            repetitions: Vec::new(),
+        });
+    }
+    if let Some(sd) = b.total_power_sd_w {
+        let spread = sd / b.total_power_w.abs().max(f64::MIN_POSITIVE);
+        if spread > UNSTEADY_BASELINE_SPREAD {
             out.push(Warning {
                 message: format!(
-                    "the idle baseline was measured on a busy machine: other processes used {:.1}% of the CPUs (more than {:.0}%), so every net figure is too low. Measure on a quiet machine, or use gross figures",
-                    100.0 * share,
-                    100.0 * BUSY_BASELINE_SHARE
+                    "the idle baseline was unsteady: its power varied by {:.0}% (sd {} over a mean of {}), so net figures carry that uncertainty",
+                    100.0 * spread,
+                    crate::summary::fmt_power(sd),
+                    crate::summary::fmt_power(b.total_power_w)
                 ),
                 repetitions: Vec::new(),
             });
-        }
-        if let Some(sd) = b.total_power_sd_w {
-            let spread = sd / b.total_power_w.abs().max(f64::MIN_POSITIVE);
-            if spread > UNSTEADY_BASELINE_SPREAD {
-                out.push(Warning {
-                    message: format!(
-                        "the idle baseline was unsteady: its power varied by {:.0}% (sd {} over a mean of {}), so net figures carry that uncertainty",
-                        100.0 * spread,
-                        crate::summary::fmt_power(sd),
-                        crate::summary::fmt_power(b.total_power_w)
-                    ),
-                    repetitions: Vec::new(),
-                });
-            }
         }
     }
     out

@@ -182,7 +182,13 @@ fn net_on_a_record_without_baseline_is_refused_by_name() {
             ],
             dir.path(),
         );
-        assert!(out.status.success(), "{}", text(&out.stderr));
+        // `sleep` draws what the baseline draws: a net energy may be left
+        // unresolved (exit 3), which is not what this test is about.
+        assert!(
+            matches!(out.status.code(), Some(0 | 3)),
+            "{}",
+            text(&out.stderr)
+        );
     }
     let out = run(
         hoeveel(),
@@ -266,7 +272,12 @@ fn a_record_with_a_warning_notice_shows_it_in_every_command() {
         ],
         dir.path(),
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    // `sleep`'s net energy may be unresolved (exit 3), not what this is about.
+    assert!(
+        matches!(out.status.code(), Some(0 | 3)),
+        "{}",
+        text(&out.stderr)
+    );
     // Add a warning as the agent writes one when a sensor is lost mid-run.
     let path = dir.path().join("r.jsonl");
     let body = std::fs::read_to_string(&path).expect("record");

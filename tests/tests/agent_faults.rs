@@ -220,7 +220,8 @@ fn a_wall_clock_jump_during_a_run_changes_no_duration() {
     hoeveel_e2e::wait_for_repetitions(&path, 2);
     std::fs::write(&clock, "@2035-06-01 00:00:00\n").expect("jump 15 years ahead");
     let status = child.wait().expect("agent ends");
-    assert!(status.success());
+    // `sleep`'s net energy may be unresolved (exit 3), not what this is about.
+    assert!(matches!(status.code(), Some(0 | 3)), "{status:?}");
     let record = hoeveel_record::read_record(&path).expect("the record reads");
     assert!(
         record.run_start.started_at.starts_with("2020-01-01"),

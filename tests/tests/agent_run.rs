@@ -92,9 +92,12 @@ fn sleep_run_writes_a_modelled_record_that_report_reads_back_identically() {
         dir.path(),
     );
     let stdout = text(&out.stdout);
+    // `sleep` draws what the idle baseline draws: its net energy may be
+    // unresolved, which is exit 3 (degraded), said in the summary.
+    let code = out.status.code();
     assert!(
-        out.status.success(),
-        "agent failed: {}\n{}",
+        code == Some(0) || (code == Some(3) && stdout.contains("Energy, net:    not resolved")),
+        "agent failed ({code:?}): {}\n{}",
         stdout,
         text(&out.stderr)
     );

@@ -317,12 +317,18 @@ pub fn check_interval(
 }
 
 /// The documented exit status of a measured run: 0 ok, 1 a repetition failed, 3
-/// finished but degraded (some repetition incomplete or undercounted), 128 + the
+/// finished but degraded (some repetition incomplete or undercounted, or a net
+/// energy the idle baseline leaves unresolved), 128 + the
 /// signal's number when a signal stopped it (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP).
 /// Errors before measuring exit with 2 (in `main`).
 pub fn exit_code(record: &hoeveel_record::Record) -> u8 {
     match record.run_end.as_ref() {
-        Some(end) if end.status == RunStatus::Ok && end.degraded => 3,
+        Some(end)
+            if end.status == RunStatus::Ok
+                && (end.degraded || hoeveel_record::net::unresolved(record).is_some()) =>
+        {
+            3
+        }
         Some(end) if end.status == RunStatus::Ok => 0,
         Some(end) if end.status == RunStatus::Interrupted => run_loop::signals::exit_code(),
         _ => 1,
