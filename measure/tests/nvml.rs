@@ -414,12 +414,17 @@ power_mw = unsupported
     assert_eq!(inventory.sensors[0].kind(), SensorKind::Nvml);
     assert_eq!(inventory.gpus.len(), 2);
     assert_eq!(inventory.unavailable.len(), 1);
-    let notes = inventory.notes();
+    let notes = inventory.notes(true);
     assert!(
         notes
             .iter()
             .any(|n| n.starts_with("nvml not used: gpu-1 (Old GPU)")),
         "{notes:?}"
+    );
+    // Without --verbose: one line naming what is not used, not one a sensor.
+    assert_eq!(
+        inventory.notes(false),
+        ["not used: nvml (`hoeveel-agent sensors`, or --verbose, says why and the fix for each)"]
     );
 }
 

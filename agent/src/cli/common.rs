@@ -30,6 +30,9 @@ pub struct SensorArgs {
     /// NVML library to load instead of the system's libnvidia-ml.so.1.
     #[arg(long, value_name = "FILE", env = "HOEVEEL_NVML_LIBRARY")]
     pub nvml_library: Option<PathBuf>,
+    /// More on stderr: each sensor not used and why, and llama.cpp's own log.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
 }
 
 impl SensorArgs {
@@ -257,7 +260,7 @@ pub fn measure_into(
         .create_record(path)
         .with_context(|| format!("cannot create the record file {}", path.display()))?;
     let writer = RecordWriter::to_writer(path, Box::new(file));
-    for note in inventory.notes() {
+    for note in inventory.notes(args.sensor.verbose) {
         eprintln!("hoeveel-agent: {note}");
     }
     let interrupted = run_loop::install_interrupt_handler()?;

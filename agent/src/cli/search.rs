@@ -106,7 +106,8 @@ impl Args {
     }
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
+    args.generation.verbose = args.measure.sensor.verbose;
     // Check the measuring options before fetching or indexing anything.
     args.measure.loop_settings()?;
     // The queries file and a --corpus folder are read with the rights of the

@@ -55,7 +55,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         discover::discover(&args.sensor.discover_options()?).map_err(render_discover_error)?;
     // No interval check as `run` makes: the exporter reads a counter that could
     // wrap within the resolution as often as it needs (see `exporter::serve`).
-    for note in inventory.notes() {
+    for note in inventory.notes(args.sensor.verbose) {
         eprintln!("hoeveel-agent serve: {note}");
     }
     exporter::serve(

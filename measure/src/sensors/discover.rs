@@ -155,16 +155,21 @@ pub struct Inventory {
 }
 
 impl Inventory {
-    /// One line for each thing that is not measured, said once at the start.
-    pub fn notes(&self) -> Vec<String> {
-        let mut notes: Vec<String> = self
-            .unavailable
-            .iter()
-            .map(|u| match &u.fix {
-                Some(fix) => format!("{} not used: {} (fix: {fix})", u.sensor, u.reason),
-                None => format!("{} not used: {}", u.sensor, u.reason),
-            })
-            .collect();
+    /// What is not measured, said once at the start: with `verbose` a line for
+    /// each sensor not used, with why and the fix; else one line naming them
+    /// (the record keeps every reason, and `hoeveel-agent sensors` prints them).
+    pub fn notes(&self, verbose: bool) -> Vec<String> {
+        let mut notes: Vec<String> = if verbose {
+            self.unavailable
+                .iter()
+                .map(|u| match &u.fix {
+                    Some(fix) => format!("{} not used: {} (fix: {fix})", u.sensor, u.reason),
+                    None => format!("{} not used: {}", u.sensor, u.reason),
+                })
+                .collect()
+        } else {
+            self.unavailable_line().into_iter().collect()
+        };
         if self.sensors.iter().any(|s| s.kind() == SensorKind::Model) {
             notes.push(
                 "CPU energy is MODELLED from utilisation (no RAPL counter could be read); results say so"
@@ -172,6 +177,25 @@ impl Inventory {
             );
         }
         notes
+    }
+}
+
+impl Inventory {
+    /// `not used: rapl-perf, nvml (…)`: each sensor once, in one line.
+    fn unavailable_line(&self) -> Option<String> {
+        let mut names: Vec<String> = Vec::new();
+        for u in &self.unavailable {
+            let name = u.sensor.to_string();
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        (!names.is_empty()).then(|| {
+            format!(
+                "not used: {} (`hoeveel-agent sensors`, or --verbose, says why and the fix for each)",
+                names.join(", ")
+            )
+        })
     }
 }
 

@@ -36,8 +36,10 @@ pub struct GenerationArgs {
     /// Measure loading the model as its own phase (`model_load`), before the requests.
     #[arg(long)]
     pub include_load: bool,
-    /// Show llama.cpp's own log on stderr.
-    #[arg(short = 'v', long)]
+    /// llama.cpp's own log on stderr: set from the shared `--verbose`
+    /// ([`crate::cli::common::SensorArgs::verbose`]), which every measuring
+    /// command has.
+    #[arg(skip)]
     pub verbose: bool,
 
     /// Measure requests to a server at this URL instead of running the model in-process

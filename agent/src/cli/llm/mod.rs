@@ -82,7 +82,8 @@ pub struct Args {
     pub concurrency: Option<u32>,
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
+    args.generation.verbose = args.measure.sensor.verbose;
     if args.models.len() > 1 {
         return sweep::run(&args);
     }
