@@ -265,6 +265,28 @@ def test_exporter_metrics_file_is_well_formed():
     assert len(names) == len(set(names)), "a metric is listed twice"
 
 
+def emitted_down_reasons():
+    """The `reason` values of hoeveel_domain_up the exporter can emit: `ok`
+    and the labels of the sampler's `Down` reasons, read from the source."""
+    source = (DEPLOY.parent / "measure" / "src" / "sampler.rs").read_text(encoding="utf-8")
+    block = source[source.index("impl Down {"):]
+    block = block[: block.index("\n}\n")]
+    reasons = set(re.findall(r'Down::\w+ => "([a-z_]+)"', block))
+    assert reasons, "no Down reasons found in measure/src/sampler.rs"
+    return reasons | {"ok"}
+
+
+def test_every_domain_down_reason_in_deploy_is_one_the_exporter_emits():
+    # An alert or a test on a reason the exporter never emits can never fire,
+    # and its test proves nothing (`reason="lost"` did).
+    emitted = emitted_down_reasons()
+    for path in [ALERTS, DASHBOARD, *RULE_TESTS]:
+        text = path.read_text(encoding="utf-8")
+        used = set(re.findall(r'[{,]\s*reason=\\?"([a-z_]+)\\?"', text))
+        used |= set(re.findall(r"^\s*reason: ([a-z_]+)\s*$", text, flags=re.M))
+        assert used <= emitted, f"{path.name}: reasons {sorted(used - emitted)} are never emitted (only {sorted(emitted)})"
+
+
 def test_engine_metrics_in_rules_are_the_verified_names():
     used = engine_metrics_in_rules()
     assert used, "the rules use no engine metric"
