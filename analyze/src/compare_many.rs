@@ -154,30 +154,7 @@ pub fn compare_many(records: &[Record], basis: Option<EnergyBasis>) -> anyhow::R
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn measured(record: &str, energy_j: &[f64]) -> PerRequest {
-        PerRequest {
-            record: record.into(),
-            label: record.into(),
-            kind: hoeveel_record::WorkloadKind::Llm,
-            provenance: Some(Provenance::Counter),
-            basis: EnergyBasis::Net,
-            requests_per_repetition: 1,
-            repetitions: (0..energy_j.len() as u32).collect(),
-            energy_j: energy_j.to_vec(),
-            gross_j: energy_j.iter().map(|e| e + 40.0).collect(),
-            net_j: energy_j.to_vec(),
-            duration_s: vec![1.0; energy_j.len()],
-            prompt_tokens: Vec::new(),
-            output_tokens: Vec::new(),
-            energy_per_output_token_j: Vec::new(),
-            time_to_first_token_s: Vec::new(),
-            tokens_per_s: Vec::new(),
-            left_out: Vec::new(),
-            failed: 0,
-            interrupted: 0,
-        }
-    }
+    use crate::cases::ask_or_search::tests::measured;
 
     #[test]
     fn a_ratio_to_or_of_an_energy_below_zero_is_a_dash_and_a_note_naming_it() {

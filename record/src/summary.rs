@@ -88,6 +88,7 @@ impl Summary {
     pub fn of(record: &Record) -> Summary {
         let start = &record.run_start;
         let per_request = PerRequest::auto(record);
+        let net_unresolved = crate::net::unresolved(record).is_some();
         let complete: Vec<_> = record.measured_complete().collect();
         let total_energy: f64 = complete.iter().map(|r| r.total_energy_j).sum();
         let total_time: f64 = complete.iter().map(|r| r.duration_s).sum();
@@ -153,7 +154,7 @@ impl Summary {
             left_out: p.left_out.clone(),
             degraded: record.run_end.as_ref().is_some_and(|e| e.degraded)
                 || !p.left_out.is_empty()
-                || crate::net::unresolved(record).is_some(),
+                || net_unresolved,
             total_provenance,
             total_domains: start
                 .domains
@@ -176,11 +177,8 @@ impl Summary {
                 .collect(),
             gross_per_request_j: Describe::of_positive(&p.gross_j),
             // An unresolved net figure is no measurement: not printed as one.
-            net_per_request_j: crate::net::unresolved(record)
-                .is_none()
-                .then(|| Describe::of(&p.net_j))
-                .flatten(),
-            net_unresolved: crate::net::unresolved(record).is_some(),
+            net_per_request_j: (!net_unresolved).then(|| Describe::of(&p.net_j)).flatten(),
+            net_unresolved,
             duration_per_request_s: Describe::of_positive(&p.duration_s),
             // Not printed when it is no number: a window of almost no time.
             mean_power_w: Some(total_energy / total_time)

@@ -8,6 +8,7 @@ use crate::workload::ai_search::{self, AiSearch};
 use crate::workload::batch::BatchPolicy;
 use crate::workload::fetch;
 use crate::workload::llm::prompts::PromptSet;
+use crate::workload::search::passages::PassageStore;
 use crate::workload::search::{Queries, SearchOptions, SearchWorkload, Target};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -130,7 +131,19 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         None => SearchWorkload::new(options),
     };
     if args.answer {
-        return answer(&args, options, new_search);
+        // The passages are read from a --corpus folder as the user too: they
+        // go into the prompts and the record.
+        return answer(&args, options, |options| {
+            let read = || -> anyhow::Result<_> {
+                let search = SearchWorkload::new(options)?;
+                let store = search.passage_store()?;
+                Ok((search, store))
+            };
+            match &args.corpus {
+                Some(_) => user_paths.as_user(read)?,
+                None => read(),
+            }
+        });
     }
     let mut workload = new_search(options)?;
     common::measure(&args.measure, "search", &mut workload)
@@ -159,7 +172,7 @@ fn is_shipped_set(path: &std::path::Path) -> bool {
 fn answer(
     args: &Args,
     mut options: SearchOptions,
-    new_search: impl FnOnce(SearchOptions) -> anyhow::Result<SearchWorkload>,
+    new_search: impl FnOnce(SearchOptions) -> anyhow::Result<(SearchWorkload, PassageStore)>,
 ) -> anyhow::Result<ExitCode> {
     if args.passages > args.top_k {
         anyhow::bail!(
@@ -170,7 +183,7 @@ fn answer(
     }
     // One AI search per repetition: its generation lasts long enough to measure.
     options.batch = BatchPolicy::Fixed(1);
-    let search = new_search(options)?;
+    let (search, store) = new_search(options)?;
     // The backend's own prompt set is never asked: each prompt is written from
     // the passages of its query.
     let llm = backend::build_as_user(
@@ -179,7 +192,7 @@ fn answer(
         backend::Request::single(PromptSet::single(ai_search::INSTRUCTION), &args.generation),
         crate::privilege::UserPaths::from_env()?,
     )?;
-    let mut workload = AiSearch::new(search, llm, args.passages)?;
+    let mut workload = AiSearch::new(search, store, llm, args.passages)?;
     common::measure(&args.measure, "ai-search", &mut workload)
 }
 

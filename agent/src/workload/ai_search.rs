@@ -44,17 +44,19 @@ pub struct AiSearch {
 }
 
 impl AiSearch {
-    /// `search` must be the built-in engine over a corpus; its index is built now,
-    /// unmeasured (a plain search run of the same corpus measures `index_build`).
+    /// `search` must be the built-in engine over a corpus, and `store` its
+    /// passages ([`SearchWorkload::passage_store`], read by the caller with the
+    /// rights that corpus needs); its index is built now, unmeasured (a plain
+    /// search run of the same corpus measures `index_build`).
     pub fn new(
         mut search: SearchWorkload,
+        store: PassageStore,
         llm: Box<dyn LlmBackend>,
         passages: usize,
     ) -> anyhow::Result<AiSearch> {
         if passages == 0 {
             anyhow::bail!("--passages must be at least 1");
         }
-        let store = search.passage_store()?;
         if search.builds_index() {
             eprintln!(
                 "hoeveel-agent: building the search index (not measured here; a plain search of this corpus measures it as index_build)"

@@ -852,11 +852,12 @@ fn ladder_chart(p: &ProfileSet, i: &Inputs<'_>) -> BarChart {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    /// Per-request figures with the given net energies, as `PerRequest` holds them.
-    fn measured(record: &str, energy_j: &[f64]) -> PerRequest {
+    /// Per-request figures with the given net energies, as `PerRequest` holds
+    /// them (the comparison's tests use them too).
+    pub(crate) fn measured(record: &str, energy_j: &[f64]) -> PerRequest {
         PerRequest {
             record: record.into(),
             label: record.into(),
