@@ -356,3 +356,41 @@ impl Workload for OllamaClient {
         self.ask(1, ctx)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DONE: &str =
+        r#""done":true,"prompt_eval_count":8,"eval_count":3,"eval_duration":1000000"#;
+
+    #[test]
+    fn an_empty_or_cut_ollama_answer_is_not_a_request_served() {
+        let url = "http://127.0.0.1:11434/api/chat";
+        let served =
+            format!(r#"{{"message":{{"content":"Compost."}},"done_reason":"stop",{DONE}}}"#);
+        let answer = Answer::whole(url, &served, false).expect("an answer");
+        assert_eq!(
+            answer.finish(url, 100).expect("served").output_tokens,
+            Some(3)
+        );
+        let empty = format!(r#"{{"message":{{"content":""}},"done_reason":"stop",{DONE}}}"#);
+        let err = Answer::whole(url, &empty, false)
+            .expect("an answer")
+            .finish(url, 100)
+            .expect_err("empty");
+        assert!(
+            matches!(&err, WorkloadError::Failed { message, .. } if message.contains(http::EMPTY_ANSWER)),
+            "{err:?}"
+        );
+        let cut = format!(r#"{{"message":{{"content":"Half"}},"done_reason":"unload",{DONE}}}"#);
+        let err = Answer::whole(url, &cut, false)
+            .expect("an answer")
+            .finish(url, 100)
+            .expect_err("cut");
+        assert!(
+            matches!(&err, WorkloadError::Failed { message, .. } if message.contains("finish reason `unload`")),
+            "{err:?}"
+        );
+    }
+}
